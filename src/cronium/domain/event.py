@@ -1,0 +1,56 @@
+"""Events: what a user asks Cronium to run, and the bounds its limits must stay within."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+# Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
+CPUS_DEFAULT, CPUS_MIN, CPUS_MAX = 0.5, 0.05, 2.0
+MEMORY_MB_DEFAULT, MEMORY_MB_MIN, MEMORY_MB_MAX = 512, 16, 2048
+PIDS_DEFAULT, PIDS_MIN, PIDS_MAX = 100, 1, 1000
+TIMEOUT_DEFAULT, TIMEOUT_MIN, TIMEOUT_MAX = 300.0, 1.0, 86400.0
+NAME_MAX = 200
+SCRIPT_MAX_BYTES = 1024 * 1024
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+RESERVED_ENV_PREFIX = "CRONIUM_"
+
+
+class Language(enum.StrEnum):
+    """Interpreters a script event can use."""
+
+    BASH = "bash"
+    PYTHON = "python"
+    NODE = "node"
+
+    @classmethod
+    def from_filename(cls, filename: str) -> Language | None:
+        """Guess the language from a script file's extension, or None."""
+        suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+        return {"sh": cls.BASH, "bash": cls.BASH, "py": cls.PYTHON, "js": cls.NODE}.get(suffix)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceLimits:
+    """What one sandboxed run may use."""
+
+    timeout_seconds: float = TIMEOUT_DEFAULT
+    cpus: float = CPUS_DEFAULT
+    memory_mb: int = MEMORY_MB_DEFAULT
+    pids: int = PIDS_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A script event, as stored."""
+
+    id: int
+    owner_id: int
+    name: str
+    language: Language
+    script: str
+    env: dict[str, str]
+    limits: ResourceLimits
+    created_at: datetime
+    updated_at: datetime

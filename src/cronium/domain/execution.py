@@ -1,0 +1,106 @@
+"""Execution states and the one place that decides which changes between them are allowed.
+
+::
+
+    queued --> running --> succeeded | failed | timed_out | cancelled
+       \\
+        +----> cancelled
+
+A terminal state never changes again. An execution whose worker died is not moved back to
+``queued``: it fails with a reason, and a retry is a new execution (a new attempt).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cronium.errors import InvalidTransitionError
+
+
+class ExecutionStatus(enum.StrEnum):
+    """Where an execution is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the execution has ended and can no longer change."""
+        return not ALLOWED_TRANSITIONS[self]
+
+
+ALLOWED_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
+    ExecutionStatus.QUEUED: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED}),
+    ExecutionStatus.RUNNING: frozenset(
+        {
+            ExecutionStatus.SUCCEEDED,
+            ExecutionStatus.FAILED,
+            ExecutionStatus.TIMED_OUT,
+            ExecutionStatus.CANCELLED,
+        }
+    ),
+    ExecutionStatus.SUCCEEDED: frozenset(),
+    ExecutionStatus.FAILED: frozenset(),
+    ExecutionStatus.TIMED_OUT: frozenset(),
+    ExecutionStatus.CANCELLED: frozenset(),
+}
+
+TERMINAL_STATUSES = frozenset(s for s in ExecutionStatus if s.is_terminal)
+
+
+def can_transition(current: ExecutionStatus, target: ExecutionStatus) -> bool:
+    """Whether an execution in ``current`` may move to ``target``."""
+    return target in ALLOWED_TRANSITIONS[current]
+
+
+def check_transition(current: ExecutionStatus, target: ExecutionStatus) -> None:
+    """Raise :class:`InvalidTransitionError` unless ``current -> target`` is allowed."""
+    if not can_transition(current, target):
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "nothing (it has ended)"
+        raise InvalidTransitionError(
+            f"an execution that is {current} cannot become {target}; it can become: {allowed}"
+        )
+
+
+def status_of_run(*, exit_code: int | None, timed_out: bool, cancelled: bool) -> ExecutionStatus:
+    """The terminal status a finished sandbox run gives its execution."""
+    if cancelled:
+        return ExecutionStatus.CANCELLED
+    if timed_out:
+        return ExecutionStatus.TIMED_OUT
+    return ExecutionStatus.SUCCEEDED if exit_code == 0 else ExecutionStatus.FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One run of an event, as stored."""
+
+    id: int
+    event_id: int
+    status: ExecutionStatus
+    attempt: int
+    priority: int
+    input: Any
+    output: Any
+    condition: bool | None
+    worker_id: str | None
+    error: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    setup_seconds: float | None
+    run_seconds: float | None
+    cleanup_seconds: float | None
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    oom_killed: bool
+    peak_memory_bytes: int | None
+    cpu_seconds: float | None

@@ -1,0 +1,78 @@
+"""One error tree for everything Cronium raises on purpose.
+
+::
+
+    CroniumError
+     +-- ConfigurationError        settings are missing or contradict each other
+     +-- InvalidInputError         a request or command carried bad data (HTTP 422)
+     +-- NotFoundError             the named object does not exist (HTTP 404)
+     +-- ConflictError             the change collides with existing state (HTTP 409)
+     +-- AuthenticationError       no, unknown, expired or revoked credentials (HTTP 401)
+     +-- PermissionDeniedError     credentials are fine but not for this (HTTP 403)
+     +-- InvalidTransitionError    an execution state change that the state machine refuses
+     +-- SandboxError              a sandbox backend failed (not the script: its exit is a result)
+     |    +-- SandboxUnavailableError   the backend cannot run on this machine, and why
+     +-- StorageError              the database failed or is unreachable
+
+Each error says whether trying again later can help (``retryable``). A script that exits non-zero
+is not an error of ours: it is a recorded result. Edges (REST handlers, the CLI) translate this
+tree into status codes and messages; nothing below them knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class CroniumError(Exception):
+    """Base of every error Cronium raises on purpose."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(CroniumError):
+    """Settings are missing, unreadable or contradict each other."""
+
+
+class InvalidInputError(CroniumError):
+    """A request or command carried data that cannot be accepted as is."""
+
+
+class NotFoundError(CroniumError):
+    """The named object does not exist, or is not visible to the caller."""
+
+
+class ConflictError(CroniumError):
+    """The requested change collides with existing state (a duplicate name, say)."""
+
+
+class AuthenticationError(CroniumError):
+    """The caller's credentials are missing, unknown, expired or revoked."""
+
+
+class PermissionDeniedError(CroniumError):
+    """The caller is known but not allowed to do this."""
+
+
+class InvalidTransitionError(CroniumError):
+    """An execution state change that the state machine does not allow."""
+
+
+class SandboxError(CroniumError):
+    """A sandbox backend failed to prepare, run or clean up a sandbox."""
+
+    retryable = True
+
+
+class SandboxUnavailableError(SandboxError):
+    """The chosen sandbox backend cannot run here; the message says why and what fixes it."""
+
+    retryable = False
+
+
+class StorageError(CroniumError):
+    """The database failed or could not be reached."""
+
+    retryable = True

@@ -1,0 +1,97 @@
+"""The sandbox seam: what to run (:class:`SandboxSpec`), what came of it (:class:`SandboxResult`),
+and the interface every backend implements (:class:`SandboxBackend`)."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from cronium.domain.event import Language, ResourceLimits
+
+Stream = Literal["stdout", "stderr"]
+Network = Literal["none", "egress"]
+
+SANDBOX_UID = 1000
+SANDBOX_GID = 1000
+DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
+DEFAULT_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLine:
+    """One line a script wrote (without its newline), as it arrived."""
+
+    stream: Stream
+    at: datetime
+    text: str
+
+
+OutputSink = Callable[[OutputLine], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSpec:
+    """Everything a backend needs to run one script, whatever the backend."""
+
+    execution_id: int
+    language: Language
+    script: str
+    env: dict[str, str] = field(default_factory=dict)
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
+    network: Network = "none"
+    uid: int = SANDBOX_UID
+    gid: int = SANDBOX_GID
+    output_cap_bytes: int = DEFAULT_OUTPUT_CAP
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+
+    def environment(self) -> dict[str, str]:
+        """The script's whole environment: a minimal base, the event's variables, CRONIUM_*."""
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            **self.env,
+            "CRONIUM_EXECUTION_ID": str(self.execution_id),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    """How a run ended. A non-zero exit code is a result, not an error."""
+
+    exit_code: int | None
+    signal: int | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+    oom_killed: bool = False
+    peak_memory_bytes: int | None = None
+    cpu_seconds: float | None = None
+    setup_seconds: float = 0.0
+    run_seconds: float = 0.0
+    cleanup_seconds: float = 0.0
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+
+class SandboxBackend(abc.ABC):
+    """Runs scripts in sandboxes. One instance serves many concurrent runs."""
+
+    name: str
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise :class:`~cronium.errors.SandboxUnavailableError` if this machine cannot run it."""
+
+    @abc.abstractmethod
+    async def run(
+        self, spec: SandboxSpec, on_output: OutputSink, cancel: asyncio.Event | None = None
+    ) -> SandboxResult:
+        """Run ``spec`` to its end, passing each output line to ``on_output`` as it comes.
+
+        Ends the sandbox when the timeout passes or ``cancel`` is set (SIGTERM, a grace period,
+        then SIGKILL) and leaves nothing behind. Raises
+        :class:`~cronium.errors.SandboxError` only for failures of the sandbox itself.
+        """

@@ -1,0 +1,157 @@
+"""The service layer: everything a user can do. REST handlers and CLI commands call this.
+
+It checks who may do what and returns domain objects; it knows nothing of HTTP or terminals.
+Objects a user may not see are reported as not found, so their existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cronium.domain.event import Event
+from cronium.domain.execution import Execution
+from cronium.domain.user import ApiToken, User
+from cronium.errors import AuthenticationError, NotFoundError
+from cronium.storage import EventChanges, EventFields, LogLine, Store
+from cronium.tokens import display_prefix, hash_token, new_token_secret
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, time-zone aware in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token just created: ``secret`` is shown this once and never again."""
+
+    token: ApiToken
+    secret: str
+
+
+class Service:
+    """Use cases over the store, for one deployment."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        on_enqueue: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._on_enqueue = on_enqueue
+
+    def notify_on_enqueue(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each enqueue (an in-process worker wakes up at once)."""
+        self._on_enqueue = callback
+
+    # users and tokens
+
+    async def create_admin(self, name: str) -> tuple[User, IssuedToken]:
+        """A new administrator with a first API token."""
+        user = await self.store.create_user(name, is_admin=True, now=self.clock())
+        return user, await self.issue_token(user, name="initial", expires_in=None)
+
+    async def bootstrap_admin(self, name: str = "admin") -> tuple[User, IssuedToken] | None:
+        """On a fresh database, create the first administrator; else do nothing."""
+        if await self.store.count_users():
+            return None
+        return await self.create_admin(name)
+
+    async def authenticate(self, secret: str) -> User:
+        """The user an API token belongs to; AuthenticationError if it is not usable."""
+        found = await self.store.find_token(hash_token(secret))
+        if found is None:
+            raise AuthenticationError("the API token is not valid")
+        token, user = found
+        now = self.clock()
+        if token.revoked_at is not None:
+            raise AuthenticationError(f"the API token {token.prefix}... has been revoked")
+        if not token.is_usable(now):
+            raise AuthenticationError(f"the API token {token.prefix}... has expired")
+        await self.store.touch_token(token.id, now)
+        return user
+
+    async def issue_token(
+        self, user: User, *, name: str, expires_in: timedelta | None
+    ) -> IssuedToken:
+        secret = new_token_secret()
+        now = self.clock()
+        token = await self.store.create_token(
+            user.id,
+            name=name,
+            token_hash=hash_token(secret),
+            prefix=display_prefix(secret),
+            now=now,
+            expires_at=None if expires_in is None else now + expires_in,
+        )
+        return IssuedToken(token=token, secret=secret)
+
+    async def list_tokens(self, user: User) -> list[ApiToken]:
+        return await self.store.list_tokens(user.id)
+
+    async def revoke_token(self, user: User, token_id: int) -> ApiToken:
+        return await self.store.revoke_token(user.id, token_id, self.clock())
+
+    # events
+
+    async def create_event(self, user: User, fields: EventFields) -> Event:
+        return await self.store.create_event(user.id, fields, self.clock())
+
+    async def get_event(self, user: User, event_id: int) -> Event:
+        event = await self.store.get_event(event_id)
+        if not _may_see(user, event.owner_id):
+            raise NotFoundError(f"no event has id {event_id}")
+        return event
+
+    async def list_events(self, user: User) -> list[Event]:
+        return await self.store.list_events(None if user.is_admin else user.id)
+
+    async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
+        await self.get_event(user, event_id)
+        return await self.store.update_event(event_id, changes, self.clock())
+
+    async def delete_event(self, user: User, event_id: int) -> None:
+        await self.get_event(user, event_id)
+        await self.store.delete_event(event_id)
+
+    async def run_event(self, user: User, event_id: int, input: Any = None) -> Execution:
+        """Queue a run of the event now, with ``input`` for the script."""
+        await self.get_event(user, event_id)
+        execution = await self.store.enqueue(event_id, input=input, now=self.clock())
+        if self._on_enqueue is not None:
+            self._on_enqueue()
+        return execution
+
+    # executions
+
+    async def get_execution(self, user: User, execution_id: int) -> Execution:
+        execution = await self.store.get_execution(execution_id)
+        if not user.is_admin:
+            event = await self.store.get_event(execution.event_id)
+            if event.owner_id != user.id:
+                raise NotFoundError(f"no execution has id {execution_id}")
+        return execution
+
+    async def list_executions(
+        self, user: User, *, event_id: int | None, limit: int
+    ) -> list[Execution]:
+        if event_id is not None:
+            await self.get_event(user, event_id)
+        owner = None if user.is_admin else user.id
+        return await self.store.list_executions(event_id=event_id, owner_id=owner, limit=limit)
+
+    async def read_logs(self, user: User, execution_id: int, after_seq: int = -1) -> list[LogLine]:
+        await self.get_execution(user, execution_id)
+        return await self.store.read_logs(execution_id, after_seq=after_seq)
+
+
+def _may_see(user: User, owner_id: int) -> bool:
+    return user.is_admin or user.id == owner_id

@@ -1,0 +1,127 @@
+"""Cronium's settings: one typed object, read from ``CRONIUM_*`` environment variables.
+
+Built once at the entry point (the CLI) and passed down; importing this module reads nothing.
+Secrets may also come from files: ``CRONIUM_<NAME>_FILE=/path`` reads ``<NAME>`` from that file,
+which is how container orchestrators hand secrets over.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from cronium.errors import ConfigurationError
+
+ENV_PREFIX = "CRONIUM_"
+SECRET_FIELDS = ("database_url",)
+
+SandboxName = Literal["native", "docker", "local-insecure"]
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads ``CRONIUM_<NAME>_FILE`` for each secret field: the file's content is the value."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        variable = f"{ENV_PREFIX}{field_name.upper()}_FILE"
+        path = os.environ.get(variable)
+        if field_name not in SECRET_FIELDS or not path:
+            return None, field_name, False
+        if os.environ.get(f"{ENV_PREFIX}{field_name.upper()}"):
+            raise ConfigurationError(
+                f"both {ENV_PREFIX}{field_name.upper()} and {variable} are set: keep only one"
+            )
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:
+            raise ConfigurationError(f"{variable}={path} cannot be read: {exc.strerror}") from exc
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """Every setting of a Cronium process. Environment: ``CRONIUM_<FIELD NAME IN CAPITALS>``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".cronium"),
+        description="Directory for the embedded SQLite database and generated secrets.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database, e.g. postgresql+asyncpg://user:pw@host/db. "
+            "Default: SQLite file cronium.db in the data directory."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server listens on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port the HTTP server listens on.")
+    sandbox: SandboxName = Field(
+        default="native",
+        description=(
+            "Sandbox backend that runs scripts: native, docker or local-insecure "
+            "(plain subprocesses without isolation, for development only)."
+        ),
+    )
+    worker_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Executions one worker runs at the same time."
+    )
+    worker_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds an idle worker waits before looking for queued executions again.",
+    )
+    output_cap_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes kept of each of a run's stdout and stderr; the rest is dropped.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least severity of the server's log messages."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @property
+    def database_url_value(self) -> str:
+        """The database URL to connect to, defaulting to SQLite in the data directory."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'cronium.db'}"
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, for ``--help``."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if name in SECRET_FIELDS:
+            variable += f" (or {variable}_FILE)"
+        rows.append((variable, default, field.description or ""))
+    return rows
