@@ -93,9 +93,10 @@ class Store:
     async def _write(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             try:
+                # Autobegins the transaction, as a write one (BEGIN IMMEDIATE on SQLite).
                 await session.connection(execution_options={WRITE_OPTION: True})
-                async with session.begin():
-                    yield session
+                yield session
+                await session.commit()
             except OperationalError as exc:
                 raise StorageError(f"the database failed: {exc.orig}") from exc
 

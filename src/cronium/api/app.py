@@ -1,0 +1,30 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from cronium import __version__
+from cronium.api.errors import install_error_handlers
+from cronium.api.routers import events, executions, health, tokens
+from cronium.service import Service
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(service: Service, *, worker_status: str = "not running in this process") -> FastAPI:
+    """The REST API over ``service``. ``worker_status`` is reported by /readyz."""
+    app = FastAPI(
+        title="Cronium",
+        version=__version__,
+        description="Run Bash, Python and Node.js scripts in sandboxes.",
+    )
+    app.state.service = service
+    app.state.worker_status = worker_status
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (events, executions, tokens):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

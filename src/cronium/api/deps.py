@@ -1,0 +1,34 @@
+"""Dependencies shared by the routers: the service, and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cronium.domain.user import User
+from cronium.errors import AuthenticationError
+from cronium.service import Service
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer crn_...`")
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+async def current_user(
+    service: Annotated[Service, Depends(get_service)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    if credentials is None:
+        raise AuthenticationError(
+            "this endpoint needs an API token: send the header 'Authorization: Bearer <token>'"
+        )
+    return await service.authenticate(credentials.credentials)
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+UserDep = Annotated[User, Depends(current_user)]

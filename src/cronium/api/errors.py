@@ -1,0 +1,69 @@
+"""Translating Cronium's error tree and FastAPI's validation errors into JSON answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from cronium import errors
+
+STATUS = {
+    errors.InvalidInputError: (422, "invalid_input"),
+    errors.NotFoundError: (404, "not_found"),
+    errors.ConflictError: (409, "conflict"),
+    errors.AuthenticationError: (401, "unauthenticated"),
+    errors.PermissionDeniedError: (403, "forbidden"),
+    errors.InvalidTransitionError: (409, "invalid_transition"),
+    errors.StorageError: (503, "storage_unavailable"),
+    errors.SandboxUnavailableError: (503, "sandbox_unavailable"),
+}
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def describe_validation_errors(problems: list[dict[str, Any]] | Any) -> str:
+    """One readable sentence per problem: where it is, and what is wrong."""
+    parts = []
+    for problem in problems:
+        if problem.get("type") == "json_invalid":
+            reason = problem.get("ctx", {}).get("error", "it cannot be parsed")
+            parts.append(f"the request body is not valid JSON: {reason}")
+            continue
+        location = [str(p) for p in problem.get("loc", ()) if p != "body"]
+        message = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
+        if problem.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        parts.append(f"{'.'.join(location) or 'body'}: {message}")
+    return "; ".join(parts)
+
+
+async def _on_cronium_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.CroniumError)
+    status, code = next(
+        (value for kind, value in STATUS.items() if isinstance(exc, kind)), (500, "internal")
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    return error_response(status, code, exc.message, **headers)
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, "invalid_input", describe_validation_errors(exc.errors()))
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.CroniumError, _on_cronium_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)

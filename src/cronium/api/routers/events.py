@@ -1,0 +1,66 @@
+"""Script events: create, read, update, delete, run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
+
+from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.schemas import (
+    ErrorBody,
+    EventCreate,
+    EventPublic,
+    EventUpdate,
+    RunAccepted,
+    RunRequest,
+)
+
+router = APIRouter(
+    prefix="/events",
+    tags=["events"],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorBody}})
+async def create_event(body: EventCreate, user: UserDep, service: ServiceDep) -> EventPublic:
+    return EventPublic.of(await service.create_event(user, body.to_fields()))
+
+
+@router.get("")
+async def list_events(user: UserDep, service: ServiceDep) -> list[EventPublic]:
+    return [EventPublic.of(event) for event in await service.list_events(user)]
+
+
+@router.get("/{event_id}")
+async def get_event(event_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+    return EventPublic.of(await service.get_event(user, event_id))
+
+
+@router.patch("/{event_id}", responses={409: {"model": ErrorBody}})
+async def update_event(
+    event_id: int, body: EventUpdate, user: UserDep, service: ServiceDep
+) -> EventPublic:
+    current = await service.get_event(user, event_id)
+    changes = body.to_changes(current.limits)
+    return EventPublic.of(await service.update_event(user, event_id, changes))
+
+
+@router.delete(
+    "/{event_id}", status_code=status.HTTP_204_NO_CONTENT, responses={409: {"model": ErrorBody}}
+)
+async def delete_event(event_id: int, user: UserDep, service: ServiceDep) -> None:
+    await service.delete_event(user, event_id)
+
+
+@router.post("/{event_id}/run", status_code=status.HTTP_202_ACCEPTED)
+async def run_event(
+    event_id: int,
+    user: UserDep,
+    service: ServiceDep,
+    body: Annotated[RunRequest | None, Body()] = None,
+) -> RunAccepted:
+    """Queue a run now. The optional body's ``input`` is handed to the script."""
+    execution = await service.run_event(user, event_id, None if body is None else body.input)
+    return RunAccepted(execution_id=execution.id, status=execution.status)

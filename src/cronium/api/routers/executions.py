@@ -1,0 +1,45 @@
+"""Executions: one run of an event, with its result and its log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.schemas import ErrorBody, ExecutionPublic, LogLinePublic
+
+router = APIRouter(
+    prefix="/executions",
+    tags=["executions"],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+
+
+@router.get("")
+async def list_executions(
+    user: UserDep,
+    service: ServiceDep,
+    event_id: Annotated[int | None, Query(description="Only this event's executions.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ExecutionPublic]:
+    """Newest first."""
+    executions = await service.list_executions(user, event_id=event_id, limit=limit)
+    return [ExecutionPublic.of(execution) for execution in executions]
+
+
+@router.get("/{execution_id}")
+async def get_execution(execution_id: int, user: UserDep, service: ServiceDep) -> ExecutionPublic:
+    return ExecutionPublic.of(await service.get_execution(user, execution_id))
+
+
+@router.get("/{execution_id}/logs")
+async def get_logs(
+    execution_id: int,
+    user: UserDep,
+    service: ServiceDep,
+    after: Annotated[int, Query(description="Only lines after this sequence number.")] = -1,
+) -> list[LogLinePublic]:
+    """The lines the script wrote on stdout and stderr, in order."""
+    lines = await service.read_logs(user, execution_id, after_seq=after)
+    return [LogLinePublic.of(line) for line in lines]

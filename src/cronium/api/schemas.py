@@ -1,0 +1,228 @@
+"""Request and response bodies. ``...Create``/``...Update`` come in, ``...Public`` goes out."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from cronium.domain import event as ev
+from cronium.domain.event import Event, Language, ResourceLimits
+from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.user import ApiToken, User
+from cronium.storage import EventChanges, EventFields, LogLine
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ev.NAME_MAX)
+]
+Script = Annotated[str, Field(min_length=1, max_length=ev.SCRIPT_MAX_BYTES)]
+Timeout = Annotated[float, Field(ge=ev.TIMEOUT_MIN, le=ev.TIMEOUT_MAX, description="Seconds.")]
+Cpus = Annotated[float, Field(ge=ev.CPUS_MIN, le=ev.CPUS_MAX, description="CPU cores.")]
+MemoryMb = Annotated[int, Field(ge=ev.MEMORY_MB_MIN, le=ev.MEMORY_MB_MAX, description="MiB.")]
+Pids = Annotated[int, Field(ge=ev.PIDS_MIN, le=ev.PIDS_MAX, description="Processes.")]
+ENV_NAME = re.compile(ev.ENV_NAME_PATTERN)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_script(script: str | None) -> str | None:
+    if script is not None and not script.strip():
+        raise ValueError("the script is empty: give the code to run")
+    return script
+
+
+def _check_env(env: dict[str, str] | None) -> dict[str, str] | None:
+    for name in env or {}:
+        if not ENV_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid environment variable name: use letters, digits and _, "
+                "not starting with a digit"
+            )
+        if name.upper().startswith(ev.RESERVED_ENV_PREFIX):
+            raise ValueError(f"{name!r}: names starting with CRONIUM_ are reserved for Cronium")
+    return env
+
+
+class EventCreate(Strict):
+    name: Name
+    language: Language
+    script: Script
+    env: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: Timeout = ev.TIMEOUT_DEFAULT
+    cpus: Cpus = ev.CPUS_DEFAULT
+    memory_mb: MemoryMb = ev.MEMORY_MB_DEFAULT
+    pids: Pids = ev.PIDS_DEFAULT
+
+    _script = field_validator("script")(_check_script)
+    _env = field_validator("env")(_check_env)
+
+    def to_fields(self) -> EventFields:
+        return EventFields(
+            name=self.name,
+            language=self.language,
+            script=self.script,
+            env=self.env,
+            limits=ResourceLimits(
+                timeout_seconds=self.timeout_seconds,
+                cpus=self.cpus,
+                memory_mb=self.memory_mb,
+                pids=self.pids,
+            ),
+        )
+
+
+class EventUpdate(Strict):
+    """Fields to change; those left out keep their value."""
+
+    name: Name | None = None
+    language: Language | None = None
+    script: Script | None = None
+    env: dict[str, str] | None = None
+    timeout_seconds: Timeout | None = None
+    cpus: Cpus | None = None
+    memory_mb: MemoryMb | None = None
+    pids: Pids | None = None
+
+    _script = field_validator("script")(_check_script)
+    _env = field_validator("env")(_check_env)
+
+    def to_changes(self, current: ResourceLimits) -> EventChanges:
+        limits = ResourceLimits(
+            timeout_seconds=self.timeout_seconds or current.timeout_seconds,
+            cpus=self.cpus or current.cpus,
+            memory_mb=self.memory_mb or current.memory_mb,
+            pids=self.pids or current.pids,
+        )
+        return EventChanges(
+            name=self.name,
+            language=self.language,
+            script=self.script,
+            env=self.env,
+            limits=None if limits == current else limits,
+        )
+
+
+class EventPublic(BaseModel):
+    id: int
+    owner_id: int
+    name: str
+    language: Language
+    script: str
+    env: dict[str, str]
+    timeout_seconds: float
+    cpus: float
+    memory_mb: int
+    pids: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, event: Event) -> EventPublic:
+        return cls(
+            id=event.id,
+            owner_id=event.owner_id,
+            name=event.name,
+            language=event.language,
+            script=event.script,
+            env=event.env,
+            timeout_seconds=event.limits.timeout_seconds,
+            cpus=event.limits.cpus,
+            memory_mb=event.limits.memory_mb,
+            pids=event.limits.pids,
+            created_at=event.created_at,
+            updated_at=event.updated_at,
+        )
+
+
+class RunRequest(Strict):
+    input: Any = Field(default=None, description="Any JSON value, handed to the script.")
+
+
+class ExecutionPublic(BaseModel):
+    id: int
+    event_id: int
+    status: ExecutionStatus
+    attempt: int
+    priority: int
+    input: Any
+    output: Any
+    condition: bool | None
+    worker_id: str | None
+    error: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    setup_seconds: float | None
+    run_seconds: float | None
+    cleanup_seconds: float | None
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    oom_killed: bool
+    peak_memory_bytes: int | None
+    cpu_seconds: float | None
+
+    @classmethod
+    def of(cls, execution: Execution) -> ExecutionPublic:
+        return cls.model_validate(execution, from_attributes=True)
+
+
+class RunAccepted(BaseModel):
+    execution_id: int
+    status: ExecutionStatus
+
+
+class LogLinePublic(BaseModel):
+    seq: int
+    stream: str
+    at: datetime
+    line: str
+
+    @classmethod
+    def of(cls, line: LogLine) -> LogLinePublic:
+        return cls.model_validate(line, from_attributes=True)
+
+
+class TokenCreate(Strict):
+    name: Name
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Days until it expires; none: never."
+    )
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenPublic:
+        return cls.model_validate(token, from_attributes=True)
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="The secret. Shown this once: store it now.")
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    is_admin: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls.model_validate(user, from_attributes=True)
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="A short code: invalid_input, not_found, conflict...")
+    message: str = Field(description="What was wrong and how to fix it.")

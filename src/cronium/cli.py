@@ -1,0 +1,352 @@
+"""The ``cronium`` command. Thin: parse, call the service or the API, format the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cronium import __version__
+from cronium.client import DEFAULT_URL, ApiClient, ClientError
+from cronium.domain.event import Language
+from cronium.errors import CroniumError
+from cronium.settings import describe_settings, load_settings
+
+app = typer.Typer(
+    help="Cronium: run Bash, Python and Node.js scripts in sandboxes, on demand and on schedules.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
+events_app = typer.Typer(help="Script events on a server.", no_args_is_help=True)
+executions_app = typer.Typer(help="Executions on a server.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Your API tokens on a server.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(events_app, name="events")
+app.add_typer(executions_app, name="executions")
+app.add_typer(tokens_app, name="tokens")
+
+out = Console()
+err = Console(stderr=True)
+
+TERMINAL = {"succeeded", "failed", "timed_out", "cancelled"}
+EXIT_NOT_SUCCEEDED = 1
+
+
+def _settings_epilog() -> str:
+    lines = ["[b]Settings[/b] (environment variables):\n"]
+    for variable, default, description in describe_settings():
+        shown = f" [dim](default: {default})[/dim]" if default else ""
+        lines.append(f"[cyan]{variable}[/cyan]{shown}: {description}\n")
+    return "\n".join(lines)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+# server side
+
+
+@app.command(epilog=_settings_epilog())
+def server(
+    host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+) -> None:
+    """Run the API and a worker in one process (SQLite and the embedded sandbox by default)."""
+    from cronium.server import serve
+
+    settings = load_settings(host=host, port=port)
+    _configure_logging(settings.log_level)
+    asyncio.run(serve(settings, say=lambda text: print(text, flush=True)))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the configured database."""
+    from cronium.storage.database import create_engine, migrate
+
+    async def upgrade() -> None:
+        engine = create_engine(load_settings().database_url_value)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    out.print("The database is up to date.")
+
+
+@users_app.command("create-admin")
+def create_admin(name: Annotated[str, typer.Argument(help="The new user's name.")]) -> None:
+    """Create an administrator and print its first API token (shown once)."""
+    from cronium.service import Service
+    from cronium.storage import Store
+    from cronium.storage.database import create_engine, migrate
+
+    async def create() -> str:
+        engine = create_engine(load_settings().database_url_value)
+        try:
+            await migrate(engine)
+            _, issued = await Service(Store(engine)).create_admin(name)
+            return issued.secret
+        finally:
+            await engine.dispose()
+
+    secret = asyncio.run(create())
+    err.print(f"Created the administrator {name!r}. Its API token, shown this once:")
+    print(secret)
+
+
+# client side
+
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="CRONIUM_URL", help="Server address.", show_default=True)
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", envvar="CRONIUM_TOKEN", help="API token.", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")]
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _print_record(record: dict[str, Any], fields: list[str]) -> None:
+    for name in fields:
+        value = record.get(name)
+        if value is not None and value != {}:
+            out.print(f"[b]{name}[/b]: {value}", highlight=False)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    out.print(table)
+
+
+def _parse_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ClientError(f"--env {pair!r}: write it as NAME=VALUE")
+        env[name] = value
+    return env
+
+
+def _parse_json(text: str | None, option: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ClientError(f"{option} is not valid JSON: {exc}") from exc
+
+
+@events_app.command("create")
+def events_create(
+    file: Annotated[Path, typer.Argument(help="The script file.", exists=True, dir_okay=False)],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    name: Annotated[str | None, typer.Option(help="Event name (default: file name).")] = None,
+    lang: Annotated[Language | None, typer.Option(help="Default: from the extension.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Timeout in seconds.")] = None,
+    cpus: Annotated[float | None, typer.Option(help="CPU cores.")] = None,
+    memory: Annotated[int | None, typer.Option(help="Memory in MiB.")] = None,
+    pids: Annotated[int | None, typer.Option(help="Most processes.")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE, repeatable.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a script event from a file."""
+    language = lang or Language.from_filename(file.name)
+    if language is None:
+        raise ClientError(f"cannot tell the language of {file.name}: pass --lang bash|python|node")
+    body = {
+        "name": name or file.stem,
+        "language": language.value,
+        "script": file.read_text(encoding="utf-8"),
+        "env": _parse_env(env or []),
+        "timeout_seconds": timeout,
+        "cpus": cpus,
+        "memory_mb": memory,
+        "pids": pids,
+    }
+    event = ApiClient(url, token).post("/events", {k: v for k, v in body.items() if v is not None})
+    if as_json:
+        _print_json(event)
+    else:
+        out.print(f"Created event {event['id']} ({event['name']}).")
+
+
+@events_app.command("list")
+def events_list(
+    url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False
+) -> None:
+    """List the events you can see."""
+    events = ApiClient(url, token).get("/events")
+    if as_json:
+        _print_json(events)
+    else:
+        _print_table(events, ["id", "name", "language", "timeout_seconds", "updated_at"])
+
+
+@events_app.command("show")
+def events_show(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one event, with its script."""
+    event = ApiClient(url, token).get(f"/events/{event_id}")
+    if as_json:
+        _print_json(event)
+        return
+    fields = ["id", "name", "language", "env", "timeout_seconds", "cpus", "memory_mb", "pids"]
+    _print_record(event, [*fields, "created_at", "updated_at"])
+    out.print("[b]script[/b]:")
+    print(event["script"])
+
+
+@events_app.command("delete")
+def events_delete(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Delete an event with its executions."""
+    ApiClient(url, token).delete(f"/events/{event_id}")
+    out.print(f"Deleted event {event_id}.")
+
+
+@events_app.command("run")
+def events_run(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    input: Annotated[str | None, typer.Option("--input", help="JSON handed to the script.")] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the end, print the log, exit with its code.")
+    ] = False,
+) -> None:
+    """Queue a run of an event now."""
+    client = ApiClient(url, token)
+    payload = _parse_json(input, "--input")
+    accepted = client.post(f"/events/{event_id}/run", {"input": payload})
+    execution_id = accepted["execution_id"]
+    if not wait:
+        out.print(f"Queued execution {execution_id}.")
+        return
+    execution = _wait_for(client, execution_id)
+    _print_logs(client.get(f"/executions/{execution_id}/logs"))
+    err.print(f"Execution {execution_id} {execution['status']}.")
+    code = execution["exit_code"]
+    raise typer.Exit(code if code is not None else EXIT_NOT_SUCCEEDED)
+
+
+def _wait_for(client: ApiClient, execution_id: int) -> dict[str, Any]:
+    delay = 0.05
+    while True:
+        execution: dict[str, Any] = client.get(f"/executions/{execution_id}")
+        if execution["status"] in TERMINAL:
+            return execution
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def _print_logs(lines: list[dict[str, Any]]) -> None:
+    for line in lines:
+        stream = sys.stdout if line["stream"] == "stdout" else sys.stderr
+        print(line["line"], file=stream)
+
+
+@executions_app.command("show")
+def executions_show(
+    execution_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one execution: status, exit code, timings, then its output."""
+    client = ApiClient(url, token)
+    execution = client.get(f"/executions/{execution_id}")
+    logs = client.get(f"/executions/{execution_id}/logs")
+    if as_json:
+        _print_json({**execution, "logs": logs})
+        return
+    _print_record(execution, list(execution))
+    _print_logs(logs)
+
+
+@executions_app.command("list")
+def executions_list(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    event: Annotated[int | None, typer.Option(help="Only this event's executions.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List recent executions."""
+    rows = ApiClient(url, token).get("/executions", event_id=event, limit=limit)
+    if as_json:
+        _print_json(rows)
+    else:
+        columns = ["id", "event_id", "status", "exit_code", "queued_at", "run_seconds"]
+        _print_table(rows, columns)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    expires_in_days: Annotated[int | None, typer.Option(help="Default: never.")] = None,
+) -> None:
+    """Create an API token for yourself and print it (shown once)."""
+    issued = ApiClient(url, token).post(
+        "/tokens", {"name": name, "expires_in_days": expires_in_days}
+    )
+    err.print(f"Created token {issued['id']} ({issued['name']}); shown this once:")
+    print(issued["token"])
+
+
+@tokens_app.command("list")
+def tokens_list(url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """List your API tokens (never their secrets)."""
+    rows = ApiClient(url, token).get("/tokens")
+    _print_table(rows, ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"])
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Revoke one of your API tokens."""
+    ApiClient(url, token).delete(f"/tokens/{token_id}")
+    out.print(f"Revoked token {token_id}.")
+
+
+@app.command()
+def version() -> None:
+    """Print Cronium's version."""
+    print(__version__)
+
+
+def main() -> None:
+    """Entry point of the ``cronium`` console script."""
+    try:
+        app()
+    except CroniumError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        sys.exit(2)
