@@ -1,0 +1,128 @@
+"""The worker's steps with the in-package fake sandbox, on both databases."""
+
+import asyncio
+
+from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.execution import ExecutionStatus
+from cronium.errors import SandboxError
+from cronium.sandbox.fake import FakeBackend, FakeRun
+from cronium.sandbox.spec import SandboxSpec
+from cronium.service import Service
+from cronium.storage import EventFields, Store
+from cronium.worker import SHUTDOWN_REASON, Worker
+
+
+async def queue_run(service: Service, script: str = "hello", input: object = None) -> int:
+    user, _ = await service.create_admin(f"u{script}")
+    event = await service.create_event(
+        user,
+        EventFields(
+            name=script,
+            language=Language.PYTHON,
+            script=script,
+            env={"GREETING": "hi"},
+            limits=ResourceLimits(timeout_seconds=7, memory_mb=64),
+        ),
+    )
+    return (await service.run_event(user, event.id, input)).id
+
+
+async def test_run_once_returns_false_when_nothing_is_queued(store: Store) -> None:
+    assert await Worker(store, FakeBackend()).run_once() is False
+
+
+async def test_it_runs_a_claimed_execution_and_records_result_and_logs(
+    store: Store, service: Service
+) -> None:
+    execution_id = await queue_run(service, "line one\nline two", input={"n": 1})
+    backend = FakeBackend(lambda spec: FakeRun(exit_code=0, stdout=("out",), stderr=("err",)))
+    worker = Worker(store, backend, worker_id="w-test")
+    assert await worker.run_once() is True
+    execution = await store.get_execution(execution_id)
+    assert execution.status is ExecutionStatus.SUCCEEDED
+    assert execution.exit_code == 0
+    assert execution.worker_id == "w-test"
+    assert execution.started_at is not None
+    assert execution.finished_at is not None
+    logs = await store.read_logs(execution_id)
+    assert [(line.stream, line.line) for line in logs] == [("stdout", "out"), ("stderr", "err")]
+    spec = backend.specs[0]
+    assert (spec.language, spec.env, spec.limits.memory_mb) == (Language.PYTHON, {"GREETING": "hi"}, 64)
+    assert spec.execution_id == execution_id
+
+
+async def test_a_non_zero_exit_is_a_failed_result(store: Store, service: Service) -> None:
+    execution_id = await queue_run(service)
+    await Worker(store, FakeBackend(lambda spec: FakeRun(exit_code=42))).run_once()
+    execution = await store.get_execution(execution_id)
+    assert (execution.status, execution.exit_code) == (ExecutionStatus.FAILED, 42)
+
+
+async def test_a_sandbox_failure_fails_the_execution_with_its_reason(
+    store: Store, service: Service
+) -> None:
+    def broken(spec: SandboxSpec) -> FakeRun:
+        raise SandboxError("runc is missing")
+
+    execution_id = await queue_run(service)
+    await Worker(store, FakeBackend(broken)).run_once()
+    execution = await store.get_execution(execution_id)
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.error == "runc is missing"
+
+
+async def test_a_bug_in_the_worker_fails_the_execution_but_not_the_worker(
+    store: Store, service: Service
+) -> None:
+    def buggy(spec: SandboxSpec) -> FakeRun:
+        raise ZeroDivisionError("oops")
+
+    first = await queue_run(service, "a")
+    second = await queue_run(service, "b")
+    worker = Worker(store, FakeBackend(buggy))
+    assert await worker.run_once()
+    assert await worker.run_once()
+    for execution_id in (first, second):
+        execution = await store.get_execution(execution_id)
+        assert execution.status is ExecutionStatus.FAILED
+        assert "internal error of the worker" in (execution.error or "")
+
+
+async def test_the_loop_wakes_on_enqueue_and_runs_several_at_once(
+    store: Store, service: Service
+) -> None:
+    backend = FakeBackend(lambda spec: FakeRun(duration=0.3))
+    worker = Worker(store, backend, concurrency=3, poll_interval=30)
+    service.notify_on_enqueue(worker.wake)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0.05)
+    ids = [await queue_run(service, f"s{i}") for i in range(3)]
+    async with asyncio.timeout(10):
+        while True:
+            statuses = {(await store.get_execution(i)).status for i in ids}
+            if statuses == {ExecutionStatus.SUCCEEDED}:
+                break
+            await asyncio.sleep(0.02)
+    stop.set()
+    await loop
+    executions = [await store.get_execution(i) for i in ids]
+    starts = sorted(e.started_at for e in executions if e.started_at)
+    finishes = sorted(e.finished_at for e in executions if e.finished_at)
+    # all three were running together: each started before any finished
+    assert starts[-1] < finishes[0]
+
+
+async def test_stopping_cancels_what_runs_and_records_why(store: Store, service: Service) -> None:
+    worker = Worker(store, FakeBackend(lambda spec: FakeRun(duration=60)), poll_interval=0.05)
+    execution_id = await queue_run(service)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(worker.run(stop))
+    async with asyncio.timeout(10):
+        while (await store.get_execution(execution_id)).status is ExecutionStatus.QUEUED:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await loop
+    execution = await store.get_execution(execution_id)
+    assert execution.status is ExecutionStatus.CANCELLED
+    assert execution.error == SHUTDOWN_REASON

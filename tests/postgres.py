@@ -1,0 +1,90 @@
+"""A throwaway PostgreSQL server for the test session, from the system's PostgreSQL binaries.
+
+Set CRONIUM_TEST_POSTGRES_URL (a superuser URL) to use a running server instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+
+
+def find_binaries() -> Path | None:
+    """The newest installed PostgreSQL's bin directory (Debian layout), or None."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    return candidates[-1].parent if candidates else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run it as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextlib.contextmanager
+def throwaway_server(binaries: Path) -> Iterator[str]:
+    """Start a fresh cluster on a free loopback port; yield its superuser URL; remove it."""
+    base = Path(tempfile.mkdtemp(prefix="cronium-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, user="postgres", group="postgres")
+    data, port = base / "data", free_port()
+    options = (
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", "cronium", "--auth=trust"]),
+        check=True,
+        capture_output=True,
+    )
+    pg_ctl = str(binaries / "pg_ctl")
+    subprocess.run(
+        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://cronium@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def database_url(server_url: str, name: str) -> str:
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Create database ``name`` (optionally as a copy of ``template``); return its URL."""
+    connection = await asyncpg.connect(server_url)
+    try:
+        clause = f" TEMPLATE {template}" if template else ""
+        await connection.execute(f'CREATE DATABASE "{name}"{clause}')
+    finally:
+        await connection.close()
+    return database_url(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()

@@ -1,0 +1,74 @@
+import itertools
+
+import pytest
+
+from cronium.domain.execution import (
+    ALLOWED_TRANSITIONS,
+    TERMINAL_STATUSES,
+    ExecutionStatus,
+    can_transition,
+    check_transition,
+    status_of_run,
+)
+from cronium.errors import InvalidTransitionError
+
+S = ExecutionStatus
+ALLOWED = {
+    (S.QUEUED, S.RUNNING),
+    (S.QUEUED, S.CANCELLED),
+    (S.RUNNING, S.SUCCEEDED),
+    (S.RUNNING, S.FAILED),
+    (S.RUNNING, S.TIMED_OUT),
+    (S.RUNNING, S.CANCELLED),
+}
+ALL_PAIRS = list(itertools.product(S, S))
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(ALLOWED))
+def test_it_allows_each_transition_of_the_state_machine(current: S, target: S) -> None:
+    assert can_transition(current, target)
+    check_transition(current, target)
+
+
+@pytest.mark.parametrize(
+    ("current", "target"), [pair for pair in ALL_PAIRS if pair not in ALLOWED]
+)
+def test_it_refuses_every_other_transition_with_a_message(current: S, target: S) -> None:
+    assert not can_transition(current, target)
+    with pytest.raises(InvalidTransitionError, match=f"{current} cannot become {target}"):
+        check_transition(current, target)
+
+
+def test_the_table_is_exactly_the_documented_machine() -> None:
+    table = {(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets}
+    assert table == ALLOWED
+
+
+def test_terminal_states_are_the_four_endings() -> None:
+    assert {S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED} == TERMINAL_STATUSES
+    assert not S.QUEUED.is_terminal
+    assert not S.RUNNING.is_terminal
+
+
+def test_a_refused_transition_from_an_ended_state_says_it_has_ended() -> None:
+    with pytest.raises(InvalidTransitionError, match="nothing \\(it has ended\\)"):
+        check_transition(S.SUCCEEDED, S.RUNNING)
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "timed_out", "cancelled", "expected"),
+    [
+        (0, False, False, S.SUCCEEDED),
+        (1, False, False, S.FAILED),
+        (42, False, False, S.FAILED),
+        (None, False, False, S.FAILED),
+        (None, True, False, S.TIMED_OUT),
+        (0, True, False, S.TIMED_OUT),
+        (None, True, True, S.CANCELLED),
+        (None, False, True, S.CANCELLED),
+    ],
+)
+def test_status_of_run_maps_each_ending(
+    exit_code: int | None, timed_out: bool, cancelled: bool, expected: S
+) -> None:
+    assert status_of_run(exit_code=exit_code, timed_out=timed_out, cancelled=cancelled) is expected
