@@ -54,7 +54,9 @@ def throwaway_server(binaries: Path) -> Iterator[str]:
     )
     pg_ctl = str(binaries / "pg_ctl")
     subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),
+        _as_postgres(
+            [pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]
+        ),
         check=True,
         capture_output=True,
     )

@@ -17,7 +17,7 @@ async def run(
     script: str,
     language: Language = Language.BASH,
     *,
-    timeout: float = 20,
+    time_limit: float = 20,
     cap: int = 1024 * 1024,
     env: dict[str, str] | None = None,
     cancel: asyncio.Event | None = None,
@@ -28,7 +28,7 @@ async def run(
         language=language,
         script=script,
         env=env or {},
-        limits=ResourceLimits(timeout_seconds=timeout),
+        limits=ResourceLimits(timeout_seconds=time_limit),
         output_cap_bytes=cap,
         grace_seconds=0.5,
     )
@@ -57,7 +57,7 @@ async def test_exit_codes_propagate(code: int) -> None:
 
 
 async def test_stdout_and_stderr_are_kept_apart() -> None:
-    result, lines = await run("echo out; echo err >&2; echo out2")
+    _, lines = await run("echo out; echo err >&2; echo out2")
     assert texts(lines, "stdout") == ["out", "out2"]
     assert texts(lines, "stderr") == ["err"]
 
@@ -95,7 +95,7 @@ async def test_stdin_is_closed() -> None:
 
 async def test_a_script_past_its_timeout_ends_timed_out_even_if_it_ignores_sigterm() -> None:
     started = time.monotonic()
-    result, lines = await run("trap '' TERM; echo started; sleep 30", timeout=1)
+    result, lines = await run("trap '' TERM; echo started; sleep 30", time_limit=1)
     elapsed = time.monotonic() - started
     assert result.timed_out
     assert texts(lines, "stdout") == ["started"]

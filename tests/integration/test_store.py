@@ -146,7 +146,10 @@ async def test_a_queued_execution_cannot_be_recorded_as_finished(store: Store) -
 async def test_it_keeps_log_lines_in_order_per_execution(store: Store) -> None:
     event_id = await make_event(store)
     execution = await store.enqueue(event_id, input=None, now=NOW)
-    lines = [LogLine(seq=i, stream="stdout" if i % 2 else "stderr", at=NOW, line=f"l{i}") for i in range(5)]
+    lines = [
+        LogLine(seq=i, stream="stdout" if i % 2 else "stderr", at=NOW, line=f"l{i}")
+        for i in range(5)
+    ]
     await store.append_logs(execution.id, lines[:3])
     await store.append_logs(execution.id, lines[3:])
     assert await store.read_logs(execution.id) == lines

@@ -27,6 +27,17 @@ async def queue_run(service: Service, script: str = "hello", input: object = Non
     return (await service.run_event(user, event.id, input)).id
 
 
+async def wait_until_statuses(
+    store: Store, ids: list[int], wanted: set[ExecutionStatus], attempts: int = 500
+) -> None:
+    """Poll (bounded: 500 x 20 ms) until every execution in ``ids`` has a status in ``wanted``."""
+    for _ in range(attempts):
+        if {(await store.get_execution(i)).status for i in ids} <= wanted:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"executions {ids} never reached {wanted}")
+
+
 async def test_run_once_returns_false_when_nothing_is_queued(store: Store) -> None:
     assert await Worker(store, FakeBackend()).run_once() is False
 
@@ -47,7 +58,11 @@ async def test_it_runs_a_claimed_execution_and_records_result_and_logs(
     logs = await store.read_logs(execution_id)
     assert [(line.stream, line.line) for line in logs] == [("stdout", "out"), ("stderr", "err")]
     spec = backend.specs[0]
-    assert (spec.language, spec.env, spec.limits.memory_mb) == (Language.PYTHON, {"GREETING": "hi"}, 64)
+    assert (spec.language, spec.env, spec.limits.memory_mb) == (
+        Language.PYTHON,
+        {"GREETING": "hi"},
+        64,
+    )
     assert spec.execution_id == execution_id
 
 
@@ -98,12 +113,7 @@ async def test_the_loop_wakes_on_enqueue_and_runs_several_at_once(
     loop = asyncio.create_task(worker.run(stop))
     await asyncio.sleep(0.05)
     ids = [await queue_run(service, f"s{i}") for i in range(3)]
-    async with asyncio.timeout(10):
-        while True:
-            statuses = {(await store.get_execution(i)).status for i in ids}
-            if statuses == {ExecutionStatus.SUCCEEDED}:
-                break
-            await asyncio.sleep(0.02)
+    await wait_until_statuses(store, ids, {ExecutionStatus.SUCCEEDED})
     stop.set()
     await loop
     executions = [await store.get_execution(i) for i in ids]
@@ -118,11 +128,9 @@ async def test_stopping_cancels_what_runs_and_records_why(store: Store, service:
     execution_id = await queue_run(service)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
-    async with asyncio.timeout(10):
-        while (await store.get_execution(execution_id)).status is ExecutionStatus.QUEUED:
-            await asyncio.sleep(0.02)
-        stop.set()
-        await loop
+    await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
+    stop.set()
+    await loop
     execution = await store.get_execution(execution_id)
     assert execution.status is ExecutionStatus.CANCELLED
     assert execution.error == SHUTDOWN_REASON

@@ -30,9 +30,7 @@ def test_it_allows_each_transition_of_the_state_machine(current: S, target: S) -
     check_transition(current, target)
 
 
-@pytest.mark.parametrize(
-    ("current", "target"), [pair for pair in ALL_PAIRS if pair not in ALLOWED]
-)
+@pytest.mark.parametrize(("current", "target"), [pair for pair in ALL_PAIRS if pair not in ALLOWED])
 def test_it_refuses_every_other_transition_with_a_message(current: S, target: S) -> None:
     assert not can_transition(current, target)
     with pytest.raises(InvalidTransitionError, match=f"{current} cannot become {target}"):

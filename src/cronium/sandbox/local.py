@@ -107,7 +107,7 @@ async def _wait_for_end(
     process: asyncio.subprocess.Process, limit: float, cancel: asyncio.Event | None
 ) -> str | None:
     """None if the process exited by itself, else "timeout" or "cancel"."""
-    exited = asyncio.ensure_future(process.wait())
+    exited = asyncio.ensure_future(_exit_of(process.pid))
     waiters: set[asyncio.Future[object]] = {exited}  # type: ignore[arg-type]
     cancelled = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
     if cancelled is not None:
@@ -121,6 +121,31 @@ async def _wait_for_end(
         return None
     exited.cancel()
     return "cancel" if cancel is not None and cancel.is_set() else "timeout"
+
+
+async def _exit_of(pid: int) -> None:
+    """Return once process ``pid`` has exited.
+
+    Not ``Process.wait()``: that also waits for the output pipes to close, which a background
+    process left by the script can hold open for as long as it likes.
+    """
+    try:
+        descriptor = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(descriptor, on_exit)
+    try:
+        await exited
+    finally:
+        loop.remove_reader(descriptor)
+        os.close(descriptor)
 
 
 async def _terminate(process: asyncio.subprocess.Process, grace: float) -> None:

@@ -1,0 +1,161 @@
+"""End to end: a real server process, REST and CLI, a real worker and the local backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.server import RunningServer, start_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("data"), {"CRONIUM_SANDBOX": "local-insecure"})
+    yield running
+    running.stop()
+
+
+def wait_for_end(client: httpx.Client, execution_id: int, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution: dict[str, Any] = client.get(f"/api/v1/executions/{execution_id}").json()
+        if execution["status"] not in ("queued", "running"):
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"execution {execution_id} did not end in {timeout} s")
+
+
+def test_first_start_prints_an_admin_token_once(server: RunningServer) -> None:
+    assert server.token is not None
+    printed = "".join(server.output)
+    assert printed.count(server.token) == 1
+    assert "local-insecure" in printed  # the warning at start
+
+
+def test_an_event_created_over_rest_runs_and_reports_exit_code_and_output(
+    server: RunningServer,
+) -> None:
+    with server.client() as client:
+        event = client.post(
+            "/api/v1/events",
+            json={
+                "name": "e2e-bash",
+                "language": "bash",
+                "script": 'echo "hello $WHO"\necho warning >&2\nexit 42\n',
+                "env": {"WHO": "world"},
+            },
+        ).json()
+        run = client.post(f"/api/v1/events/{event['id']}/run", json={"input": {"x": 1}}).json()
+        execution = wait_for_end(client, run["execution_id"])
+        logs = client.get(f"/api/v1/executions/{run['execution_id']}/logs").json()
+    assert (execution["status"], execution["exit_code"]) == ("failed", 42)
+    assert execution["input"] == {"x": 1}
+    assert execution["run_seconds"] is not None
+    assert [(line["stream"], line["line"]) for line in logs] == [
+        ("stdout", "hello world"),
+        ("stderr", "warning"),
+    ]
+
+
+def test_python_and_node_events_succeed(server: RunningServer) -> None:
+    scripts = {"python": "print(sum(range(10)))", "node": "console.log([1,2,3].length)"}
+    with server.client() as client:
+        for language, script in scripts.items():
+            body = {"name": f"e2e-{language}", "language": language, "script": script}
+            event = client.post("/api/v1/events", json=body).json()
+            run = client.post(f"/api/v1/events/{event['id']}/run").json()
+            execution = wait_for_end(client, run["execution_id"])
+            logs = client.get(f"/api/v1/executions/{run['execution_id']}/logs").json()
+            assert execution["status"] == "succeeded", (language, execution, logs)
+            assert [line["line"] for line in logs] == [{"python": "45", "node": "3"}[language]]
+
+
+def test_a_timeout_ends_the_execution_timed_out(server: RunningServer) -> None:
+    body = {"name": "e2e-sleep", "language": "bash", "script": "sleep 30", "timeout_seconds": 1}
+    with server.client() as client:
+        event = client.post("/api/v1/events", json=body).json()
+        run = client.post(f"/api/v1/events/{event['id']}/run").json()
+        execution = wait_for_end(client, run["execution_id"])
+    assert execution["status"] == "timed_out"
+    assert execution["timed_out"] is True
+    assert execution["error"] == "timed out after 1 s"
+
+
+def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CRONIUM_URL": server.url, "CRONIUM_TOKEN": server.token or ""}
+    return subprocess.run(
+        [sys.executable, "-m", "cronium", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_cli_creates_lists_shows_and_runs_events(server: RunningServer, tmp_path: Path) -> None:
+    script = tmp_path / "greet.py"
+    script.write_text("import os\nprint('hi', os.environ['WHO'])\nraise SystemExit(7)\n")
+    created = cli(server, "events", "create", str(script), "--env", "WHO=cli", "--json")
+    assert created.returncode == 0, created.stderr
+    event_id = str(__import__("json").loads(created.stdout)["id"])
+    listed = cli(server, "events", "list")
+    assert "greet" in listed.stdout
+    shown = cli(server, "events", "show", event_id)
+    assert "raise SystemExit(7)" in shown.stdout
+    ran = cli(server, "events", "run", event_id, "--input", '{"a": 1}', "--wait")
+    assert ran.returncode == 7, ran.stderr
+    assert ran.stdout == "hi cli\n"
+    assert "failed" in ran.stderr
+    execution_id = cli(server, "executions", "list", "--event", event_id, "--json")
+    newest = __import__("json").loads(execution_id.stdout)[0]["id"]
+    details = cli(server, "executions", "show", str(newest))
+    assert "exit_code: 7" in details.stdout
+    assert "hi cli" in details.stdout
+
+
+def test_the_cli_reports_errors_plainly(server: RunningServer, tmp_path: Path) -> None:
+    script = tmp_path / "bad.rb"
+    script.write_text("puts 1")
+    unknown = cli(server, "events", "create", str(script))
+    assert unknown.returncode == 2
+    assert "cannot tell the language of bad.rb" in unknown.stderr
+    missing = cli(server, "events", "show", "9999")
+    assert missing.returncode == 2
+    assert "404: no event has id 9999" in missing.stderr
+    bad_input = cli(server, "events", "run", "1", "--input", "{oops")
+    assert "--input is not valid JSON" in bad_input.stderr
+
+
+def test_without_a_working_backend_the_server_says_why_scripts_cannot_run(
+    tmp_path: Path,
+) -> None:
+    running = start_server(tmp_path, {})
+    try:
+        ready = httpx.get(f"{running.url}/readyz").json()
+    finally:
+        running.stop()
+    assert ready["worker"].startswith("not running: the native sandbox backend is not available")
+    assert "CRONIUM_SANDBOX=local-insecure" in "".join(running.output)
+
+
+def test_a_second_start_keeps_the_data_and_prints_no_new_token(tmp_path: Path) -> None:
+    first = start_server(tmp_path, {"CRONIUM_SANDBOX": "local-insecure"})
+    first.stop()
+    second = start_server(tmp_path, {"CRONIUM_SANDBOX": "local-insecure"})
+    try:
+        assert second.token is None
+        assert first.token is not None
+        me = httpx.get(
+            f"{second.url}/api/v1/users/me", headers={"Authorization": f"Bearer {first.token}"}
+        )
+    finally:
+        second.stop()
+    assert me.json()["name"] == "admin"

@@ -1,0 +1,181 @@
+"""The REST API through its ASGI app, on both databases: auth, CRUD, runs and errors."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from cronium.api import create_app
+from cronium.domain.user import User
+from cronium.service import IssuedToken, Service
+
+SCRIPT = {"name": "hello", "language": "bash", "script": "echo hello"}
+
+
+@pytest.fixture
+async def client(
+    service: Service, admin: tuple[User, IssuedToken]
+) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(service))
+    headers = {"Authorization": f"Bearer {admin[1].secret}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://cronium", headers=headers
+    ) as http:
+        yield http
+
+
+async def create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/events", json={**SCRIPT, **changes})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def assert_error(response: httpx.Response, status: int, *fragments: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "message"}
+    for fragment in fragments:
+        assert fragment in body["message"]
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "ok"
+
+
+async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 200
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert "/api/v1/events/{event_id}/run" in paths
+
+
+async def test_requests_without_a_valid_token_are_refused(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/events", headers={"Authorization": ""})
+    assert_error(missing, 401, "needs an API token")
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    wrong = await client.get("/api/v1/events", headers={"Authorization": "Bearer crn_nope"})
+    assert_error(wrong, 401, "not valid")
+
+
+async def test_a_revoked_token_stops_working_at_once(client: httpx.AsyncClient) -> None:
+    issued = (await client.post("/api/v1/tokens", json={"name": "ci"})).json()
+    assert issued["token"].startswith(issued["prefix"])
+    other = {"Authorization": f"Bearer {issued['token']}"}
+    assert (await client.get("/api/v1/users/me", headers=other)).json()["name"] == "admin"
+    listed = (await client.get("/api/v1/tokens")).json()
+    assert all("token" not in token for token in listed)
+    assert (await client.delete(f"/api/v1/tokens/{issued['id']}")).status_code == 200
+    assert_error(await client.get("/api/v1/users/me", headers=other), 401, "revoked")
+
+
+async def test_an_expired_token_is_refused(service: Service, client: httpx.AsyncClient) -> None:
+    from datetime import timedelta
+
+    user = await service.store.get_user_by_name("admin")
+    issued = await service.issue_token(user, name="short", expires_in=timedelta(seconds=-1))
+    response = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {issued.secret}"}
+    )
+    assert_error(response, 401, "expired")
+
+
+async def test_event_crud(client: httpx.AsyncClient) -> None:
+    event = await create(client, env={"A": "1"}, timeout_seconds=30, memory_mb=128)
+    assert (event["cpus"], event["pids"], event["memory_mb"]) == (0.5, 100, 128)
+    url = f"/api/v1/events/{event['id']}"
+    assert (await client.get(url)).json() == event
+    patched = (await client.patch(url, json={"script": "echo bye", "pids": 10})).json()
+    assert (patched["script"], patched["pids"], patched["memory_mb"]) == ("echo bye", 10, 128)
+    assert [e["id"] for e in (await client.get("/api/v1/events")).json()] == [event["id"]]
+    assert (await client.delete(url)).status_code == 204
+    assert_error(await client.get(url), 404, f"no event has id {event['id']}")
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragments"),
+    [
+        ({"language": "ruby"}, ["language", "'bash', 'python' or 'node'"]),
+        ({"script": "   \n"}, ["script", "the script is empty"]),
+        ({"script": ""}, ["script"]),
+        ({"name": ""}, ["name"]),
+        ({"cpus": 4}, ["cpus", "less than or equal to 2"]),
+        ({"memory_mb": 4096}, ["memory_mb", "2048"]),
+        ({"pids": 0}, ["pids", "greater than or equal to 1"]),
+        ({"timeout_seconds": 0}, ["timeout_seconds"]),
+        ({"env": {"1BAD": "x"}}, ["'1BAD' is not a valid environment variable name"]),
+        ({"env": {"CRONIUM_X": "x"}}, ["reserved"]),
+        ({"colour": "red"}, ["colour: is not a known field"]),
+    ],
+)
+async def test_bad_events_are_refused_with_a_reason_and_nothing_is_written(
+    client: httpx.AsyncClient, changes: dict[str, Any], fragments: list[str]
+) -> None:
+    response = await client.post("/api/v1/events", json={**SCRIPT, **changes})
+    assert_error(response, 422, *fragments)
+    assert (await client.get("/api/v1/events")).json() == []
+
+
+async def test_malformed_json_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/events", content=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 422, "not valid JSON")
+
+
+async def test_a_bad_update_changes_nothing(client: httpx.AsyncClient) -> None:
+    event = await create(client)
+    url = f"/api/v1/events/{event['id']}"
+    assert_error(await client.patch(url, json={"script": "echo x", "cpus": 9}), 422, "cpus")
+    assert (await client.get(url)).json() == event
+
+
+async def test_a_duplicate_name_is_a_conflict(client: httpx.AsyncClient) -> None:
+    await create(client)
+    assert_error(await client.post("/api/v1/events", json=SCRIPT), 409, "already exists")
+
+
+async def test_running_an_event_queues_an_execution_with_its_input(
+    client: httpx.AsyncClient,
+) -> None:
+    event = await create(client)
+    run = await client.post(f"/api/v1/events/{event['id']}/run", json={"input": {"n": [1, 2]}})
+    assert run.status_code == 202
+    assert run.json()["status"] == "queued"
+    execution = (await client.get(f"/api/v1/executions/{run.json()['execution_id']}")).json()
+    assert (execution["status"], execution["input"], execution["event_id"]) == (
+        "queued",
+        {"n": [1, 2]},
+        event["id"],
+    )
+    bare = await client.post(f"/api/v1/events/{event['id']}/run")
+    assert bare.status_code == 202
+    listed = (await client.get("/api/v1/executions", params={"event_id": event["id"]})).json()
+    assert [e["id"] for e in listed] == [bare.json()["execution_id"], execution["id"]]
+    assert (await client.get(f"/api/v1/executions/{execution['id']}/logs")).json() == []
+
+
+async def test_unknown_ids_are_404_with_a_message(client: httpx.AsyncClient) -> None:
+    assert_error(await client.post("/api/v1/events/404/run"), 404, "no event has id 404")
+    assert_error(await client.get("/api/v1/executions/404"), 404, "no execution has id 404")
+    assert_error(await client.get("/api/v1/executions?event_id=404"), 404, "no event")
+    assert_error(await client.get("/api/v1/events/abc"), 422, "event_id")
+
+
+async def test_users_see_only_their_own_events_and_executions(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    event = await create(client)
+    run = (await client.post(f"/api/v1/events/{event['id']}/run")).json()
+    bob = await service.store.create_user("bob", is_admin=False, now=service.clock())
+    issued = await service.issue_token(bob, name="bob", expires_in=None)
+    as_bob = {"Authorization": f"Bearer {issued.secret}"}
+    assert (await client.get("/api/v1/events", headers=as_bob)).json() == []
+    for url in (f"/api/v1/events/{event['id']}", f"/api/v1/executions/{run['execution_id']}"):
+        assert (await client.get(url, headers=as_bob)).status_code == 404
+    assert (
+        await client.post(f"/api/v1/events/{event['id']}/run", headers=as_bob)
+    ).status_code == 404
