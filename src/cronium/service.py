@@ -19,6 +19,8 @@ from cronium.storage import EventChanges, EventFields, LogLine, Store
 from cronium.tokens import display_prefix, hash_token, new_token_secret
 
 Clock = Callable[[], datetime]
+# A token's last use is written at most this often: not one write per request.
+TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def utcnow() -> datetime:
@@ -76,7 +78,8 @@ class Service:
             raise AuthenticationError(f"the API token {token.prefix}... has been revoked")
         if not token.is_usable(now):
             raise AuthenticationError(f"the API token {token.prefix}... has expired")
-        await self.store.touch_token(token.id, now)
+        if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+            await self.store.touch_token(token.id, now)
         return user
 
     async def issue_token(

@@ -2,13 +2,16 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import ExecutionStatus
 from cronium.errors import ConflictError, InvalidTransitionError, NotFoundError
 from cronium.storage import EventChanges, EventFields, LogLine, RunRecord, Store
+from cronium.storage.database import create_engine
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FIELDS = EventFields(
@@ -207,3 +210,13 @@ async def test_user_names_are_unique(store: Store) -> None:
     with pytest.raises(ConflictError, match="'ann' already exists"):
         await store.create_user("ann", is_admin=True, now=NOW)
     assert await store.count_users() == 1
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await engine.dispose()
