@@ -19,6 +19,11 @@ SANDBOX_UID = 1000
 SANDBOX_GID = 1000
 DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
 DEFAULT_GRACE_SECONDS = 2.0
+SCRIPT_NAMES = {
+    Language.BASH: "script.sh",
+    Language.PYTHON: "script.py",
+    Language.NODE: "script.js",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,131 @@
+"""Supervising a sandbox's top process, the same way for every process-based backend.
+
+Pumps stdout and stderr into capped lines as they come, waits for the process to exit, the
+timeout to pass or a cancellation, then ends everything with SIGTERM, a grace period and SIGKILL
+through the backend's ``signal_all`` (a process group, a cgroup...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from cronium.sandbox.output import LineCollector
+from cronium.sandbox.spec import OutputSink, SandboxSpec
+
+READ_CHUNK = 64 * 1024
+Ending = Literal["exited", "timeout", "cancel"]
+SignalAll = Callable[[signal.Signals], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the top process ended, before any interpretation by the backend."""
+
+    returncode: int
+    ending: Ending
+    stdout_truncated: bool
+    stderr_truncated: bool
+
+
+class OutputPump:
+    """Reads a process's stdout and stderr into capped lines until both close."""
+
+    def __init__(self, process: asyncio.subprocess.Process, spec: SandboxSpec, sink: OutputSink):
+        assert process.stdout is not None
+        assert process.stderr is not None
+        self.stdout = LineCollector("stdout", sink, spec.output_cap_bytes)
+        self.stderr = LineCollector("stderr", sink, spec.output_cap_bytes)
+        self._done = asyncio.gather(
+            _pump(process.stdout, self.stdout), _pump(process.stderr, self.stderr)
+        )
+
+    async def wait(self) -> None:
+        await self._done
+
+
+async def supervise(
+    process: asyncio.subprocess.Process,
+    pump: OutputPump,
+    spec: SandboxSpec,
+    cancel: asyncio.Event | None,
+    signal_all: SignalAll,
+) -> Outcome:
+    """Run ``process`` to its end under the spec's timeout; leave no process behind."""
+    ending = await wait_for_end(process.pid, spec.limits.timeout_seconds, cancel)
+    if ending != "exited":
+        await terminate(process, spec.grace_seconds, signal_all)
+    # Whatever the script left running goes too, so that the output pipes close.
+    signal_all(signal.SIGKILL)
+    await pump.wait()
+    returncode = await process.wait()
+    return Outcome(
+        returncode=returncode,
+        ending=ending,
+        stdout_truncated=pump.stdout.truncated,
+        stderr_truncated=pump.stderr.truncated,
+    )
+
+
+async def wait_for_end(pid: int, limit: float, cancel: asyncio.Event | None) -> Ending:
+    """ "exited" once process ``pid`` exits, "timeout" after ``limit`` s, or "cancel"."""
+    exited = asyncio.ensure_future(exit_of(pid))
+    waiters: set[asyncio.Future[object]] = {exited}  # type: ignore[arg-type]
+    cancelled = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
+    if cancelled is not None:
+        waiters.add(cancelled)  # type: ignore[arg-type]
+    try:
+        await asyncio.wait(waiters, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if cancelled is not None:
+            cancelled.cancel()
+    if exited.done():
+        return "exited"
+    exited.cancel()
+    return "cancel" if cancel is not None and cancel.is_set() else "timeout"
+
+
+async def exit_of(pid: int) -> None:
+    """Return once process ``pid`` has exited.
+
+    Not ``Process.wait()``: that also waits for the output pipes to close, which a background
+    process left by the script can hold open for as long as it likes.
+    """
+    try:
+        descriptor = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(descriptor, on_exit)
+    try:
+        await exited
+    finally:
+        loop.remove_reader(descriptor)
+        os.close(descriptor)
+
+
+async def terminate(
+    process: asyncio.subprocess.Process, grace: float, signal_all: SignalAll
+) -> None:
+    """SIGTERM to every process, then SIGKILL to all after ``grace`` seconds."""
+    signal_all(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(exit_of(process.pid), timeout=grace)
+    except TimeoutError:
+        signal_all(signal.SIGKILL)
+
+
+async def _pump(reader: asyncio.StreamReader, collector: LineCollector) -> None:
+    while chunk := await reader.read(READ_CHUNK):
+        collector.feed(chunk)
+    collector.finish()
