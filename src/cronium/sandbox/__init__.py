@@ -18,7 +18,11 @@ def create_backend(name: str) -> SandboxBackend:
         from cronium.sandbox.local import LocalInsecureBackend
 
         backend: SandboxBackend = LocalInsecureBackend()
-    elif name in ("native", "docker"):
+    elif name == "native":
+        from cronium.sandbox.native import NativeBackend
+
+        backend = NativeBackend()
+    elif name == "docker":
         raise SandboxUnavailableError(NOT_YET_AVAILABLE.format(name=name))
     else:
         raise SandboxUnavailableError(

@@ -90,6 +90,10 @@ class SandboxBackend(abc.ABC):
     def check(self) -> None:
         """Raise :class:`~cronium.errors.SandboxUnavailableError` if this machine cannot run it."""
 
+    def remove_leftovers(self) -> list[str]:
+        """Remove sandboxes left by workers of this host that are gone; their names."""
+        return []
+
     @abc.abstractmethod
     async def run(
         self, spec: SandboxSpec, on_output: OutputSink, cancel: asyncio.Event | None = None

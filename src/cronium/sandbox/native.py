@@ -1,0 +1,396 @@
+"""``native``: each script in its own Linux namespaces and cgroup, with no daemon.
+
+bubblewrap builds the sandbox: new user, PID, mount, network, IPC, UTS and cgroup namespaces;
+a root file system made of the host's ``/usr`` bound read-only, a minimal ``/etc`` with the
+sandbox user, tmpfs ``/tmp`` (100 MB) and ``/workspace`` (500 MB), the rest read-only; uid and
+gid 1000 outside and inside, no capabilities, no-new-privileges and a seccomp filter. Nothing of
+``/root``, ``/home``, ``/var``, the worker's files or its environment is visible.
+
+The worker prepares a fresh cgroup for the run (memory without swap, CPU quota, process limit),
+and the sandbox's first process joins it before the script starts: bubblewrap reports its pid
+on ``--info-fd`` and waits on ``--block-fd`` until the worker has moved it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cronium.domain.event import Language
+from cronium.errors import SandboxError, SandboxUnavailableError
+from cronium.sandbox import cgroups
+from cronium.sandbox.process import Outcome, OutputPump, supervise
+from cronium.sandbox.seccomp import filter_for_this_machine
+from cronium.sandbox.spec import (
+    SCRIPT_NAMES,
+    OutputLine,
+    OutputSink,
+    SandboxBackend,
+    SandboxResult,
+    SandboxSpec,
+)
+
+INTERPRETERS = {
+    Language.BASH: Path("/usr/bin/bash"),
+    Language.PYTHON: Path("/usr/bin/python3"),
+    Language.NODE: Path("/usr/bin/node"),
+}
+INSTALL_HINTS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE: "nodejs"}
+SCRIPT_DIR = "/run/cronium"
+TMP_SIZE = 100 * 1024 * 1024
+WORKSPACE_SIZE = 500 * 1024 * 1024
+MERGED_USR = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
+HOST_ETC = ("ld.so.cache", "alternatives", "localtime", "nsswitch.conf", "ssl", "ca-certificates")
+EGRESS_ETC = ("resolv.conf", "gai.conf")
+HOSTNAME = "sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class DataFiles:
+    """File descriptors whose content bubblewrap copies into the sandbox."""
+
+    script: int
+    passwd: int
+    group: int
+    hosts: int
+    seccomp: int
+
+
+def root_filesystem(host_root: Path = Path("/")) -> list[str]:
+    """bubblewrap arguments for the read-only system part of the root file system."""
+    args = ["--ro-bind", str(host_root / "usr"), "/usr"]
+    for name in MERGED_USR:
+        path = host_root / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    return args
+
+
+def etc_files(egress: bool, host_root: Path = Path("/")) -> list[str]:
+    """bubblewrap arguments binding the few host files of /etc that programs need."""
+    args = []
+    for name in HOST_ETC + (EGRESS_ETC if egress else ()):
+        if (host_root / "etc" / name).exists():
+            args += ["--ro-bind", str(host_root / "etc" / name), f"/etc/{name}"]
+    return args
+
+
+def build_command(
+    spec: SandboxSpec,
+    *,
+    bwrap: str,
+    interpreter: Path,
+    files: DataFiles,
+    info_fd: int,
+    block_fd: int,
+    system: list[str],
+) -> list[str]:
+    """The whole bubblewrap command line for ``spec`` (pure: tested without running it)."""
+    script = f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
+    network = ["--share-net"] if spec.network == "egress" else []
+    return [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        *network,
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--uid", str(spec.uid),
+        "--gid", str(spec.gid),
+        "--hostname", HOSTNAME,
+        *system,
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", str(TMP_SIZE), "--perms", "1777", "--tmpfs", "/tmp",
+        "--size", str(WORKSPACE_SIZE), "--perms", "0755", "--tmpfs", "/workspace",
+        "--ro-bind-data", str(files.passwd), "/etc/passwd",
+        "--ro-bind-data", str(files.group), "/etc/group",
+        "--ro-bind-data", str(files.hosts), "/etc/hosts",
+        "--ro-bind-data", str(files.script), script,
+        "--chdir", "/workspace",
+        "--remount-ro", "/",
+        "--info-fd", str(info_fd),
+        "--block-fd", str(block_fd),
+        "--seccomp", str(files.seccomp),
+        "--", str(interpreter), script,
+    ]  # fmt: skip
+
+
+def sandbox_environment(spec: SandboxSpec) -> dict[str, str]:
+    return {
+        **spec.environment(),
+        "HOME": "/workspace",
+        "TMPDIR": "/tmp",
+        "USER": "cronium",
+        "LOGNAME": "cronium",
+    }
+
+
+def _memfd(name: str, content: bytes) -> int:
+    descriptor = os.memfd_create(name, 0)
+    view = memoryview(content)
+    while view:
+        view = view[os.write(descriptor, view) :]
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    return descriptor
+
+
+def _passwd(uid: int, gid: int) -> bytes:
+    return (
+        f"root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+        f"cronium:x:{uid}:{gid}:Cronium sandbox:/workspace:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    ).encode()
+
+
+def _group(gid: int) -> bytes:
+    return f"root:x:0:\ncronium:x:{gid}:\nnogroup:x:65534:\n".encode()
+
+
+HOSTS = f"127.0.0.1 localhost {HOSTNAME}\n::1 localhost ip6-localhost ip6-loopback\n".encode()
+
+
+def _read_all(descriptor: int) -> bytes:
+    chunks = []
+    while chunk := os.read(descriptor, 4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class NativeBackend(SandboxBackend):
+    """bubblewrap in a cgroup prepared by the worker. Needs root (for cgroups and uid 1000)."""
+
+    name = "native"
+
+    def __init__(self, tree: cgroups.CgroupTree | None = None, bwrap: str | None = None) -> None:
+        self._tree = tree
+        self._bwrap = bwrap
+        self._seccomp = b""
+        self._system: list[str] = []
+        self._counter = itertools.count(1)
+        self._checked = False
+
+    @property
+    def tree(self) -> cgroups.CgroupTree:
+        if self._tree is None:
+            self._tree = cgroups.detect()
+        return self._tree
+
+    def check(self) -> None:
+        """Everything the backend needs, tried for real once: root, bubblewrap, cgroups, a run."""
+        if self._checked:
+            return
+        if os.geteuid() != 0:
+            raise SandboxUnavailableError(
+                "the native backend must run as root: it creates a cgroup per sandbox and starts "
+                "the sandbox as uid 1000 (run the worker as root, or use the docker backend)"
+            )
+        bwrap = self._bwrap or shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailableError("bubblewrap is not installed: apt-get install bubblewrap")
+        self._bwrap = bwrap
+        self._seccomp = filter_for_this_machine()
+        self._system = root_filesystem()
+        self.tree.prepare()
+        self._try_namespaces()
+        self._checked = True
+
+    def _try_namespaces(self) -> None:
+        command = [
+            str(self._bwrap), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid",
+            "1000", *self._system, "--proc", "/proc", "--", "/usr/bin/true",
+        ]  # fmt: skip
+        try:
+            subprocess.run(
+                command, user=1000, group=1000, extra_groups=[], capture_output=True,
+                check=True, timeout=30, cwd="/",
+            )  # fmt: skip
+        except subprocess.CalledProcessError as exc:
+            reason = exc.stderr.decode(errors="replace").strip()
+            raise SandboxUnavailableError(
+                f"bubblewrap cannot create namespaces here ({reason}). Unprivileged user "
+                "namespaces must be allowed: sysctl -w kernel.unprivileged_userns_clone=1 "
+                "user.max_user_namespaces=10000 (and, on Ubuntu, "
+                "kernel.apparmor_restrict_unprivileged_userns=0)"
+            ) from exc
+
+    def remove_leftovers(self) -> list[str]:
+        """Remove the cgroups (and kill the processes) of sandboxes whose worker is gone."""
+        removed = []
+        for name in self.tree.names():
+            owner, _, _ = name.partition("-")
+            if owner.isdigit() and not _alive(int(owner)):
+                self.tree.open(name).remove()
+                removed.append(name)
+        return removed
+
+    async def run(
+        self, spec: SandboxSpec, on_output: OutputSink, cancel: asyncio.Event | None = None
+    ) -> SandboxResult:
+        self.check()
+        started = time.monotonic()
+        interpreter = INTERPRETERS[spec.language]
+        if not interpreter.exists():
+            raise SandboxError(
+                f"{interpreter} is not installed on this worker, so {spec.language} scripts "
+                f"cannot run: apt-get install {INSTALL_HINTS[spec.language]}"
+            )
+        cgroup = self.tree.create(f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}")
+        try:
+            cgroup.set_limits(
+                cpus=spec.limits.cpus,
+                memory_bytes=spec.limits.memory_mb * 1024 * 1024,
+                pids=spec.limits.pids,
+            )
+            outcome, setup_seconds, run_seconds = await self._run_in(
+                cgroup, spec, interpreter, on_output, cancel, started
+            )
+        finally:
+            run_end = time.monotonic()
+            stats = cgroup.stats()
+            cgroup.remove()
+        return _result(outcome, stats, setup_seconds, run_seconds, time.monotonic() - run_end)
+
+    async def _run_in(
+        self,
+        cgroup: cgroups.Cgroup,
+        spec: SandboxSpec,
+        interpreter: Path,
+        on_output: OutputSink,
+        cancel: asyncio.Event | None,
+        started: float,
+    ) -> tuple[Outcome, float, float]:
+        early: list[str] = []
+
+        def sink(line: OutputLine) -> None:
+            if line.stream == "stderr" and len(early) < 20:
+                early.append(line.text)
+            on_output(line)
+
+        with self._descriptors(spec) as (files, info_read, info_write, block_read, block_write):
+            command = build_command(
+                spec,
+                bwrap=str(self._bwrap),
+                interpreter=interpreter,
+                files=files,
+                info_fd=info_write,
+                block_fd=block_read,
+                system=self._system + etc_files(spec.network == "egress"),
+            )
+            passed = (info_write, block_read, *(getattr(files, f) for f in files.__slots__))
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=sandbox_environment(spec),
+                cwd="/",
+                user=spec.uid,
+                group=spec.gid,
+                extra_groups=[],
+                pass_fds=passed,
+            )
+            for descriptor in passed:
+                os.close(descriptor)
+            pump = OutputPump(process, spec, sink)
+            child = await self._child_pid(info_read)
+            if child is None:
+                await process.wait()
+                await pump.wait()
+                raise SandboxError(f"bubblewrap failed to start the sandbox: {' '.join(early)}")
+            cgroup.add_process(child)
+            os.write(block_write, b"go")
+            setup_done = time.monotonic()
+
+            def signal_all(signum: signal.Signals) -> None:
+                if signum == signal.SIGKILL:  # the PID namespace's init takes everything with it
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child, signal.SIGKILL)
+                cgroup.signal(signum)
+
+            outcome = await supervise(process, pump, spec, cancel, signal_all)
+        return outcome, setup_done - started, time.monotonic() - setup_done
+
+    @contextlib.contextmanager
+    def _descriptors(self, spec: SandboxSpec) -> Iterator[tuple[DataFiles, int, int, int, int]]:
+        opened: list[int] = []
+
+        def keep(descriptor: int) -> int:
+            opened.append(descriptor)
+            return descriptor
+
+        try:
+            files = DataFiles(
+                script=keep(_memfd("script", spec.script.encode("utf-8"))),
+                passwd=keep(_memfd("passwd", _passwd(spec.uid, spec.gid))),
+                group=keep(_memfd("group", _group(spec.gid))),
+                hosts=keep(_memfd("hosts", HOSTS)),
+                seccomp=keep(_memfd("seccomp", self._seccomp)),
+            )
+            info_read, info_write = (keep(fd) for fd in os.pipe())
+            block_read, block_write = (keep(fd) for fd in os.pipe())
+            yield files, info_read, info_write, block_read, block_write
+        finally:
+            for descriptor in opened:
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)
+
+    @staticmethod
+    async def _child_pid(info_read: int) -> int | None:
+        raw = await asyncio.to_thread(_read_all, info_read)
+        try:
+            pid = json.loads(raw)["child-pid"]
+        except (ValueError, KeyError):
+            return None
+        return int(pid)
+
+
+def _result(
+    outcome: Outcome,
+    stats: cgroups.CgroupStats,
+    setup_seconds: float,
+    run_seconds: float,
+    cleanup_seconds: float,
+) -> SandboxResult:
+    code = outcome.returncode
+    oom_killed = stats.oom_kills > 0
+    # bubblewrap reports a death by signal N as exit status 128 + N, like a shell.
+    killed = outcome.ending != "exited" or oom_killed
+    signal_number = code - 128 if killed and code > 128 else None
+    return SandboxResult(
+        exit_code=None if signal_number is not None else code,
+        signal=signal_number,
+        timed_out=outcome.ending == "timeout",
+        cancelled=outcome.ending == "cancel",
+        oom_killed=oom_killed,
+        peak_memory_bytes=stats.peak_memory_bytes,
+        cpu_seconds=stats.cpu_seconds,
+        setup_seconds=setup_seconds,
+        run_seconds=run_seconds,
+        cleanup_seconds=cleanup_seconds,
+        stdout_truncated=outcome.stdout_truncated,
+        stderr_truncated=outcome.stderr_truncated,
+    )
