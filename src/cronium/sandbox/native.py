@@ -220,8 +220,9 @@ class NativeBackend(SandboxBackend):
 
     def _try_namespaces(self) -> None:
         command = [
-            str(self._bwrap), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid",
-            "1000", *self._system, "--proc", "/proc", "--", "/usr/bin/true",
+            str(self._bwrap), "--unshare-all", "--unshare-user", "--disable-userns",
+            "--uid", "1000", "--gid", "1000", *self._system, "--proc", "/proc",
+            "--", "/usr/bin/true",
         ]  # fmt: skip
         try:
             subprocess.run(

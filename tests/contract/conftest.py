@@ -1,0 +1,71 @@
+"""The sandbox contract suite runs against every real backend."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from cronium.domain.event import Language, ResourceLimits
+from cronium.errors import SandboxUnavailableError
+from cronium.sandbox import create_backend
+from cronium.sandbox.spec import OutputLine, SandboxBackend, SandboxResult, SandboxSpec
+from tests.backends import missing
+
+BACKENDS = ["native", "docker"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> SandboxBackend:
+    try:
+        chosen = create_backend(request.param)
+    except SandboxUnavailableError as exc:
+        missing(f"the {request.param} sandbox backend is not available here: {exc}")
+        raise
+    return chosen
+
+
+@dataclass
+class Run:
+    result: SandboxResult
+    lines: list[OutputLine] = field(default_factory=list)
+
+    def out(self, stream: str = "stdout") -> list[str]:
+        return [line.text for line in self.lines if line.stream == stream]
+
+    @property
+    def stdout(self) -> str:
+        return "\n".join(self.out("stdout"))
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.out("stderr"))
+
+
+_ids = iter(range(10_000, 100_000))
+
+
+async def run(
+    backend: SandboxBackend,
+    script: str,
+    language: Language = Language.BASH,
+    *,
+    cancel: asyncio.Event | None = None,
+    **options: object,
+) -> Run:
+    """Run ``script`` in ``backend``; ``options`` are SandboxSpec fields or ResourceLimits ones."""
+    limit_names = set(ResourceLimits.__slots__)
+    limits = ResourceLimits(**{k: v for k, v in options.items() if k in limit_names})  # type: ignore[arg-type]
+    spec_options = {k: v for k, v in options.items() if k not in limit_names}
+    spec = SandboxSpec(
+        execution_id=next(_ids),
+        language=language,
+        script=script,
+        limits=limits,
+        grace_seconds=1.0,
+        **spec_options,  # type: ignore[arg-type]
+    )
+    lines: list[OutputLine] = []
+    result = await backend.run(spec, lines.append, cancel)
+    return Run(result, lines)

@@ -1,0 +1,123 @@
+"""Pure pieces of the native backend: command line, mounts parsing, cgroup v2 files, seccomp."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from cronium.domain.event import Language, ResourceLimits
+from cronium.sandbox import cgroups
+from cronium.sandbox.native import DataFiles, build_command, root_filesystem
+from cronium.sandbox.seccomp import AARCH64, X86_64, build_filter
+from cronium.sandbox.spec import SandboxSpec
+
+FILES = DataFiles(script=10, passwd=11, group=12, hosts=13, seccomp=14)
+
+
+def command(**spec_options: object) -> list[str]:
+    spec = SandboxSpec(execution_id=5, language=Language.PYTHON, script="x", **spec_options)  # type: ignore[arg-type]
+    return build_command(
+        spec,
+        bwrap="/usr/bin/bwrap",
+        interpreter=Path("/usr/bin/python3"),
+        files=FILES,
+        info_fd=20,
+        block_fd=21,
+        system=["--ro-bind", "/usr", "/usr"],
+    )
+
+
+def pairs(args: list[str], flag: str) -> list[str]:
+    return [args[i + 1] for i, arg in enumerate(args) if arg == flag]
+
+
+def test_the_command_isolates_everything_and_runs_the_script_file() -> None:
+    args = command()
+    assert args[0] == "/usr/bin/bwrap"
+    for flag in ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"):
+        assert flag in args
+    assert "--share-net" not in args
+    assert pairs(args, "--uid") == ["1000"]
+    assert pairs(args, "--gid") == ["1000"]
+    assert pairs(args, "--remount-ro") == ["/"]
+    assert pairs(args, "--seccomp") == ["14"]
+    assert pairs(args, "--tmpfs") == ["/tmp", "/workspace"]
+    assert pairs(args, "--size") == [str(100 * 1024 * 1024), str(500 * 1024 * 1024)]
+    assert pairs(args, "--chdir") == ["/workspace"]
+    assert args[-3:] == ["--", "/usr/bin/python3", "/run/cronium/script.py"]
+
+
+def test_egress_shares_the_network() -> None:
+    assert "--share-net" in command(network="egress")
+
+
+def test_the_root_file_system_follows_merged_usr(tmp_path: Path) -> None:
+    (tmp_path / "usr" / "bin").mkdir(parents=True)
+    (tmp_path / "bin").symlink_to("usr/bin")
+    (tmp_path / "lib").mkdir()
+    args = root_filesystem(tmp_path)
+    assert args[:3] == ["--ro-bind", str(tmp_path / "usr"), "/usr"]
+    assert args[3:6] == ["--symlink", "usr/bin", "/bin"]
+    assert ["--ro-bind", str(tmp_path / "lib"), "/lib"] == args[6:9]
+
+
+MOUNTINFO = """\
+30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+34 30 0:30 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+"""
+
+
+def test_mounts_are_parsed_for_v1_and_v2() -> None:
+    v1, v2 = cgroups.parse_mounts(MOUNTINFO)
+    assert v1 == {
+        "memory": Path("/sys/fs/cgroup/memory"),
+        "pids": Path("/sys/fs/cgroup/pids"),
+        "cpu": Path("/sys/fs/cgroup/cpu,cpuacct"),
+        "cpuacct": Path("/sys/fs/cgroup/cpu,cpuacct"),
+    }
+    assert v2 == Path("/sys/fs/cgroup/unified")
+
+
+def test_cgroup_v2_limits_and_stats_use_the_unified_files(tmp_path: Path) -> None:
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    tree = cgroups.CgroupTreeV2(tmp_path)
+    tree.prepare()
+    assert (tmp_path / "cronium" / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    cgroup = tree.create("1-2-3")
+    directory = tmp_path / "cronium" / "1-2-3"
+    (directory / "memory.swap.max").write_text("max")
+    cgroup.set_limits(cpus=0.5, memory_bytes=64 * 1024 * 1024, pids=10)
+    assert (directory / "memory.max").read_text() == str(64 * 1024 * 1024)
+    assert (directory / "memory.swap.max").read_text() == "0"
+    assert (directory / "cpu.max").read_text() == "50000 100000"
+    assert (directory / "pids.max").read_text() == "10"
+    (directory / "memory.peak").write_text("12345\n")
+    (directory / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\n")
+    (directory / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert cgroup.stats() == cgroups.CgroupStats(12345, 1.5, 1)
+    assert tree.names() == ["1-2-3"]
+
+
+def test_the_seccomp_filters_are_well_formed_programs() -> None:
+    for arch in (X86_64, AARCH64):
+        program = build_filter(arch)
+        assert len(program) % 8 == 0
+        instructions = [
+            struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)
+        ]
+        assert instructions[0] == (0x20, 0, 0, 4)  # load the architecture first
+        assert instructions[1][3] == arch.audit_arch
+        assert instructions[-1] == (0x06, 0, 0, 0x80000000)  # kill for a foreign architecture
+        for index, (code, jt, jf, _) in enumerate(instructions):
+            if code & 0x07 == 0x05:  # jumps stay inside the program
+                assert index + 1 + max(jt, jf) < len(instructions)
+
+
+def test_limits_default_to_the_security_table() -> None:
+    assert ResourceLimits() == ResourceLimits(
+        timeout_seconds=300, cpus=0.5, memory_mb=512, pids=100
+    )
