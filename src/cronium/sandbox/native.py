@@ -47,6 +47,7 @@ INTERPRETERS = {
 }
 INSTALL_HINTS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE: "nodejs"}
 SCRIPT_DIR = "/run/cronium"
+INPUT_FILE = f"{SCRIPT_DIR}/input.json"
 TMP_SIZE = 100 * 1024 * 1024
 WORKSPACE_SIZE = 500 * 1024 * 1024
 MERGED_USR = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
@@ -64,6 +65,7 @@ class DataFiles:
     group: int
     hosts: int
     seccomp: int
+    input: int | None = None
 
 
 def root_filesystem(host_root: Path = Path("/")) -> list[str]:
@@ -100,6 +102,7 @@ def build_command(
     """The whole bubblewrap command line for ``spec`` (pure: tested without running it)."""
     script = f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
     network = ["--share-net"] if spec.network == "egress" else []
+    data = ["--ro-bind-data", str(files.input), INPUT_FILE] if files.input is not None else []
     return [
         bwrap,
         "--unshare-all",
@@ -120,6 +123,7 @@ def build_command(
         "--ro-bind-data", str(files.group), "/etc/group",
         "--ro-bind-data", str(files.hosts), "/etc/hosts",
         "--ro-bind-data", str(files.script), script,
+        *data,
         "--chdir", "/workspace",
         "--remount-ro", "/",
         "--info-fd", str(info_fd),
@@ -301,7 +305,8 @@ class NativeBackend(SandboxBackend):
                 block_fd=block_read,
                 system=self._system + etc_files(spec.network == "egress"),
             )
-            passed = (info_write, block_read, *(getattr(files, f) for f in files.__slots__))
+            data = (getattr(files, name) for name in files.__slots__)
+            passed = (info_write, block_read, *(fd for fd in data if fd is not None))
             process = await asyncio.create_subprocess_exec(
                 *command,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -350,6 +355,9 @@ class NativeBackend(SandboxBackend):
                 group=keep(_memfd("group", _group(spec.gid))),
                 hosts=keep(_memfd("hosts", HOSTS)),
                 seccomp=keep(_memfd("seccomp", self._seccomp)),
+                input=None
+                if spec.input is None
+                else keep(_memfd("input", json.dumps(spec.input).encode("utf-8"))),
             )
             info_read, info_write = (keep(fd) for fd in os.pipe())
             block_read, block_write = (keep(fd) for fd in os.pipe())

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from cronium.domain.event import Language, ResourceLimits
 
@@ -45,6 +45,7 @@ class SandboxSpec:
     execution_id: int
     language: Language
     script: str
+    input: Any = None
     env: dict[str, str] = field(default_factory=dict)
     limits: ResourceLimits = field(default_factory=ResourceLimits)
     network: Network = "none"

@@ -1,0 +1,120 @@
+"""Building the docker backend's runner images, with or without a container registry.
+
+Without a registry (the default): debootstrap makes a Debian bookworm root file system with
+every package the three images need, ``docker import`` turns it into ``cronium/rootfs``, and
+each image is built ``FROM`` it without downloading anything more. With a registry, the images
+can be built from an official base image instead (``--base debian:bookworm-slim``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+
+from cronium import __version__
+from cronium.domain.event import Language
+from cronium.errors import SandboxUnavailableError
+
+ROOTFS_REPOSITORY, ROOTFS_TAG = "cronium/rootfs", "bookworm"
+ROOTFS_IMAGE = f"{ROOTFS_REPOSITORY}:{ROOTFS_TAG}"
+SUITE = "bookworm"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+ROOTFS_PACKAGES = (
+    "bash", "coreutils", "tini", "ca-certificates", "curl", "jq", "python3", "nodejs", "passwd",
+)  # fmt: skip
+Say = Callable[[str], None]
+
+
+def runner_image(language: Language) -> str:
+    """The image the docker backend runs ``language`` scripts in."""
+    return f"cronium/runner-{language.value}:{__version__}"
+
+
+def images_dir() -> Path:
+    """The directory with ``prepare.sh`` and one Dockerfile per language."""
+    packaged = Path(str(files("cronium"))) / "images"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "images"  # an editable install
+    if checkout.is_dir():
+        return checkout
+    raise SandboxUnavailableError("the runner images' Dockerfiles are missing from this install")
+
+
+def helpers_dir() -> Path | None:
+    """The runtime helpers shipped in the package, baked into every image."""
+    path = Path(str(files("cronium"))) / "helpers"
+    return path if path.is_dir() else None
+
+
+def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror this machine's apt uses, for debootstrap."""
+    for path in sorted([sources / "sources.list", *sources.glob("sources.list.d/*")]):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        for match in re.finditer(r"^(?:URIs:|deb)\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.M):
+            uri = match.group(1)
+            if "security" not in uri and uri.rstrip("/").endswith("debian"):
+                return uri
+    return DEFAULT_MIRROR
+
+
+def build_rootfs(say: Say, mirror: str | None = None) -> None:
+    """debootstrap a bookworm root file system and import it as ``cronium/rootfs:bookworm``."""
+    if shutil.which("debootstrap") is None:
+        raise SandboxUnavailableError("debootstrap is not installed: apt-get install debootstrap")
+    with tempfile.TemporaryDirectory(prefix="cronium-rootfs-") as work:
+        root = Path(work) / "root"
+        say(f"debootstrap {SUITE} from {mirror or apt_mirror()} (about a minute)...")
+        subprocess.run(
+            [
+                "debootstrap", "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}",
+                SUITE, str(root), mirror or apt_mirror(),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        archive = Path(work) / "rootfs.tar"
+        with tarfile.open(archive, "w") as tar:
+            tar.add(root, arcname=".")
+        say(f"importing {ROOTFS_IMAGE}...")
+        subprocess.run(
+            ["docker", "import", str(archive), ROOTFS_IMAGE], check=True, capture_output=True
+        )
+
+
+def build_images(
+    say: Say, *, base: str = ROOTFS_IMAGE, languages: tuple[Language, ...] = tuple(Language)
+) -> list[str]:
+    """Build the runner images from ``base``; their tags."""
+    built = []
+    for language in languages:
+        with tempfile.TemporaryDirectory(prefix="cronium-image-") as context:
+            _assemble_context(Path(context), language)
+            tag = runner_image(language)
+            say(f"building {tag} from {base}...")
+            subprocess.run(
+                ["docker", "build", "--quiet", "--build-arg", f"BASE={base}", "-t", tag, context],
+                check=True,
+                capture_output=True,
+            )
+            built.append(tag)
+    return built
+
+
+def _assemble_context(context: Path, language: Language) -> None:
+    source = images_dir()
+    shutil.copy(source / language.value / "Dockerfile", context / "Dockerfile")
+    shutil.copy(source / "prepare.sh", context / "prepare.sh")
+    helpers = helpers_dir()
+    if helpers is not None:
+        shutil.copytree(helpers, context / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        (context / "helpers").mkdir()
