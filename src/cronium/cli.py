@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,8 +18,11 @@ from rich.table import Table
 
 from cronium import __version__
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
-from cronium.domain.event import Language
-from cronium.errors import CroniumError
+from cronium.domain import event as ev
+from cronium.domain.event import Language, ResourceLimits
+from cronium.errors import CroniumError, SandboxError, SandboxUnavailableError
+from cronium.sandbox import create_backend
+from cronium.sandbox.spec import Network, OutputLine, SandboxResult, SandboxSpec
 from cronium.settings import describe_settings, load_settings
 
 app = typer.Typer(
@@ -31,11 +36,13 @@ users_app = typer.Typer(help="Users (works on the database directly).", no_args_
 events_app = typer.Typer(help="Script events on a server.", no_args_is_help=True)
 executions_app = typer.Typer(help="Executions on a server.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Your API tokens on a server.", no_args_is_help=True)
+images_app = typer.Typer(help="The docker backend's runner images.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(events_app, name="events")
 app.add_typer(executions_app, name="executions")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(images_app, name="images")
 
 out = Console()
 err = Console(stderr=True)
@@ -335,6 +342,133 @@ def tokens_revoke(token_id: int, url: UrlOption = DEFAULT_URL, token: TokenOptio
     """Revoke one of your API tokens."""
     ApiClient(url, token).delete(f"/tokens/{token_id}")
     out.print(f"Revoked token {token_id}.")
+
+
+# one sandboxed run, here
+
+EXIT_TIMED_OUT, EXIT_SANDBOX_FAILED, EXIT_CANCELLED, EXIT_OOM = 124, 125, 130, 137
+
+
+def exit_status(result: SandboxResult) -> int:
+    """The exit status of `cronium run`: the script's own, or one that says how it ended."""
+    if result.cancelled:
+        return EXIT_CANCELLED
+    if result.timed_out:
+        return EXIT_TIMED_OUT
+    if result.oom_killed:
+        return EXIT_OOM
+    if result.exit_code is not None:
+        return result.exit_code
+    return 128 + (result.signal or 0)
+
+
+def _print_line(line: OutputLine) -> None:
+    print(line.text, file=sys.stdout if line.stream == "stdout" else sys.stderr, flush=True)
+
+
+async def _run_here(backend_name: str, spec: SandboxSpec) -> SandboxResult:
+    backend = create_backend(backend_name)
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, cancel.set)
+    return await backend.run(spec, _print_line, cancel)
+
+
+@app.command(
+    epilog="Exit status: the script's own; 124 when it timed out, 137 when it ran out of "
+    "memory, 130 when interrupted (Ctrl-C), 128+N when killed by signal N, 125 when the "
+    "sandbox itself failed.",
+)
+def run(
+    file: Annotated[Path, typer.Argument(help="The script file.", exists=True, dir_okay=False)],
+    lang: Annotated[Language | None, typer.Option(help="Default: from the extension.")] = None,
+    input: Annotated[str | None, typer.Option("--input", help="JSON handed to the script.")] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds.", min=ev.TIMEOUT_MIN, max=ev.TIMEOUT_MAX)
+    ] = ev.TIMEOUT_DEFAULT,
+    memory: Annotated[
+        int, typer.Option(help="MiB.", min=ev.MEMORY_MB_MIN, max=ev.MEMORY_MB_MAX)
+    ] = ev.MEMORY_MB_DEFAULT,
+    cpus: Annotated[
+        float, typer.Option(help="Cores.", min=ev.CPUS_MIN, max=ev.CPUS_MAX)
+    ] = ev.CPUS_DEFAULT,
+    pids: Annotated[
+        int, typer.Option(help="Processes.", min=ev.PIDS_MIN, max=ev.PIDS_MAX)
+    ] = ev.PIDS_DEFAULT,
+    network: Annotated[Network, typer.Option(help="none, or egress for outbound access.")] = "none",
+    backend: Annotated[str, typer.Option(help="native or docker.")] = "native",
+    env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE, repeatable.")] = None,
+) -> None:
+    """Run one script in a sandbox right here, with live output; no server needed."""
+    language = lang or Language.from_filename(file.name)
+    if language is None:
+        raise ClientError(f"cannot tell the language of {file.name}: pass --lang bash|python|node")
+    spec = SandboxSpec(
+        execution_id=int(time.time() * 1000) % 1_000_000_000,
+        language=language,
+        script=file.read_text(encoding="utf-8"),
+        input=_parse_json(input, "--input"),
+        env=_parse_env(env or []),
+        limits=ResourceLimits(timeout_seconds=timeout, cpus=cpus, memory_mb=memory, pids=pids),
+        network=network,
+    )
+    try:
+        result = asyncio.run(_run_here(backend, spec))
+    except SandboxUnavailableError:
+        raise
+    except SandboxError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(EXIT_SANDBOX_FAILED) from exc
+    raise typer.Exit(exit_status(result))
+
+
+@app.command()
+def doctor() -> None:
+    """Say which sandbox backends work on this machine and, for each that does not, why."""
+    from cronium.doctor import examine_all
+
+    settings = load_settings()
+    table = Table("backend", "works", "details")
+    findings = examine_all()
+    for finding in findings:
+        mark = "[green]yes[/green]" if finding.works else "[red]no[/red]"
+        table.add_row(finding.backend, mark, finding.detail)
+    out.print(table)
+    chosen = next(f for f in findings if f.backend == settings.sandbox)
+    verdict = "it works" if chosen.works else "it does not work here"
+    out.print(f"The server uses {chosen.backend} (CRONIUM_SANDBOX): {verdict}.")
+    raise typer.Exit(0 if chosen.works else 1)
+
+
+@images_app.command("build")
+def images_build(
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="Build from this image (e.g. debian:bookworm-slim; needs a registry) "
+            "instead of a Debian made here with debootstrap."
+        ),
+    ] = None,
+    mirror: Annotated[
+        str | None, typer.Option(help="Debian mirror for debootstrap (default: apt's).")
+    ] = None,
+) -> None:
+    """Build the docker backend's runner images (bash, python, node)."""
+    from cronium.images import ROOTFS_IMAGE, build_images, build_rootfs
+
+    def say(text: str) -> None:
+        err.print(text, highlight=False)
+
+    try:
+        if base is None:
+            build_rootfs(say, mirror)
+        built = build_images(say, base=base or ROOTFS_IMAGE)
+    except subprocess.CalledProcessError as exc:
+        output = (exc.stderr or b"").decode(errors="replace").strip()[-2000:]
+        raise ClientError(f"{' '.join(map(str, exc.cmd[:3]))}... failed: {output}") from exc
+    for tag in built:
+        print(tag)
 
 
 @app.command()

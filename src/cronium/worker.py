@@ -179,6 +179,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then cancel what still runs and wait until it is recorded."""
         tasks: set[asyncio.Task[Execution]] = set()
+        await self.remove_leftovers()
         stopper = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
@@ -187,6 +188,18 @@ class Worker:
         finally:
             stopper.cancel()
             await self._drain(tasks)
+
+    async def remove_leftovers(self) -> None:
+        """Remove sandboxes that crashed workers of this host left behind."""
+        try:
+            removed = await asyncio.to_thread(self.backend.remove_leftovers)
+        except CroniumError as exc:
+            log.warning("could not look for leftover sandboxes: %s", exc)
+            return
+        if removed:
+            log.warning(
+                "removed %d sandbox(es) left by a stopped worker: %s", len(removed), removed
+            )
 
     async def _fill(self, tasks: set[asyncio.Task[Execution]]) -> None:
         self._wake.clear()
