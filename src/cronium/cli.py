@@ -19,10 +19,10 @@ from rich.table import Table
 from cronium import __version__
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
 from cronium.domain import event as ev
-from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.event import Language, Network, ResourceLimits
 from cronium.errors import CroniumError, SandboxError, SandboxUnavailableError
 from cronium.sandbox import create_backend
-from cronium.sandbox.spec import Network, OutputLine, SandboxResult, SandboxSpec
+from cronium.sandbox.spec import OutputLine, SandboxResult, SandboxSpec
 from cronium.settings import describe_settings, load_settings
 
 app = typer.Typer(

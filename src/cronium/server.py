@@ -49,6 +49,7 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
         concurrency=settings.worker_concurrency,
         poll_interval=settings.worker_poll_interval,
         output_cap_bytes=settings.output_cap_bytes,
+        allow_egress=settings.allow_egress,
     )
     return worker, f"running on the {backend.name} backend"
 
@@ -59,7 +60,7 @@ async def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
     try:
         await migrate(engine)
         store = Store(engine)
-        service = Service(store)
+        service = Service(store, allow_egress=settings.allow_egress)
         created = await service.bootstrap_admin()
         if created is not None:
             announce_admin(created[1], say)

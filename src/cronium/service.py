@@ -14,13 +14,17 @@ from typing import Any
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution
 from cronium.domain.user import ApiToken, User
-from cronium.errors import AuthenticationError, NotFoundError
+from cronium.errors import AuthenticationError, InvalidInputError, NotFoundError
 from cronium.storage import EventChanges, EventFields, LogLine, Store
 from cronium.tokens import display_prefix, hash_token, new_token_secret
 
 Clock = Callable[[], datetime]
 # A token's last use is written at most this often: not one write per request.
 TOUCH_INTERVAL = timedelta(minutes=1)
+EGRESS_REFUSED = (
+    "network: egress is not allowed on this server; an administrator can allow it with "
+    "CRONIUM_ALLOW_EGRESS=true"
+)
 
 
 def utcnow() -> datetime:
@@ -45,8 +49,10 @@ class Service:
         *,
         clock: Clock = utcnow,
         on_enqueue: Callable[[], None] | None = None,
+        allow_egress: bool = False,
     ) -> None:
         self.store = store
+        self.allow_egress = allow_egress
         self.clock = clock
         self._on_enqueue = on_enqueue
 
@@ -106,6 +112,7 @@ class Service:
     # events
 
     async def create_event(self, user: User, fields: EventFields) -> Event:
+        self._check_network(fields.network)
         return await self.store.create_event(user.id, fields, self.clock())
 
     async def get_event(self, user: User, event_id: int) -> Event:
@@ -119,7 +126,12 @@ class Service:
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
         await self.get_event(user, event_id)
+        self._check_network(changes.network)
         return await self.store.update_event(event_id, changes, self.clock())
+
+    def _check_network(self, network: str | None) -> None:
+        if network == "egress" and not self.allow_egress:
+            raise InvalidInputError(EGRESS_REFUSED)
 
     async def delete_event(self, user: User, event_id: int) -> None:
         await self.get_event(user, event_id)

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
             "(plain subprocesses without isolation, for development only)."
         ),
     )
+    allow_egress: bool = Field(
+        default=False,
+        description="Whether events may ask for outbound network access (network: egress).",
+    )
     worker_concurrency: int = Field(
         default=4, ge=1, le=256, description="Executions one worker runs at the same time."
     )

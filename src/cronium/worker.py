@@ -18,7 +18,7 @@ from datetime import datetime
 
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
-from cronium.errors import CroniumError, SandboxError
+from cronium.errors import CroniumError, PermissionDeniedError, SandboxError
 from cronium.sandbox.spec import (
     DEFAULT_OUTPUT_CAP,
     OutputLine,
@@ -26,7 +26,7 @@ from cronium.sandbox.spec import (
     SandboxResult,
     SandboxSpec,
 )
-from cronium.service import Clock, utcnow
+from cronium.service import EGRESS_REFUSED, Clock, utcnow
 from cronium.storage import LogLine, RunRecord, Store
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class Worker:
     concurrency: int = 4
     poll_interval: float = 1.0
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
+    allow_egress: bool = False
     clock: Clock = utcnow
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _cancels: dict[int, asyncio.Event] = field(default_factory=dict, init=False)
@@ -136,18 +137,29 @@ class Worker:
         return await self.store.claim_next(self.worker_id, self.clock())
 
     def prepare(self, execution: Execution, event: Event) -> SandboxSpec:
+        """The sandbox spec of a claimed execution; PermissionDeniedError if policy forbids it."""
+        if event.network == "egress" and not self.allow_egress:
+            raise PermissionDeniedError(EGRESS_REFUSED)
         return SandboxSpec(
             execution_id=execution.id,
             language=event.language,
             script=event.script,
             env=dict(event.env),
+            input=execution.input,
             limits=event.limits,
+            network=event.network,
             output_cap_bytes=self.output_cap_bytes,
         )
 
     async def execute(self, execution: Execution, event: Event) -> Execution:
         """Run a claimed execution and record how it ended; never raises for the script's sake."""
-        spec = self.prepare(execution, event)
+        try:
+            spec = self.prepare(execution, event)
+        except CroniumError as exc:
+            refused = RunRecord(
+                status=ExecutionStatus.FAILED, finished_at=self.clock(), error=exc.message
+            )
+            return await self.store.record_run(execution.id, self.worker_id, refused)
         cancel = self._cancels.setdefault(execution.id, asyncio.Event())
         try:
             async with LogWriter(self.store, execution.id) as logs:

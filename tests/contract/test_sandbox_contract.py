@@ -230,8 +230,9 @@ async def test_host_files_outside_the_mounts_are_not_visible(
         done = await run(
             backend,
             # The pattern is joined in the shell so that the script itself does not match it.
-            f"half={token}; grep -rls cronium-secret-$half / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr "
-            f"--exclude-dir=dev; echo searched; cat /etc/shadow >/dev/null 2>&1 && echo shadow",
+            f"half={token}; grep -rls cronium-secret-$half / --exclude-dir=proc "
+            "--exclude-dir=sys --exclude-dir=usr --exclude-dir=dev; echo searched; "
+            "cat /etc/shadow >/dev/null 2>&1 && echo shadow",
             timeout_seconds=120,
         )
     finally:

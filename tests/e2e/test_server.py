@@ -13,12 +13,20 @@ from typing import Any
 import httpx
 import pytest
 
+from cronium.errors import SandboxUnavailableError
+from cronium.sandbox.native import NativeBackend
+from tests.backends import missing
 from tests.e2e.server import RunningServer, start_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("data"), {"CRONIUM_SANDBOX": "local-insecure"})
+    """A server on its defaults: SQLite and the native sandbox."""
+    try:
+        NativeBackend().check()
+    except SandboxUnavailableError as exc:
+        missing(f"the native sandbox backend is not available here: {exc}")
+    running = start_server(tmp_path_factory.mktemp("data"), {})
     yield running
     running.stop()
 
@@ -37,7 +45,6 @@ def test_first_start_prints_an_admin_token_once(server: RunningServer) -> None:
     assert server.token is not None
     printed = "".join(server.output)
     assert printed.count(server.token) == 1
-    assert "local-insecure" in printed  # the warning at start
 
 
 def test_an_event_created_over_rest_runs_and_reports_exit_code_and_output(
@@ -134,16 +141,43 @@ def test_the_cli_reports_errors_plainly(server: RunningServer, tmp_path: Path) -
     assert "--input is not valid JSON" in bad_input.stderr
 
 
-def test_without_a_working_backend_the_server_says_why_scripts_cannot_run(
-    tmp_path: Path,
+def test_the_server_runs_scripts_in_the_native_sandbox_by_default(
+    server: RunningServer,
 ) -> None:
-    running = start_server(tmp_path, {})
+    with server.client() as client:
+        assert client.get("/readyz").json()["worker"] == "running on the native backend"
+        body = {"name": "e2e-whoami", "language": "bash", "script": "id -u; touch / 2>&1"}
+        event = client.post("/api/v1/events", json=body).json()
+        run = client.post(f"/api/v1/events/{event['id']}/run").json()
+        execution = wait_for_end(client, run["execution_id"])
+        logs = client.get(f"/api/v1/executions/{run['execution_id']}/logs").json()
+    assert logs[0]["line"] == "1000"
+    assert "Read-only file system" in logs[1]["line"]
+    assert execution["peak_memory_bytes"] > 0
+    assert execution["cpu_seconds"] is not None
+
+
+def test_local_insecure_is_used_only_when_asked_for_and_warned_about(tmp_path: Path) -> None:
+    running = start_server(tmp_path, {"CRONIUM_SANDBOX": "local-insecure"})
     try:
         ready = httpx.get(f"{running.url}/readyz").json()
     finally:
         running.stop()
-    assert ready["worker"].startswith("not running: the native sandbox backend is not available")
-    assert "CRONIUM_SANDBOX=local-insecure" in "".join(running.output)
+    assert ready["worker"] == "running on the local-insecure backend"
+    assert "no limits. Use it only for development" in "".join(running.output)
+
+
+def test_without_a_working_backend_the_server_says_why_scripts_cannot_run(
+    tmp_path: Path,
+) -> None:
+    environment = {"CRONIUM_SANDBOX": "docker", "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    running = start_server(tmp_path, environment)
+    try:
+        ready = httpx.get(f"{running.url}/readyz").json()
+    finally:
+        running.stop()
+    assert ready["worker"].startswith("not running: the Docker daemon does not answer")
+    assert "scripts will not run" in "".join(running.output)
 
 
 def test_a_second_start_keeps_the_data_and_prints_no_new_token(tmp_path: Path) -> None:

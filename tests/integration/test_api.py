@@ -179,3 +179,17 @@ async def test_users_see_only_their_own_events_and_executions(
     assert (
         await client.post(f"/api/v1/events/{event['id']}/run", headers=as_bob)
     ).status_code == 404
+
+
+async def test_egress_is_refused_unless_the_server_allows_it(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    refused = await client.post("/api/v1/events", json={**SCRIPT, "network": "egress"})
+    assert_error(refused, 422, "CRONIUM_ALLOW_EGRESS=true")
+    event = await create(client)
+    assert event["network"] == "none"
+    patch = await client.patch(f"/api/v1/events/{event['id']}", json={"network": "egress"})
+    assert_error(patch, 422, "not allowed")
+    service.allow_egress = True
+    allowed = await client.patch(f"/api/v1/events/{event['id']}", json={"network": "egress"})
+    assert allowed.json()["network"] == "egress"

@@ -134,3 +134,24 @@ async def test_stopping_cancels_what_runs_and_records_why(store: Store, service:
     execution = await store.get_execution(execution_id)
     assert execution.status is ExecutionStatus.CANCELLED
     assert execution.error == SHUTDOWN_REASON
+
+
+async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
+    store: Store, service: Service
+) -> None:
+    user, _ = await service.create_admin("net")
+    service.allow_egress = True
+    event = await service.create_event(
+        user,
+        EventFields(
+            name="net", language=Language.BASH, script="true", env={},
+            limits=ResourceLimits(), network="egress",
+        ),
+    )  # fmt: skip
+    execution = await service.run_event(user, event.id)
+    backend = FakeBackend()
+    await Worker(store, backend, allow_egress=False).run_once()
+    done = await store.get_execution(execution.id)
+    assert done.status is ExecutionStatus.FAILED
+    assert "CRONIUM_ALLOW_EGRESS" in (done.error or "")
+    assert backend.specs == []

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from cronium.domain import event as ev
-from cronium.domain.event import Event, Language, ResourceLimits
+from cronium.domain.event import Event, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.user import ApiToken, User
 from cronium.storage import EventChanges, EventFields, LogLine
@@ -56,6 +56,9 @@ class EventCreate(Strict):
     cpus: Cpus = ev.CPUS_DEFAULT
     memory_mb: MemoryMb = ev.MEMORY_MB_DEFAULT
     pids: Pids = ev.PIDS_DEFAULT
+    network: Network = Field(
+        default="none", description="none, or egress where the server allows it."
+    )
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -72,6 +75,7 @@ class EventCreate(Strict):
                 memory_mb=self.memory_mb,
                 pids=self.pids,
             ),
+            network=self.network,
         )
 
 
@@ -86,6 +90,7 @@ class EventUpdate(Strict):
     cpus: Cpus | None = None
     memory_mb: MemoryMb | None = None
     pids: Pids | None = None
+    network: Network | None = None
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -103,6 +108,7 @@ class EventUpdate(Strict):
             script=self.script,
             env=self.env,
             limits=None if limits == current else limits,
+            network=self.network,
         )
 
 
@@ -117,6 +123,7 @@ class EventPublic(BaseModel):
     cpus: float
     memory_mb: int
     pids: int
+    network: Network
     created_at: datetime
     updated_at: datetime
 
@@ -133,6 +140,7 @@ class EventPublic(BaseModel):
             cpus=event.limits.cpus,
             memory_mb=event.limits.memory_mb,
             pids=event.limits.pids,
+            network=event.network,
             created_at=event.created_at,
             updated_at=event.updated_at,
         )

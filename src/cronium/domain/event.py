@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 # Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
 CPUS_DEFAULT, CPUS_MIN, CPUS_MAX = 0.5, 0.05, 2.0
@@ -15,6 +16,9 @@ NAME_MAX = 200
 SCRIPT_MAX_BYTES = 1024 * 1024
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_ENV_PREFIX = "CRONIUM_"
+
+# No network at all, or outbound access (only where an administrator allows it).
+Network = Literal["none", "egress"]
 
 
 class Language(enum.StrEnum):
@@ -52,5 +56,6 @@ class Event:
     script: str
     env: dict[str, str]
     limits: ResourceLimits
+    network: Network
     created_at: datetime
     updated_at: datetime

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.event import Language, Network, ResourceLimits
 
 Stream = Literal["stdout", "stderr"]
-Network = Literal["none", "egress"]
 
 SANDBOX_UID = 1000
 SANDBOX_GID = 1000

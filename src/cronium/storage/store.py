@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cronium.domain.event import Event, Language, ResourceLimits
+from cronium.domain.event import Event, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition
 from cronium.domain.user import ApiToken, User
 from cronium.errors import ConflictError, NotFoundError, StorageError
@@ -33,6 +33,7 @@ class EventFields:
     script: str
     env: dict[str, str]
     limits: ResourceLimits
+    network: Network = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class EventChanges:
     script: str | None = None
     env: dict[str, str] | None = None
     limits: ResourceLimits | None = None
+    network: Network | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +403,7 @@ def _event(row: EventRow) -> Event:
             memory_mb=row.memory_mb,
             pids=row.pids,
         ),
+        network="egress" if row.network == "egress" else "none",
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -99,6 +99,7 @@ class EventRow(Base):
     cpus: Mapped[float] = mapped_column(Float)
     memory_mb: Mapped[int] = mapped_column(Integer)
     pids: Mapped[int] = mapped_column(Integer)
+    network: Mapped[str] = mapped_column(String(8), server_default="none")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
