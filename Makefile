@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: install
+	@VENV=$(VENV) ./scripts/prepare-machine run
 	$(BIN)/cronium server
 
 lint: install
@@ -28,6 +29,7 @@ typecheck: install
 	$(BIN)/mypy src
 
 pytest: install
+	@VENV=$(VENV) ./scripts/prepare-machine test
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -48,6 +48,11 @@ async def test_python_and_node_run(
     assert (done.result.exit_code, done.out()) == (3, ["3"]), done.stderr
 
 
+async def test_dev_stdout_and_dev_stderr_can_be_written(backend: SandboxBackend) -> None:
+    done = await run(backend, "echo to-out > /dev/stdout; echo to-err > /dev/stderr")
+    assert (done.out("stdout"), done.out("stderr")) == (["to-out"], ["to-err"])
+
+
 async def test_it_runs_as_uid_1000_with_no_capabilities_and_no_new_privileges(
     backend: SandboxBackend,
 ) -> None:

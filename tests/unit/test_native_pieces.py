@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.sandbox import cgroups
-from cronium.sandbox.native import DataFiles, build_command, root_filesystem
+from cronium.sandbox.native import DataFiles, build_command, prepare_etc, root_filesystem
 from cronium.sandbox.seccomp import AARCH64, X86_64, build_filter
 from cronium.sandbox.spec import SandboxSpec
 
-FILES = DataFiles(script=10, passwd=11, group=12, hosts=13, seccomp=14)
+FILES = DataFiles(script=10, seccomp=14)
 
 
 def command(**spec_options: object) -> list[str]:
@@ -24,6 +25,7 @@ def command(**spec_options: object) -> list[str]:
         info_fd=20,
         block_fd=21,
         system=["--ro-bind", "/usr", "/usr"],
+        etc=Path("/run/prepared-etc"),
     )
 
 
@@ -41,14 +43,48 @@ def test_the_command_isolates_everything_and_runs_the_script_file() -> None:
     assert pairs(args, "--gid") == ["1000"]
     assert pairs(args, "--remount-ro") == ["/"]
     assert pairs(args, "--seccomp") == ["14"]
-    assert pairs(args, "--tmpfs") == ["/tmp", "/workspace"]
-    assert pairs(args, "--size") == [str(100 * 1024 * 1024), str(500 * 1024 * 1024)]
+    assert pairs(args, "--tmpfs") == ["/dev", "/tmp", "/workspace"]
+    assert pairs(args, "--size")[1:] == [str(100 * 1024 * 1024), str(500 * 1024 * 1024)]
+    assert args[
+        args.index("/run/prepared-etc") - 1 :
+    ][:3] == ["--ro-bind", "/run/prepared-etc", "/etc"]
     assert pairs(args, "--chdir") == ["/workspace"]
     assert args[-3:] == ["--", "/usr/bin/python3", "/run/cronium/script.py"]
 
 
 def test_egress_shares_the_network() -> None:
     assert "--share-net" in command(network="egress")
+
+
+def test_input_is_delivered_as_a_file_when_there_is_one() -> None:
+    spec = SandboxSpec(execution_id=5, language=Language.BASH, script="x", input={"a": 1})
+    args = build_command(
+        spec,
+        bwrap="bwrap",
+        interpreter=Path("/usr/bin/bash"),
+        files=DataFiles(script=10, seccomp=14, input=15),
+        info_fd=20,
+        block_fd=21,
+        system=[],
+        etc=Path("/etc-copy"),
+    )
+    assert args[args.index("15") - 1 :][:3] == ["--ro-bind-data", "15", "/run/cronium/input.json"]
+
+
+def test_the_prepared_etc_has_the_sandbox_user_and_no_secrets(tmp_path: Path) -> None:
+    host = tmp_path / "host"
+    (host / "ssl" / "certs").mkdir(parents=True)
+    (host / "ssl" / "private").mkdir()
+    (host / "ssl" / "private" / "key.pem").write_text("secret")
+    (host / "ssl" / "certs" / "ca.pem").write_text("public")
+    (host / "shadow").write_text("root:hash")
+    (host / "localtime").symlink_to("/usr/share/zoneinfo/Etc/UTC")
+    etc = prepare_etc(tmp_path / "etc", 1000, 1000, host)
+    assert "cronium:x:1000:1000:" in (etc / "passwd").read_text()
+    assert (etc / "ssl" / "certs" / "ca.pem").read_text() == "public"
+    assert not (etc / "ssl" / "private").exists()
+    assert not (etc / "shadow").exists()
+    assert os.readlink(etc / "localtime") == "/usr/share/zoneinfo/Etc/UTC"
 
 
 def test_the_root_file_system_follows_merged_usr(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ class LocalInsecureBackend(SandboxBackend):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signum)
 
-            pump = OutputPump(process, spec, on_output)
+            pump = OutputPump.of(process, spec, on_output)
             outcome = await supervise(process, pump, spec, cancel, signal_group)
             run_done = time.monotonic()
         code = outcome.returncode

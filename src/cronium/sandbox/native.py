@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,9 +30,11 @@ from pathlib import Path
 from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxUnavailableError
 from cronium.sandbox import cgroups
-from cronium.sandbox.process import Outcome, OutputPump, supervise
+from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, supervise
 from cronium.sandbox.seccomp import filter_for_this_machine
 from cronium.sandbox.spec import (
+    SANDBOX_GID,
+    SANDBOX_UID,
     SCRIPT_NAMES,
     OutputLine,
     OutputSink,
@@ -51,9 +54,25 @@ INPUT_FILE = f"{SCRIPT_DIR}/input.json"
 TMP_SIZE = 100 * 1024 * 1024
 WORKSPACE_SIZE = 500 * 1024 * 1024
 MERGED_USR = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
-HOST_ETC = ("ld.so.cache", "alternatives", "localtime", "nsswitch.conf", "ssl", "ca-certificates")
-EGRESS_ETC = ("resolv.conf", "gai.conf")
+# What the sandbox's /etc holds of the host's: dynamic linker cache, alternatives' symlinks,
+# time zone, name service switch, public CA certificates. Never /etc/ssl/private and the like.
+HOST_ETC = ("ld.so.cache", "alternatives", "localtime", "nsswitch.conf", "ssl/certs",
+            "ssl/openssl.cnf", "ca-certificates.conf")  # fmt: skip
+EGRESS_ETC = ("resolv.conf", "gai.conf", "host.conf")
 HOSTNAME = "sandbox"
+ETC_ROOT = Path(tempfile.gettempdir()) / "cronium-native"
+DEV_SIZE = 64 * 1024 * 1024
+# A minimal /dev, cheaper than bubblewrap's --dev (no pseudo-terminals: scripts get no tty).
+DEVICES = (
+    "--size", str(DEV_SIZE), "--perms", "0755", "--tmpfs", "/dev",
+    *(arg for node in ("null", "zero", "full", "random", "urandom")
+      for arg in ("--dev-bind", f"/dev/{node}", f"/dev/{node}")),
+    "--perms", "1777", "--dir", "/dev/shm",
+    "--symlink", "/proc/self/fd", "/dev/fd",
+    "--symlink", "/proc/self/fd/0", "/dev/stdin",
+    "--symlink", "/proc/self/fd/1", "/dev/stdout",
+    "--symlink", "/proc/self/fd/2", "/dev/stderr",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +80,6 @@ class DataFiles:
     """File descriptors whose content bubblewrap copies into the sandbox."""
 
     script: int
-    passwd: int
-    group: int
-    hosts: int
     seccomp: int
     input: int | None = None
 
@@ -80,12 +96,41 @@ def root_filesystem(host_root: Path = Path("/")) -> list[str]:
     return args
 
 
-def etc_files(egress: bool, host_root: Path = Path("/")) -> list[str]:
-    """bubblewrap arguments binding the few host files of /etc that programs need."""
+def prepare_etc(target: Path, uid: int, gid: int, host_etc: Path = Path("/etc")) -> Path:
+    """Write the sandbox's whole /etc into ``target`` once; it is bound read-only in one mount.
+
+    One bind of a prepared directory costs far less than a mount per file, run after run.
+    """
+    target.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for name in HOST_ETC:
+        source, copy = host_etc / name, target / name
+        copy.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        if source.is_symlink():
+            copy.unlink(missing_ok=True)
+            copy.symlink_to(os.readlink(source))
+        elif source.is_dir():
+            shutil.copytree(source, copy, symlinks=True, dirs_exist_ok=True)
+        elif source.is_file():
+            shutil.copyfile(source, copy)
+    for name, content in (
+        ("passwd", _passwd(uid, gid)),
+        ("group", _group(gid)),
+        ("hosts", HOSTS),
+        ("hostname", f"{HOSTNAME}\n".encode()),
+    ):
+        (target / name).write_bytes(content)
+    for path in (target, *target.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def egress_files(host_etc: Path = Path("/etc")) -> list[str]:
+    """bubblewrap arguments adding the host's resolver files over the sandbox's /etc."""
     args = []
-    for name in HOST_ETC + (EGRESS_ETC if egress else ()):
-        if (host_root / "etc" / name).exists():
-            args += ["--ro-bind", str(host_root / "etc" / name), f"/etc/{name}"]
+    for name in EGRESS_ETC:
+        if (host_etc / name).exists():
+            args += ["--ro-bind", str(host_etc / name), f"/etc/{name}"]
     return args
 
 
@@ -98,16 +143,16 @@ def build_command(
     info_fd: int,
     block_fd: int,
     system: list[str],
+    etc: Path,
 ) -> list[str]:
     """The whole bubblewrap command line for ``spec`` (pure: tested without running it)."""
     script = f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
-    network = ["--share-net"] if spec.network == "egress" else []
+    network = ["--share-net", *egress_files()] if spec.network == "egress" else []
     data = ["--ro-bind-data", str(files.input), INPUT_FILE] if files.input is not None else []
     return [
         bwrap,
         "--unshare-all",
         "--unshare-user",
-        *network,
         "--disable-userns",
         "--die-with-parent",
         "--new-session",
@@ -115,13 +160,12 @@ def build_command(
         "--gid", str(spec.gid),
         "--hostname", HOSTNAME,
         *system,
+        "--ro-bind", str(etc), "/etc",
         "--proc", "/proc",
-        "--dev", "/dev",
+        *DEVICES,
         "--size", str(TMP_SIZE), "--perms", "1777", "--tmpfs", "/tmp",
         "--size", str(WORKSPACE_SIZE), "--perms", "0755", "--tmpfs", "/workspace",
-        "--ro-bind-data", str(files.passwd), "/etc/passwd",
-        "--ro-bind-data", str(files.group), "/etc/group",
-        "--ro-bind-data", str(files.hosts), "/etc/hosts",
+        *network,
         "--ro-bind-data", str(files.script), script,
         *data,
         "--chdir", "/workspace",
@@ -167,10 +211,28 @@ def _group(gid: int) -> bytes:
 HOSTS = f"127.0.0.1 localhost {HOSTNAME}\n::1 localhost ip6-localhost ip6-loopback\n".encode()
 
 
-def _read_all(descriptor: int) -> bytes:
-    chunks = []
-    while chunk := os.read(descriptor, 4096):
-        chunks.append(chunk)
+async def _read_until_closed(descriptor: int) -> bytes:
+    """Everything written to a pipe until its writers close it, without a thread."""
+    os.set_blocking(descriptor, False)
+    loop = asyncio.get_running_loop()
+    closed: asyncio.Future[None] = loop.create_future()
+    chunks: list[bytes] = []
+
+    def readable() -> None:
+        try:
+            chunk = os.read(descriptor, 4096)
+        except BlockingIOError:
+            return
+        if chunk:
+            chunks.append(chunk)
+        elif not closed.done():
+            closed.set_result(None)
+
+    loop.add_reader(descriptor, readable)
+    try:
+        await closed
+    finally:
+        loop.remove_reader(descriptor)
     return b"".join(chunks)
 
 
@@ -192,8 +254,14 @@ class NativeBackend(SandboxBackend):
     def __init__(self, tree: cgroups.CgroupTree | None = None, bwrap: str | None = None) -> None:
         self._tree = tree
         self._bwrap = bwrap
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise SandboxUnavailableError("setpriv is not installed: apt-get install util-linux")
+        self._setpriv = setpriv
         self._seccomp = b""
         self._system: list[str] = []
+        self._setpriv = "setpriv"
+        self._etc = ETC_ROOT / f"etc-{os.getpid()}"
         self._counter = itertools.count(1)
         self._checked = False
 
@@ -218,6 +286,9 @@ class NativeBackend(SandboxBackend):
         self._bwrap = bwrap
         self._seccomp = filter_for_this_machine()
         self._system = root_filesystem()
+        ETC_ROOT.mkdir(mode=0o755, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(prefix=f"etc-{os.getpid()}-", dir=ETC_ROOT))
+        self._etc = prepare_etc(fresh, SANDBOX_UID, SANDBOX_GID)
         self.tree.prepare()
         self._try_namespaces()
         self._checked = True
@@ -250,6 +321,10 @@ class NativeBackend(SandboxBackend):
             if owner.isdigit() and not _alive(int(owner)):
                 self.tree.open(name).remove()
                 removed.append(name)
+        for etc in ETC_ROOT.glob("etc-*") if ETC_ROOT.is_dir() else ():
+            owner = etc.name.split("-")[1]
+            if owner.isdigit() and not _alive(int(owner)):
+                shutil.rmtree(etc, ignore_errors=True)
         return removed
 
     async def run(
@@ -303,25 +378,32 @@ class NativeBackend(SandboxBackend):
                 files=files,
                 info_fd=info_write,
                 block_fd=block_read,
-                system=self._system + etc_files(spec.network == "egress"),
+                system=self._system,
+                etc=self._etc,
             )
             data = (getattr(files, name) for name in files.__slots__)
             passed = (info_write, block_read, *(fd for fd in data if fd is not None))
-            process = await asyncio.create_subprocess_exec(
-                *command,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=sandbox_environment(spec),
-                cwd="/",
-                user=spec.uid,
-                group=spec.gid,
-                extra_groups=[],
-                pass_fds=passed,
-            )
+            pipes = OwnedPipes(spec.uid, spec.gid)
+            # setpriv, not Popen(user=...): changing ids in the child rules out vfork, and
+            # forking a big worker process costs milliseconds.
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    self._setpriv, f"--reuid={spec.uid}", f"--regid={spec.gid}",
+                    "--clear-groups", "--", *command,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=pipes.stdout_write,
+                    stderr=pipes.stderr_write,
+                    env=sandbox_environment(spec),
+                    cwd="/",
+                    pass_fds=passed,
+                )  # fmt: skip
+            except OSError as exc:
+                pipes.close_all()
+                raise SandboxError(f"cannot start bubblewrap: {exc}") from exc
+            pipes.close_write_ends()
             for descriptor in passed:
                 os.close(descriptor)
-            pump = OutputPump(process, spec, sink)
+            pump = OutputPump(*await pipes.readers(), spec, sink)
             child = await self._child_pid(info_read)
             if child is None:
                 await process.wait()
@@ -351,9 +433,6 @@ class NativeBackend(SandboxBackend):
         try:
             files = DataFiles(
                 script=keep(_memfd("script", spec.script.encode("utf-8"))),
-                passwd=keep(_memfd("passwd", _passwd(spec.uid, spec.gid))),
-                group=keep(_memfd("group", _group(spec.gid))),
-                hosts=keep(_memfd("hosts", HOSTS)),
                 seccomp=keep(_memfd("seccomp", self._seccomp)),
                 input=None
                 if spec.input is None
@@ -369,7 +448,8 @@ class NativeBackend(SandboxBackend):
 
     @staticmethod
     async def _child_pid(info_read: int) -> int | None:
-        raw = await asyncio.to_thread(_read_all, info_read)
+        """The sandbox's first process, as bubblewrap reports it (None if bubblewrap failed)."""
+        raw = await _read_until_closed(info_read)
         try:
             pid = json.loads(raw)["child-pid"]
         except (ValueError, KeyError):

@@ -35,14 +35,25 @@ class Outcome:
 class OutputPump:
     """Reads a process's stdout and stderr into capped lines until both close."""
 
-    def __init__(self, process: asyncio.subprocess.Process, spec: SandboxSpec, sink: OutputSink):
-        assert process.stdout is not None
-        assert process.stderr is not None
+    def __init__(
+        self,
+        stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+        spec: SandboxSpec,
+        sink: OutputSink,
+    ) -> None:
         self.stdout = LineCollector("stdout", sink, spec.output_cap_bytes)
         self.stderr = LineCollector("stderr", sink, spec.output_cap_bytes)
-        self._done = asyncio.gather(
-            _pump(process.stdout, self.stdout), _pump(process.stderr, self.stderr)
-        )
+        self._done = asyncio.gather(_pump(stdout, self.stdout), _pump(stderr, self.stderr))
+
+    @classmethod
+    def of(
+        cls, process: asyncio.subprocess.Process, spec: SandboxSpec, sink: OutputSink
+    ) -> OutputPump:
+        """A pump over the pipes asyncio made for ``process``."""
+        assert process.stdout is not None
+        assert process.stderr is not None
+        return cls(process.stdout, process.stderr, spec, sink)
 
     async def wait(self) -> None:
         await self._done
@@ -123,6 +134,46 @@ async def terminate(
         await asyncio.wait_for(exit_of(process.pid), timeout=grace)
     except TimeoutError:
         signal_all(signal.SIGKILL)
+
+
+class OwnedPipes:
+    """stdout and stderr pipes owned by the sandbox user.
+
+    A pipe made by the (root) worker cannot be reopened by uid 1000 through /dev/stdout or
+    /dev/stderr, which scripts commonly write to; a pipe it owns can.
+    """
+
+    def __init__(self, uid: int, gid: int) -> None:
+        self.stdout_read, self.stdout_write = os.pipe()
+        self.stderr_read, self.stderr_write = os.pipe()
+        for descriptor in (self.stdout_write, self.stderr_write):
+            os.fchown(descriptor, uid, gid)
+
+    def close_write_ends(self) -> None:
+        """The child has its copies now; ours would keep the pipes open forever."""
+        os.close(self.stdout_write)
+        os.close(self.stderr_write)
+
+    def close_all(self) -> None:
+        for descriptor in (
+            self.stdout_read,
+            self.stdout_write,
+            self.stderr_read,
+            self.stderr_write,
+        ):
+            os.close(descriptor)
+
+    async def readers(self) -> tuple[asyncio.StreamReader, asyncio.StreamReader]:
+        """Stream readers over the read ends (which they then own and close)."""
+        return await _reader(self.stdout_read), await _reader(self.stderr_read)
+
+
+async def _reader(descriptor: int) -> asyncio.StreamReader:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=READ_CHUNK, loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    await loop.connect_read_pipe(lambda: protocol, os.fdopen(descriptor, "rb", buffering=0))
+    return reader
 
 
 async def _pump(reader: asyncio.StreamReader, collector: LineCollector) -> None:
