@@ -1,8 +1,9 @@
 """How long a trivial script takes, bare and in each sandbox (not a test).
 
 For trivial bash, python and node scripts: the bare interpreter, the ``native`` backend, the
-``docker`` backend and the ``docker run --rm`` command, all in one run and interleaved, so that
-the machine's noise hits them alike. Prints medians and p95s of N runs with ratios to the bare
+``docker`` backend and the ``docker run --rm`` command, all in one run. Each sandbox is
+interleaved with the bare interpreter so that the machine's noise hits them alike; native and
+docker are measured in separate phases (each with its own bare baseline). Prints medians and p95s of N runs with ratios to the bare
 interpreter (and docker's to ``docker run``), and writes bench/results/sandbox_start.json.
 
     .venv/bin/python bench/sandbox_start.py [--runs 30] [--skip-docker]
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -42,8 +44,14 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def bare(language: Language, script: Path) -> None:
+    # The same clean environment the sandboxes get: inherited variables (NODE_EXTRA_CA_CERTS,
+    # say) can change an interpreter's start-up time.
+    environment = SandboxSpec(execution_id=1, language=language, script="").environment()
     process = await asyncio.create_subprocess_exec(
-        str(INTERPRETERS[language]), str(script), stdin=subprocess.DEVNULL
+        str(INTERPRETERS[language]),
+        str(script),
+        stdin=subprocess.DEVNULL,
+        env={**environment, "HOME": str(script.parent)},
     )
     if await process.wait() != 0:
         raise RuntimeError("the bare interpreter failed")
@@ -84,37 +92,49 @@ async def measure(methods: dict[str, Measure], runs: int) -> dict[str, list[floa
     return timings
 
 
-def methods_for(
-    language: Language, workdir: Path, native: NativeBackend, docker: DockerBackend | None
-) -> dict[str, Measure]:
+def write_script(workdir: Path, language: Language) -> Path:
+    """The trivial script in its own world-readable directory (docker run mounts it)."""
     bundle = workdir / language.value
     bundle.mkdir(mode=0o755)
     script = bundle / SCRIPT_NAMES[language]
     script.write_text(SCRIPTS[language])
     script.chmod(0o644)
-    methods: dict[str, Measure] = {
-        "bare": lambda: bare(language, script),
-        "native": lambda: in_backend(native, language),
-    }
+    return script
+
+
+def phases(
+    language: Language, script: Path, native: NativeBackend, docker: DockerBackend | None
+) -> list[dict[str, Measure]]:
+    """Groups measured apart: Docker's background work after each container would otherwise
+    slow down the native runs interleaved with it."""
+    groups: list[dict[str, Measure]] = [
+        {"bare": lambda: bare(language, script), "native": lambda: in_backend(native, language)}
+    ]
     if docker is not None:
-        methods["docker"] = lambda: in_backend(docker, language)
-        methods["docker run"] = lambda: docker_cli(language, bundle)
-    return methods
+        groups.append(
+            {
+                "bare": lambda: bare(language, script),
+                "docker": lambda: in_backend(docker, language),
+                "docker run": lambda: docker_cli(language, script.parent),
+            }
+        )
+    return groups
 
 
-def report(results: dict[str, dict[str, list[float]]]) -> None:
+def report(results: dict[str, list[dict[str, list[float]]]]) -> None:
     header = f"{'language':<8} {'method':<11} {'median ms':>10} {'p95 ms':>9} {'x bare':>8}"
     print(header + f" {'+ms bare':>9} {'x docker run':>13}")
-    for language, timings in results.items():
-        base = statistics.median(timings["bare"])
-        cli = statistics.median(timings["docker run"]) if "docker run" in timings else None
-        for method, values in timings.items():
-            median = statistics.median(values)
-            versus_cli = f"{median / cli:13.2f}" if cli and method.startswith("docker") else ""
-            print(
-                f"{language:<8} {method:<11} {median:10.1f} {percentile(values, 0.95):9.1f} "
-                f"{median / base:8.2f} {median - base:9.1f} {versus_cli:>13}"
-            )
+    for language, groups in results.items():
+        for timings in groups:
+            base = statistics.median(timings["bare"])
+            cli = statistics.median(timings["docker run"]) if "docker run" in timings else None
+            for method, values in timings.items():
+                median = statistics.median(values)
+                versus = f"{median / cli:13.2f}" if cli and method.startswith("docker") else ""
+                print(
+                    f"{language:<8} {method:<11} {median:10.1f} {percentile(values, 0.95):9.1f} "
+                    f"{median / base:8.2f} {median - base:9.1f} {versus:>13}"
+                )
 
 
 async def main() -> None:
@@ -127,12 +147,13 @@ async def main() -> None:
     docker = None if arguments.skip_docker else DockerBackend()
     if docker is not None:
         docker.check()
-    results: dict[str, dict[str, list[float]]] = {}
+    results: dict[str, list[dict[str, list[float]]]] = {}
     with tempfile.TemporaryDirectory(prefix="cronium-bench-") as workdir:
-        Path(workdir).chmod(0o755)
+        os.chmod(workdir, 0o755)
         for language in Language:
-            methods = methods_for(language, Path(workdir), native, docker)
-            results[language.value] = await measure(methods, arguments.runs)
+            script = write_script(Path(workdir), language)
+            groups = phases(language, script, native, docker)
+            results[language.value] = [await measure(group, arguments.runs) for group in groups]
     report(results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sandbox_start.json").write_text(json.dumps(results, indent=1))
