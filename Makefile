@@ -22,8 +22,8 @@ run: install
 	$(BIN)/cronium server
 
 lint: install
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
 
 typecheck: install
 	$(BIN)/mypy src

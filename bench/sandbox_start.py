@@ -3,8 +3,9 @@
 For trivial bash, python and node scripts: the bare interpreter, the ``native`` backend, the
 ``docker`` backend and the ``docker run --rm`` command, all in one run. Each sandbox is
 interleaved with the bare interpreter so that the machine's noise hits them alike; native and
-docker are measured in separate phases (each with its own bare baseline). Prints medians and p95s of N runs with ratios to the bare
-interpreter (and docker's to ``docker run``), and writes bench/results/sandbox_start.json.
+docker are measured in separate phases (each with its own bare baseline). Prints medians and
+p95s of N runs with ratios to the bare interpreter (and docker's to ``docker run``), and writes
+bench/results/sandbox_start.json.
 
     .venv/bin/python bench/sandbox_start.py [--runs 30] [--skip-docker]
 """

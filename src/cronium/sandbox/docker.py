@@ -37,6 +37,7 @@ from cronium.errors import SandboxError, SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox import cgroups
 from cronium.sandbox.output import LineCollector
+from cronium.sandbox.process import process_alive
 from cronium.sandbox.spec import (
     SCRIPT_NAMES,
     OutputSink,
@@ -63,7 +64,7 @@ def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None
         "command": [INTERPRETERS[spec.language], f"/run/cronium/{SCRIPT_NAMES[spec.language]}"],
         "user": f"{spec.uid}:{spec.gid}",
         "working_dir": "/workspace",
-        "environment": {**spec.environment(), "HOME": "/workspace", "TMPDIR": "/tmp"},
+        "environment": spec.environment(),
         "hostname": "sandbox",
         "network_mode": "bridge" if spec.network == "egress" else "none",
         "read_only": True,
@@ -154,14 +155,14 @@ class DockerBackend(SandboxBackend):
         for container in self.client.containers.list(all=True, filters={"label": OWNER_LABEL}):
             owner = container.labels.get(OWNER_LABEL, "")
             owner_host, _, pid = owner.rpartition(":")
-            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+            if owner_host == host and pid.isdigit() and not process_alive(int(pid)):
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
                 removed.append(container.name or container.id or "")
         if BUNDLE_ROOT.is_dir():
             for bundle in BUNDLE_ROOT.iterdir():
                 pid = bundle.name.split("-")[0]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not process_alive(int(pid)):
                     shutil.rmtree(bundle, ignore_errors=True)
         return removed
 
@@ -332,16 +333,6 @@ def _state(container: Container) -> dict[str, Any]:
 def _kill(container: Container, signum: signal.Signals) -> None:
     with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
         container.kill(signal=signum.name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _daemon_hint(exc: Exception) -> str:

@@ -59,7 +59,7 @@ class LocalInsecureBackend(SandboxBackend):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=workspace,
-                env={**spec.environment(), "HOME": workspace},
+                env={**spec.environment(), "HOME": workspace, "TMPDIR": workspace},
                 start_new_session=True,
             )
             setup_done = time.monotonic()

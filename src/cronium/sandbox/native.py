@@ -30,7 +30,7 @@ from pathlib import Path
 from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxUnavailableError
 from cronium.sandbox import cgroups
-from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, supervise
+from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, process_alive, supervise
 from cronium.sandbox.seccomp import filter_for_this_machine
 from cronium.sandbox.spec import (
     SANDBOX_GID,
@@ -177,16 +177,6 @@ def build_command(
     ]  # fmt: skip
 
 
-def sandbox_environment(spec: SandboxSpec) -> dict[str, str]:
-    return {
-        **spec.environment(),
-        "HOME": "/workspace",
-        "TMPDIR": "/tmp",
-        "USER": "cronium",
-        "LOGNAME": "cronium",
-    }
-
-
 def _memfd(name: str, content: bytes) -> int:
     descriptor = os.memfd_create(name, 0)
     view = memoryview(content)
@@ -234,16 +224,6 @@ async def _read_until_closed(descriptor: int) -> bytes:
     finally:
         loop.remove_reader(descriptor)
     return b"".join(chunks)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class NativeBackend(SandboxBackend):
@@ -318,12 +298,12 @@ class NativeBackend(SandboxBackend):
         removed = []
         for name in self.tree.names():
             owner, _, _ = name.partition("-")
-            if owner.isdigit() and not _alive(int(owner)):
+            if owner.isdigit() and not process_alive(int(owner)):
                 self.tree.open(name).remove()
                 removed.append(name)
         for etc in ETC_ROOT.glob("etc-*") if ETC_ROOT.is_dir() else ():
             owner = etc.name.split("-")[1]
-            if owner.isdigit() and not _alive(int(owner)):
+            if owner.isdigit() and not process_alive(int(owner)):
                 shutil.rmtree(etc, ignore_errors=True)
         return removed
 
@@ -393,7 +373,7 @@ class NativeBackend(SandboxBackend):
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=pipes.stdout_write,
                     stderr=pipes.stderr_write,
-                    env=sandbox_environment(spec),
+                    env=spec.environment(),
                     cwd="/",
                     pass_fds=passed,
                 )  # fmt: skip

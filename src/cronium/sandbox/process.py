@@ -176,6 +176,17 @@ async def _reader(descriptor: int) -> asyncio.StreamReader:
     return reader
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (whoever's it is)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def _pump(reader: asyncio.StreamReader, collector: LineCollector) -> None:
     while chunk := await reader.read(READ_CHUNK):
         collector.feed(chunk)

@@ -58,6 +58,9 @@ class SandboxSpec:
         return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
+            "HOME": "/workspace",
+            "TMPDIR": "/tmp",
+            "USER": "cronium",
             **self.env,
             "CRONIUM_EXECUTION_ID": str(self.execution_id),
         }
