@@ -27,6 +27,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy src
+	cd src/cronium/helpers/python && $(abspath $(BIN))/mypy --strict --no-site-packages cronium
 
 pytest: install
 	@VENV=$(VENV) ./scripts/prepare-machine test

@@ -47,10 +47,10 @@ def images_dir() -> Path:
     raise SandboxUnavailableError("the runner images' Dockerfiles are missing from this install")
 
 
-def helpers_dir() -> Path | None:
-    """The runtime helpers shipped in the package, baked into every image."""
-    path = Path(str(files("cronium"))) / "helpers"
-    return path if path.is_dir() else None
+def helpers_source() -> Path:
+    """The runtime helpers shipped in the package: mounted into native sandboxes, baked into
+    every image."""
+    return Path(str(files("cronium"))) / "helpers"
 
 
 def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
@@ -113,8 +113,6 @@ def _assemble_context(context: Path, language: Language) -> None:
     source = images_dir()
     shutil.copy(source / language.value / "Dockerfile", context / "Dockerfile")
     shutil.copy(source / "prepare.sh", context / "prepare.sh")
-    helpers = helpers_dir()
-    if helpers is not None:
-        shutil.copytree(helpers, context / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        (context / "helpers").mkdir()
+    shutil.copytree(
+        helpers_source(), context / "helpers", ignore=shutil.ignore_patterns("__pycache__")
+    )

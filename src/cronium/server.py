@@ -10,6 +10,8 @@ import uvicorn
 
 from cronium.api import create_app
 from cronium.errors import SandboxUnavailableError
+from cronium.runtime.app import RuntimeLimits
+from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
 from cronium.service import IssuedToken, Service
 from cronium.settings import Settings
@@ -50,8 +52,19 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
         poll_interval=settings.worker_poll_interval,
         output_cap_bytes=settings.output_cap_bytes,
         allow_egress=settings.allow_egress,
+        runtime=build_runtime(settings),
     )
     return worker, f"running on the {backend.name} backend"
+
+
+def build_runtime(settings: Settings) -> RuntimeServer:
+    """The worker's runtime API server (not started)."""
+    key = settings.secret_key.get_secret_value().encode() if settings.secret_key else None
+    limits = RuntimeLimits(
+        max_payload_bytes=settings.runtime_max_payload,
+        calls_per_minute=settings.runtime_rate_limit,
+    )
+    return RuntimeServer(settings.database_url_value, limits=limits, key=key)
 
 
 async def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
@@ -78,6 +91,9 @@ async def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
 
 async def _serve_with_worker(server: uvicorn.Server, worker: Worker | None) -> None:
     stop = asyncio.Event()
+    runtime = worker.runtime if worker is not None else None
+    if runtime is not None:
+        await asyncio.to_thread(runtime.start)
     working = asyncio.create_task(worker.run(stop)) if worker is not None else None
     try:
         await server.serve()
@@ -85,3 +101,5 @@ async def _serve_with_worker(server: uvicorn.Server, worker: Worker | None) -> N
         stop.set()
         if working is not None:
             await working
+        if runtime is not None:
+            await asyncio.to_thread(runtime.stop)

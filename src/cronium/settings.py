@@ -22,7 +22,7 @@ from pydantic_settings import (
 from cronium.errors import ConfigurationError
 
 ENV_PREFIX = "CRONIUM_"
-SECRET_FIELDS = ("database_url",)
+SECRET_FIELDS = ("database_url", "secret_key")
 
 SandboxName = Literal["native", "docker", "local-insecure"]
 
@@ -69,6 +69,13 @@ class Settings(BaseSettings):
             "Default: SQLite file cronium.db in the data directory."
         ),
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that signs execution tokens. Default: a random key per worker process "
+            "(each worker checks only the tokens it issued)."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port the HTTP server listens on.")
     sandbox: SandboxName = Field(
@@ -95,6 +102,16 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024,
         ge=1024,
         description="Most bytes kept of each of a run's stdout and stderr; the rest is dropped.",
+    )
+    runtime_max_payload: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body, in bytes, that scripts may send to the runtime API.",
+    )
+    runtime_rate_limit: int = Field(
+        default=1000,
+        ge=1,
+        description="Most runtime API calls per minute from one execution.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Least severity of the server's log messages."

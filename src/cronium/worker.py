@@ -19,6 +19,8 @@ from datetime import datetime
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
 from cronium.errors import CroniumError, PermissionDeniedError, SandboxError
+from cronium.runtime.registry import ActiveExecution
+from cronium.runtime.server import SANDBOX_URL, RuntimeServer
 from cronium.sandbox.spec import (
     DEFAULT_OUTPUT_CAP,
     OutputLine,
@@ -116,6 +118,7 @@ class Worker:
     poll_interval: float = 1.0
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
     allow_egress: bool = False
+    runtime: RuntimeServer | None = None
     clock: Clock = utcnow
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _cancels: dict[int, asyncio.Event] = field(default_factory=dict, init=False)
@@ -137,14 +140,37 @@ class Worker:
         return await self.store.claim_next(self.worker_id, self.clock())
 
     def prepare(self, execution: Execution, event: Event) -> SandboxSpec:
-        """The sandbox spec of a claimed execution; PermissionDeniedError if policy forbids it."""
+        """The sandbox spec of a claimed execution; PermissionDeniedError if policy forbids it.
+
+        With a runtime API, the execution is admitted to it: its token goes into the sandbox's
+        environment and the API's socket into the sandbox.
+        """
         if event.network == "egress" and not self.allow_egress:
             raise PermissionDeniedError(EGRESS_REFUSED)
+        env = {**event.env, "CRONIUM_EVENT_ID": str(event.id)}
+        if self.runtime is not None:
+            token = self.runtime.admit(
+                ActiveExecution(
+                    execution_id=execution.id,
+                    event_id=event.id,
+                    event_name=event.name,
+                    language=event.language.value,
+                    owner_id=event.owner_id,
+                    attempt=execution.attempt,
+                    trigger=execution.trigger,
+                    scheduled_at=execution.scheduled_at,
+                    input=execution.input,
+                ),
+                now=self.clock(),
+                timeout=event.limits.timeout_seconds,
+            )
+            env |= {"CRONIUM_RUNTIME_API": SANDBOX_URL, "CRONIUM_EXECUTION_TOKEN": token}
         return SandboxSpec(
             execution_id=execution.id,
             language=event.language,
             script=event.script,
-            env=dict(event.env),
+            env=env,
+            runtime_socket=None if self.runtime is None else self.runtime.socket_path,
             input=execution.input,
             limits=event.limits,
             network=event.network,
@@ -167,6 +193,8 @@ class Worker:
             return await self.store.record_run(execution.id, self.worker_id, record)
         finally:
             self._cancels.pop(execution.id, None)
+            if self.runtime is not None:
+                self.runtime.dismiss(execution.id)
 
     async def _run(self, spec: SandboxSpec, logs: LogWriter, cancel: asyncio.Event) -> RunRecord:
         try:

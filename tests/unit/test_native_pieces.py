@@ -25,7 +25,7 @@ def command(**spec_options: object) -> list[str]:
         info_fd=20,
         block_fd=21,
         system=["--ro-bind", "/usr", "/usr"],
-        etc=Path("/run/prepared-etc"),
+        prepared=Path("/run/prepared"),
     )
 
 
@@ -68,7 +68,7 @@ def test_input_is_delivered_as_a_file_when_there_is_one() -> None:
         info_fd=20,
         block_fd=21,
         system=[],
-        etc=Path("/etc-copy"),
+        prepared=Path("/prepared"),
     )
     assert args[args.index("15") - 1 :][:3] == ["--ro-bind-data", "15", "/run/cronium/input.json"]
 

@@ -156,6 +156,8 @@ class ExecutionPublic(BaseModel):
     status: ExecutionStatus
     attempt: int
     priority: int
+    trigger: str
+    scheduled_at: datetime | None
     input: Any
     output: Any
     condition: bool | None

@@ -87,6 +87,8 @@ class Execution:
     status: ExecutionStatus
     attempt: int
     priority: int
+    trigger: str
+    scheduled_at: datetime | None
     input: Any
     output: Any
     condition: bool | None

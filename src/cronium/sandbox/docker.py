@@ -39,6 +39,7 @@ from cronium.sandbox import cgroups
 from cronium.sandbox.output import LineCollector
 from cronium.sandbox.process import process_alive
 from cronium.sandbox.spec import (
+    RUNTIME_SOCKET,
     SCRIPT_NAMES,
     OutputSink,
     SandboxBackend,
@@ -72,7 +73,14 @@ def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None
             "/tmp": "rw,nosuid,nodev,size=100m,mode=1777",
             "/workspace": f"rw,nosuid,nodev,size=500m,mode=0755,uid={spec.uid},gid={spec.gid}",
         },
-        "volumes": {str(bundle): {"bind": "/run/cronium", "mode": "ro"}},
+        "volumes": {
+            str(bundle): {"bind": "/run/cronium", "mode": "ro"},
+            **(
+                {str(spec.runtime_socket): {"bind": RUNTIME_SOCKET, "mode": "ro"}}
+                if spec.runtime_socket is not None
+                else {}
+            ),
+        },
         "mem_limit": memory,
         "memswap_limit": memory,
         "nano_cpus": int(spec.limits.cpus * 1e9),

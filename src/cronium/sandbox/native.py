@@ -29,10 +29,13 @@ from pathlib import Path
 
 from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxUnavailableError
+from cronium.images import helpers_source
 from cronium.sandbox import cgroups
 from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, process_alive, supervise
 from cronium.sandbox.seccomp import filter_for_this_machine
 from cronium.sandbox.spec import (
+    HELPERS_DIR,
+    RUNTIME_SOCKET,
     SANDBOX_GID,
     SANDBOX_UID,
     SCRIPT_NAMES,
@@ -125,6 +128,21 @@ def prepare_etc(target: Path, uid: int, gid: int, host_etc: Path = Path("/etc"))
     return target
 
 
+def prepare_root(uid: int, gid: int) -> Path:
+    """A fresh directory with the sandbox's /etc and the runtime helpers, readable by uid 1000."""
+    ETC_ROOT.mkdir(mode=0o755, exist_ok=True)
+    ETC_ROOT.chmod(0o755)
+    prepared = Path(tempfile.mkdtemp(prefix=f"prepared-{os.getpid()}-", dir=ETC_ROOT))
+    prepared.chmod(0o755)
+    prepare_etc(prepared / "etc", uid, gid)
+    shutil.copytree(
+        helpers_source(), prepared / "helpers", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for path in (prepared / "helpers", *(prepared / "helpers").rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return prepared
+
+
 def egress_files(host_etc: Path = Path("/etc")) -> list[str]:
     """bubblewrap arguments adding the host's resolver files over the sandbox's /etc."""
     args = []
@@ -143,12 +161,14 @@ def build_command(
     info_fd: int,
     block_fd: int,
     system: list[str],
-    etc: Path,
+    prepared: Path,
 ) -> list[str]:
     """The whole bubblewrap command line for ``spec`` (pure: tested without running it)."""
     script = f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
     network = ["--share-net", *egress_files()] if spec.network == "egress" else []
     data = ["--ro-bind-data", str(files.input), INPUT_FILE] if files.input is not None else []
+    if spec.runtime_socket is not None:
+        data += ["--ro-bind", str(spec.runtime_socket), RUNTIME_SOCKET]
     return [
         bwrap,
         "--unshare-all",
@@ -160,7 +180,8 @@ def build_command(
         "--gid", str(spec.gid),
         "--hostname", HOSTNAME,
         *system,
-        "--ro-bind", str(etc), "/etc",
+        "--ro-bind", str(prepared / "etc"), "/etc",
+        "--ro-bind", str(prepared / "helpers"), HELPERS_DIR,
         "--proc", "/proc",
         *DEVICES,
         "--size", str(TMP_SIZE), "--perms", "1777", "--tmpfs", "/tmp",
@@ -241,7 +262,7 @@ class NativeBackend(SandboxBackend):
         self._seccomp = b""
         self._system: list[str] = []
         self._setpriv = "setpriv"
-        self._etc = ETC_ROOT / f"etc-{os.getpid()}"
+        self._prepared = ETC_ROOT / "not-prepared"
         self._counter = itertools.count(1)
         self._checked = False
 
@@ -266,9 +287,7 @@ class NativeBackend(SandboxBackend):
         self._bwrap = bwrap
         self._seccomp = filter_for_this_machine()
         self._system = root_filesystem()
-        ETC_ROOT.mkdir(mode=0o755, exist_ok=True)
-        fresh = Path(tempfile.mkdtemp(prefix=f"etc-{os.getpid()}-", dir=ETC_ROOT))
-        self._etc = prepare_etc(fresh, SANDBOX_UID, SANDBOX_GID)
+        self._prepared = prepare_root(SANDBOX_UID, SANDBOX_GID)
         self.tree.prepare()
         self._try_namespaces()
         self._checked = True
@@ -301,10 +320,10 @@ class NativeBackend(SandboxBackend):
             if owner.isdigit() and not process_alive(int(owner)):
                 self.tree.open(name).remove()
                 removed.append(name)
-        for etc in ETC_ROOT.glob("etc-*") if ETC_ROOT.is_dir() else ():
-            owner = etc.name.split("-")[1]
+        for prepared in ETC_ROOT.glob("prepared-*") if ETC_ROOT.is_dir() else ():
+            owner = prepared.name.split("-")[1]
             if owner.isdigit() and not process_alive(int(owner)):
-                shutil.rmtree(etc, ignore_errors=True)
+                shutil.rmtree(prepared, ignore_errors=True)
         return removed
 
     async def run(
@@ -359,7 +378,7 @@ class NativeBackend(SandboxBackend):
                 info_fd=info_write,
                 block_fd=block_read,
                 system=self._system,
-                etc=self._etc,
+                prepared=self._prepared,
             )
             data = (getattr(files, name) for name in files.__slots__)
             passed = (info_write, block_read, *(fd for fd in data if fd is not None))

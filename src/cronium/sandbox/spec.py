@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from cronium.domain.event import Language, Network, ResourceLimits
@@ -18,6 +19,9 @@ SANDBOX_UID = 1000
 SANDBOX_GID = 1000
 DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
 DEFAULT_GRACE_SECONDS = 2.0
+# Where the runtime helpers are in every sandbox, and where its runtime API socket is.
+HELPERS_DIR = "/opt/cronium"
+RUNTIME_SOCKET = "/run/cronium/runtime.sock"
 SCRIPT_NAMES = {
     Language.BASH: "script.sh",
     Language.PYTHON: "script.py",
@@ -52,6 +56,7 @@ class SandboxSpec:
     gid: int = SANDBOX_GID
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
     grace_seconds: float = DEFAULT_GRACE_SECONDS
+    runtime_socket: Path | None = None
 
     def environment(self) -> dict[str, str]:
         """The script's whole environment: a minimal base, the event's variables, CRONIUM_*."""
@@ -61,6 +66,9 @@ class SandboxSpec:
             "HOME": "/workspace",
             "TMPDIR": "/tmp",
             "USER": "cronium",
+            "PYTHONPATH": f"{HELPERS_DIR}/python",
+            "NODE_PATH": f"{HELPERS_DIR}/node",
+            "BASH_ENV": f"{HELPERS_DIR}/bash/cronium.sh",
             **self.env,
             "CRONIUM_EXECUTION_ID": str(self.execution_id),
         }

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Executable, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,7 +23,14 @@ from cronium.domain.execution import Execution, ExecutionStatus, check_transitio
 from cronium.domain.user import ApiToken, User
 from cronium.errors import ConflictError, NotFoundError, StorageError
 from cronium.storage.database import WRITE_OPTION
-from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, LogLineRow, UserRow
+from cronium.storage.tables import (
+    ApiTokenRow,
+    EventRow,
+    ExecutionRow,
+    LogLineRow,
+    UserRow,
+    VariableRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +257,7 @@ class Store:
             status=ExecutionStatus.QUEUED,
             attempt=attempt,
             priority=priority,
+            trigger="manual",
             input=input,
             queued_at=now,
             timed_out=False,
@@ -339,6 +349,74 @@ class Store:
                 )
             return _execution(row)
 
+    async def set_output(self, execution_id: int, value: Any) -> None:
+        """Store the JSON a running execution hands on."""
+        await self._set_running_field(execution_id, output=value)
+
+    async def set_condition(self, execution_id: int, condition: bool) -> None:
+        """Store the branch a running execution chose."""
+        await self._set_running_field(execution_id, condition=condition)
+
+    async def _set_running_field(self, execution_id: int, **values: Any) -> None:
+        change = (
+            update(ExecutionRow)
+            .where(
+                ExecutionRow.id == execution_id,
+                ExecutionRow.status == ExecutionStatus.RUNNING,
+            )
+            .values(**values)
+        )
+        async with self._write() as session:
+            result = await session.execute(change)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(f"execution {execution_id} is not running")
+
+    # variables
+
+    async def get_variable(self, owner_id: int, key: str) -> tuple[bool, Any]:
+        """(found, value) of one of the owner's variables."""
+        query = select(VariableRow.value).where(
+            VariableRow.owner_id == owner_id, VariableRow.key == key
+        )
+        async with self._read() as session:
+            found = (await session.execute(query)).one_or_none()
+        return (False, None) if found is None else (True, found[0])
+
+    async def put_variable(self, owner_id: int, key: str, value: Any, now: datetime) -> None:
+        """Create or replace a variable: the last write wins."""
+        values = {"owner_id": owner_id, "key": key, "value": value, "updated_at": now}
+        keys = [VariableRow.owner_id, VariableRow.key]
+        statement: Executable
+        if self.engine.dialect.name == "postgresql":
+            pg = pg_insert(VariableRow).values(**values)
+            statement = pg.on_conflict_do_update(
+                index_elements=keys, set_={"value": pg.excluded.value, "updated_at": now}
+            )
+        else:
+            lite = sqlite_insert(VariableRow).values(**values)
+            statement = lite.on_conflict_do_update(
+                index_elements=keys, set_={"value": lite.excluded.value, "updated_at": now}
+            )
+        async with self._write() as session:
+            await session.execute(statement)
+
+    async def delete_variable(self, owner_id: int, key: str) -> bool:
+        """Delete a variable; whether it existed."""
+        async with self._write() as session:
+            result = await session.execute(
+                delete(VariableRow).where(VariableRow.owner_id == owner_id, VariableRow.key == key)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_variables(self, owner_id: int) -> dict[str, Any]:
+        query = (
+            select(VariableRow.key, VariableRow.value)
+            .where(VariableRow.owner_id == owner_id)
+            .order_by(VariableRow.key)
+        )
+        async with self._read() as session:
+            return {key: value for key, value in (await session.execute(query)).all()}
+
     async def append_logs(self, execution_id: int, lines: Sequence[LogLine]) -> None:
         if not lines:
             return
@@ -416,6 +494,8 @@ def _execution(row: ExecutionRow) -> Execution:
         status=ExecutionStatus(row.status),
         attempt=row.attempt,
         priority=row.priority,
+        trigger=row.trigger,
+        scheduled_at=row.scheduled_at,
         input=row.input,
         output=row.output,
         condition=row.condition,

@@ -113,6 +113,8 @@ class ExecutionRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    trigger: Mapped[str] = mapped_column(String(16), server_default="manual")
+    scheduled_at: Mapped[datetime | None]
     input: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     output: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     condition: Mapped[bool | None] = mapped_column(Boolean)
@@ -130,6 +132,17 @@ class ExecutionRow(Base):
     oom_killed: Mapped[bool] = mapped_column(Boolean, default=False)
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     cpu_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class VariableRow(Base):
+    __tablename__ = "variables"
+    __table_args__ = (UniqueConstraint("owner_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[Any] = mapped_column(JsonValue, nullable=True)
+    updated_at: Mapped[datetime]
 
 
 class LogLineRow(Base):

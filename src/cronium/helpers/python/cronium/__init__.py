@@ -1,0 +1,240 @@
+"""Cronium's runtime helpers for Python scripts: ``import cronium``.
+
+    data = cronium.input()                    # the previous step's output, or the run's input
+    cronium.set_variable("count", 1)          # the owner's variables, kept across runs
+    cronium.output({"ok": True})              # handed on to the next step
+    cronium.set_condition(True)               # chooses the branch of a workflow
+
+Errors raise :class:`CroniumError`; answers of the API that are errors raise
+:class:`CroniumAPIError` with the status code and the API's message. Connection failures and
+503 answers are retried with backoff. Standard library only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+__all__ = [
+    "CroniumAPIError",
+    "CroniumError",
+    "delete_variable",
+    "event",
+    "execute_tool_action",
+    "get_condition",
+    "get_variable",
+    "input",
+    "list_variables",
+    "output",
+    "set_condition",
+    "set_variable",
+]
+
+RETRY_DELAYS = (0.05, 0.2, 0.5)
+INPUT_FILE = "/run/cronium/input.json"
+
+
+class CroniumError(Exception):
+    """The helper could not do what was asked (no runtime API, bad argument, lost connection)."""
+
+
+class CroniumAPIError(CroniumError):
+    """The runtime API answered with an error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status})")
+        self.status = status
+        self.message = message
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=60)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+class Client:
+    """A connection to the runtime API, kept open between calls."""
+
+    def __init__(self, url: str | None = None, token: str | None = None) -> None:
+        self.url = url if url is not None else os.environ.get("CRONIUM_RUNTIME_API", "")
+        self.token = token if token is not None else os.environ.get("CRONIUM_EXECUTION_TOKEN", "")
+        self.execution_id = os.environ.get("CRONIUM_EXECUTION_ID", "")
+        self._connection: _UnixConnection | None = None
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the API; the ``data`` of its answer."""
+        if not self.url.startswith("unix://"):
+            raise CroniumError(
+                "there is no runtime API here (CRONIUM_RUNTIME_API is not set): the helpers "
+                "work in scripts that Cronium runs"
+            )
+        payload = None if body is None else json.dumps(body).encode("utf-8")
+        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            try:
+                status, answer = self._send(method, path, payload)
+            except OSError as exc:
+                self.close()
+                if delay is None:
+                    raise CroniumError(f"cannot reach the runtime API: {exc}") from exc
+                time.sleep(delay * (1 + attempt / 10))
+                continue
+            if status == 503 and delay is not None:
+                time.sleep(delay)
+                continue
+            return _unwrap(status, answer)
+        raise CroniumError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, path: str, payload: bytes | None) -> tuple[int, bytes]:
+        if self._connection is None:
+            self._connection = _UnixConnection(self.url.removeprefix("unix://"))
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        self._connection.request(method, path, body=payload, headers=headers)
+        response = self._connection.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def execution_path(self, suffix: str) -> str:
+        return f"/executions/{self.execution_id}/{suffix}"
+
+
+def _unwrap(status: int, answer: bytes) -> Any:
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        raise CroniumAPIError(status, answer.decode("utf-8", "replace") or "no answer") from None
+    if status >= 400 or not document.get("success"):
+        error = document.get("error") or {}
+        raise CroniumAPIError(status, str(error.get("message", "the runtime API refused")))
+    return document.get("data")
+
+
+_local = threading.local()
+
+
+def _default() -> Client:
+    """This thread's client: one connection per thread, so threads never share one."""
+    client: Client | None = getattr(_local, "client", None)
+    if client is None:
+        client = _local.client = Client()
+    return client
+
+
+def _key(key: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise CroniumError(f"a variable key must be a non-empty string, not {key!r}")
+    return key
+
+
+def input() -> Any:
+    """The run's input: the previous step's output, the webhook's body, or the manual input."""
+    client = _default()
+    if not client.url and os.path.exists(INPUT_FILE):
+        with open(INPUT_FILE, encoding="utf-8") as file:
+            return json.load(file)
+    return client.call("GET", client.execution_path("input"))
+
+
+def output(data: Any) -> None:
+    """Hand ``data`` (anything JSON can hold) on to the next step; stored with the execution."""
+    client = _default()
+    client.call("POST", client.execution_path("output"), {"data": _jsonable(data)})
+
+
+def get_variable(key: str, default: Any = None) -> Any:
+    """The value of one of your variables, or ``default`` if it is not set."""
+    client = _default()
+    try:
+        return client.call("GET", client.execution_path(f"variables/{_key(key)}"))
+    except CroniumAPIError as exc:
+        if exc.status == 404:
+            return default
+        raise
+
+
+def set_variable(key: str, value: Any) -> None:
+    """Set one of your variables; the next execution sees it. The last write wins."""
+    client = _default()
+    path = client.execution_path(f"variables/{_key(key)}")
+    client.call("PUT", path, {"value": _jsonable(value)})
+
+
+def delete_variable(key: str) -> bool:
+    """Delete a variable; whether it was set."""
+    client = _default()
+    try:
+        client.call("DELETE", client.execution_path(f"variables/{_key(key)}"))
+    except CroniumAPIError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+def list_variables() -> dict[str, Any]:
+    """All your variables."""
+    client = _default()
+    variables: dict[str, Any] = client.call("GET", client.execution_path("variables"))
+    return variables
+
+
+def set_condition(condition: bool) -> None:
+    """Choose the branch: workflow edges ON_CONDITION follow it."""
+    if not isinstance(condition, bool):
+        raise CroniumError(f"the condition must be True or False, not {condition!r}")
+    client = _default()
+    client.call("POST", client.execution_path("condition"), {"condition": condition})
+
+
+def get_condition() -> bool | None:
+    """The condition set so far, or None."""
+    client = _default()
+    condition: bool | None = client.call("GET", client.execution_path("condition"))
+    return condition
+
+
+def event() -> dict[str, Any]:
+    """What is running: event id, name and language, execution id, attempt, trigger..."""
+    client = _default()
+    context: dict[str, Any] = client.call("GET", client.execution_path("context"))
+    return context
+
+
+def execute_tool_action(tool: str, action: str, params: dict[str, Any] | None = None) -> Any:
+    """Run a tool action (Slack, email, webhook...) with ``params``."""
+    body = {"tool": tool, "action": action, "params": params or {}}
+    return _default().call("POST", "/tool-actions/execute", body)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise CroniumError(f"the value cannot be stored as JSON: {exc}") from exc
+    return value
+
+
+# The names of Cronium's documentation.
+getVariable = get_variable  # noqa: N816
+setVariable = set_variable  # noqa: N816
+deleteVariable = delete_variable  # noqa: N816
+listVariables = list_variables  # noqa: N816
+setCondition = set_condition  # noqa: N816
+getCondition = get_condition  # noqa: N816
+executeToolAction = execute_tool_action  # noqa: N816

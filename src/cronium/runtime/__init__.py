@@ -1,0 +1,1 @@
+"""The runtime API: what scripts reach through the helpers, over a Unix socket per worker."""

@@ -1,0 +1,244 @@
+"""The runtime API's HTTP application (Starlette): envelopes, auth, limits, endpoints.
+
+Every answer is ``{"success": true, "data": ...}`` or
+``{"success": false, "error": {"code": ..., "message": ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from cronium.errors import (
+    AuthenticationError,
+    ConflictError,
+    CroniumError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from cronium.runtime.registry import ActiveExecution, Registry
+from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
+from cronium.storage import Store
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
+
+
+class PayloadTooLargeError(CroniumError):
+    pass
+
+
+class RateLimitedError(CroniumError):
+    pass
+
+
+class NotImplementedYetError(CroniumError):
+    pass
+
+
+STATUS: list[tuple[type[CroniumError], int, str]] = [
+    (AuthenticationError, 401, "unauthenticated"),
+    (PermissionDeniedError, 403, "forbidden"),
+    (NotFoundError, 404, "not_found"),
+    (ConflictError, 409, "conflict"),
+    (PayloadTooLargeError, 413, "payload_too_large"),
+    (RateLimitedError, 429, "rate_limited"),
+    (InvalidInputError, 400, "invalid_input"),
+    (NotImplementedYetError, 501, "not_implemented"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeLimits:
+    max_payload_bytes: int = 10 * 1024 * 1024
+    calls_per_minute: int = 1000
+
+
+class RateLimiter:
+    """Calls per execution in the current minute (fixed windows)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._windows: dict[int, tuple[int, int]] = {}
+
+    def check(self, execution_id: int, now: float) -> None:
+        window = int(now // 60)
+        if len(self._windows) > 4096:  # forget the minutes that have passed
+            self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+        start, count = self._windows.get(execution_id, (window, 0))
+        count = count + 1 if start == window else 1
+        self._windows[execution_id] = (window, count)
+        if count > self.per_minute:
+            raise RateLimitedError(
+                f"more than {self.per_minute} runtime API calls in a minute from execution "
+                f"{execution_id} (CRONIUM_RUNTIME_RATE_LIMIT); slow down"
+            )
+
+
+def ok(data: Any = None, status: int = 200) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data}, status_code=status)
+
+
+def failure(exc: CroniumError) -> JSONResponse:
+    status, code = next(
+        ((s, c) for kind, s, c in STATUS if isinstance(exc, kind)), (500, "internal")
+    )
+    body = {"success": False, "error": {"code": code, "message": exc.message}}
+    return JSONResponse(body, status_code=status)
+
+
+Handler = Callable[[Request, ActiveExecution], Awaitable[Response]]
+
+
+class RuntimeApi:
+    """The endpoints, over the store, the token issuer and the registry of running executions."""
+
+    def __init__(
+        self, store: Store, issuer: TokenIssuer, registry: Registry, limits: RuntimeLimits
+    ) -> None:
+        self.store = store
+        self.issuer = issuer
+        self.registry = registry
+        self.limits = limits
+        self.rate = RateLimiter(limits.calls_per_minute)
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/executions/{execution_id:int}/input", self._guard(self.get_input)),
+            Route(
+                "/executions/{execution_id:int}/output",
+                self._guard(self.post_output),
+                methods=["POST"],
+            ),
+            Route("/executions/{execution_id:int}/variables", self._guard(self.list_variables)),
+            Route(
+                "/executions/{execution_id:int}/variables/{key:str}",
+                self._guard(self.variable),
+                methods=["GET", "PUT", "DELETE"],
+            ),
+            Route(
+                "/executions/{execution_id:int}/condition",
+                self._guard(self.condition),
+                methods=["GET", "POST"],
+            ),
+            Route("/executions/{execution_id:int}/context", self._guard(self.context)),
+            Route("/tool-actions/execute", self._guard(self.tool_action), methods=["POST"]),
+        ]
+        return Starlette(routes=routes)
+
+    def _guard(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                active = self.authorize(request)
+                return await handler(request, active)
+            except CroniumError as exc:
+                return failure(exc)
+
+        return endpoint
+
+    def authorize(self, request: Request) -> ActiveExecution:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationError(
+                "no execution token: send 'Authorization: Bearer $CRONIUM_EXECUTION_TOKEN'"
+            )
+        claims: ExecutionClaims = self.issuer.verify(token)
+        active = self.registry.get(claims.execution_id)
+        if active is None:
+            raise AuthenticationError(
+                f"execution {claims.execution_id} has ended: its token is no longer valid"
+            )
+        asked = request.path_params.get("execution_id", claims.execution_id)
+        if asked != claims.execution_id:
+            raise PermissionDeniedError(
+                f"this token belongs to execution {claims.execution_id}, not {asked}"
+            )
+        self.rate.check(claims.execution_id, time.monotonic())
+        return active
+
+    async def read_json(self, request: Request) -> Any:
+        limit = self.limits.max_payload_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLargeError(_too_large(int(declared), limit))
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise PayloadTooLargeError(_too_large(len(body), limit))
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise InvalidInputError(f"the request body is not valid JSON: {exc}") from exc
+
+    async def field(self, request: Request, name: str) -> Any:
+        body = await self.read_json(request)
+        if not isinstance(body, dict) or name not in body:
+            raise InvalidInputError(f'the request body must be a JSON object with "{name}"')
+        return body[name]
+
+    async def get_input(self, request: Request, active: ActiveExecution) -> Response:
+        return ok(active.input)
+
+    async def post_output(self, request: Request, active: ActiveExecution) -> Response:
+        await self.store.set_output(active.execution_id, await self.field(request, "data"))
+        return ok(None)
+
+    async def list_variables(self, request: Request, active: ActiveExecution) -> Response:
+        return ok(await self.store.list_variables(active.owner_id))
+
+    async def variable(self, request: Request, active: ActiveExecution) -> Response:
+        key = request.path_params["key"]
+        if not KEY_PATTERN.match(key):
+            raise InvalidInputError(
+                f"variable key {key!r} is not valid: use 1 to 128 letters, digits, '_', '.' or "
+                "'-', starting with a letter, a digit or '_'"
+            )
+        if request.method == "GET":
+            found, value = await self.store.get_variable(active.owner_id, key)
+            if not found:
+                raise NotFoundError(f"variable {key!r} is not set")
+            return ok(value)
+        if request.method == "PUT":
+            value = await self.field(request, "value")
+            await self.store.put_variable(active.owner_id, key, value, datetime.now(UTC))
+            return ok(None)
+        if not await self.store.delete_variable(active.owner_id, key):
+            raise NotFoundError(f"variable {key!r} is not set")
+        return ok(None)
+
+    async def condition(self, request: Request, active: ActiveExecution) -> Response:
+        if request.method == "GET":
+            execution = await self.store.get_execution(active.execution_id)
+            return ok(execution.condition)
+        condition = await self.field(request, "condition")
+        if not isinstance(condition, bool):
+            raise InvalidInputError('"condition" must be true or false')
+        await self.store.set_condition(active.execution_id, condition)
+        return ok(None)
+
+    async def context(self, request: Request, active: ActiveExecution) -> Response:
+        return ok(active.context())
+
+    async def tool_action(self, request: Request, active: ActiveExecution) -> Response:
+        await self.read_json(request)
+        raise NotImplementedYetError(TOOL_ACTIONS_UNAVAILABLE)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the request body ({size} bytes) exceeds the limit of {limit} bytes "
+        "(CRONIUM_RUNTIME_MAX_PAYLOAD)"
+    )

@@ -1,0 +1,134 @@
+"""One runtime API server per worker process, on a Unix socket, in a thread of its own.
+
+Its own thread and event loop (and its own database engine) mean that scripts' calls never
+wait behind the REST API's traffic or the worker's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import uvicorn
+
+from cronium.errors import SandboxError
+from cronium.runtime.app import RuntimeApi, RuntimeLimits
+from cronium.runtime.registry import ActiveExecution, Registry
+from cronium.runtime.tokens import TokenIssuer
+from cronium.storage import Store
+from cronium.storage.database import create_engine
+
+log = logging.getLogger(__name__)
+
+SANDBOX_SOCKET = "/run/cronium/runtime.sock"
+SANDBOX_URL = f"unix://{SANDBOX_SOCKET}"
+TOKEN_MARGIN = timedelta(seconds=60)
+SOCKET_ROOT = Path(tempfile.gettempdir()) / "cronium-runtime"
+
+
+class RuntimeServer:
+    """Serves the runtime API for the executions this worker runs."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        limits: RuntimeLimits | None = None,
+        key: bytes | None = None,
+        socket_dir: Path | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.limits = limits or RuntimeLimits()
+        self.issuer = TokenIssuer(key)
+        self.registry = Registry()
+        self.socket_dir = socket_dir or SOCKET_ROOT / str(os.getpid())
+        self.socket_path = self.socket_dir / "runtime.sock"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+
+    def start(self) -> None:
+        """Start serving; returns once the socket accepts connections."""
+        self.socket_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.socket_dir.parent.chmod(0o755)
+        self.socket_dir.chmod(0o755)
+        self.socket_path.unlink(missing_ok=True)
+        self._thread = threading.Thread(target=self._serve, name="cronium-runtime", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=30) or self._failure is not None:
+            raise SandboxError(f"the runtime API could not start: {self._failure}")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def admit(self, execution: ActiveExecution, *, now: datetime, timeout: float) -> str:
+        """Let ``execution`` call the API until it ends; its token."""
+        self.registry.add(execution)
+        return self.issuer.issue(
+            execution_id=execution.execution_id,
+            event_id=execution.event_id,
+            owner_id=execution.owner_id,
+            now=now,
+            lifetime=timedelta(seconds=timeout) + TOKEN_MARGIN,
+        )
+
+    def dismiss(self, execution_id: int) -> None:
+        """The execution has ended: its token stops working."""
+        self.registry.remove(execution_id)
+
+    def _serve(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except (
+            BaseException
+        ) as exc:  # reported to start() or logged; the thread must not die silently
+            self._failure = exc
+            self._ready.set()
+            log.exception("the runtime API stopped")
+
+    async def _main(self) -> None:
+        engine = create_engine(self.database_url)
+        api = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits)
+        config = uvicorn.Config(
+            api.app(),
+            uds=str(self.socket_path),
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            http="httptools",
+        )
+        self._server = _Server(config, self._listening)
+        try:
+            await self._server.serve()
+        finally:
+            await engine.dispose()
+
+    def _listening(self) -> None:
+        self.socket_path.chmod(0o666)  # uid 1000 in the sandbox must be able to connect
+        self._ready.set()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling us once its socket listens."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_listening()
