@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from cronium.domain.user import User
+from cronium.errors import SandboxUnavailableError
+from cronium.sandbox import create_backend
+from cronium.sandbox.spec import SandboxBackend
 from cronium.service import IssuedToken, Service
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
@@ -19,7 +22,18 @@ from tests import postgres
 from tests.backends import missing
 
 TEMPLATE = "cronium_template"
+SANDBOX_BACKENDS = ["native", "docker"]
 _numbers = itertools.count()
+
+
+@pytest.fixture(scope="session", params=SANDBOX_BACKENDS)
+def sandbox_backend(request: pytest.FixtureRequest) -> SandboxBackend:
+    """Each real sandbox backend in turn."""
+    try:
+        return create_backend(request.param)
+    except SandboxUnavailableError as exc:
+        missing(f"the {request.param} sandbox backend is not available here: {exc}")
+        raise
 
 
 @pytest.fixture(scope="session")

@@ -453,15 +453,18 @@ def images_build(
     mirror: Annotated[
         str | None, typer.Option(help="Debian mirror for debootstrap (default: apt's).")
     ] = None,
+    fresh_rootfs: Annotated[
+        bool, typer.Option(help="Make the debootstrapped Debian again even if it exists.")
+    ] = False,
 ) -> None:
     """Build the docker backend's runner images (bash, python, node)."""
-    from cronium.images import ROOTFS_IMAGE, build_images, build_rootfs
+    from cronium.images import ROOTFS_IMAGE, build_images, build_rootfs, image_exists
 
     def say(text: str) -> None:
         err.print(text, highlight=False)
 
     try:
-        if base is None:
+        if base is None and (fresh_rootfs or not image_exists(ROOTFS_IMAGE)):
             build_rootfs(say, mirror)
         built = build_images(say, base=base or ROOTFS_IMAGE)
     except subprocess.CalledProcessError as exc:

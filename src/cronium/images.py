@@ -8,6 +8,8 @@ can be built from an official base image instead (``--base debian:bookworm-slim`
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import shutil
 import subprocess
@@ -32,8 +34,27 @@ Say = Callable[[str], None]
 
 
 def runner_image(language: Language) -> str:
-    """The image the docker backend runs ``language`` scripts in."""
-    return f"cronium/runner-{language.value}:{__version__}"
+    """The image the docker backend runs ``language`` scripts in.
+
+    Its tag carries a digest of what goes into it (Dockerfile, build script, helpers), so a
+    change to any of them asks for a new image rather than running a stale one.
+    """
+    return f"cronium/runner-{language.value}:{__version__}-{_context_digest(language)}"
+
+
+@functools.cache
+def _context_digest(language: Language) -> str:
+    digest = hashlib.sha256()
+    sources = [images_dir() / language.value / "Dockerfile", images_dir() / "prepare.sh"]
+    sources += sorted(p for p in helpers_source().rglob("*") if p.is_file() and _shipped(p))
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _shipped(path: Path) -> bool:
+    return "__pycache__" not in path.parts
 
 
 def images_dir() -> Path:
@@ -64,6 +85,12 @@ def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
             if "security" not in uri and uri.rstrip("/").endswith("debian"):
                 return uri
     return DEFAULT_MIRROR
+
+
+def image_exists(image: str) -> bool:
+    """Whether the local Docker daemon has ``image``."""
+    found = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    return found.returncode == 0
 
 
 def build_rootfs(say: Say, mirror: str | None = None) -> None:

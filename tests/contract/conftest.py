@@ -8,22 +8,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from cronium.domain.event import Language, ResourceLimits
-from cronium.errors import SandboxUnavailableError
-from cronium.sandbox import create_backend
 from cronium.sandbox.spec import OutputLine, SandboxBackend, SandboxResult, SandboxSpec
-from tests.backends import missing
-
-BACKENDS = ["native", "docker"]
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> SandboxBackend:
-    try:
-        chosen = create_backend(request.param)
-    except SandboxUnavailableError as exc:
-        missing(f"the {request.param} sandbox backend is not available here: {exc}")
-        raise
-    return chosen
+@pytest.fixture(scope="session")
+def backend(sandbox_backend: SandboxBackend) -> SandboxBackend:
+    return sandbox_backend
 
 
 @dataclass

@@ -58,11 +58,12 @@ async def test_it_runs_a_claimed_execution_and_records_result_and_logs(
     logs = await store.read_logs(execution_id)
     assert [(line.stream, line.line) for line in logs] == [("stdout", "out"), ("stderr", "err")]
     spec = backend.specs[0]
-    assert (spec.language, spec.env, spec.limits.memory_mb) == (
+    assert (spec.language, spec.env["GREETING"], spec.limits.memory_mb) == (
         Language.PYTHON,
-        {"GREETING": "hi"},
+        "hi",
         64,
     )
+    assert spec.env["CRONIUM_EVENT_ID"].isdigit()
     assert spec.execution_id == execution_id
 
 

@@ -45,11 +45,10 @@ def test_the_command_isolates_everything_and_runs_the_script_file() -> None:
     assert pairs(args, "--seccomp") == ["14"]
     assert pairs(args, "--tmpfs") == ["/dev", "/tmp", "/workspace"]
     assert pairs(args, "--size")[1:] == [str(100 * 1024 * 1024), str(500 * 1024 * 1024)]
-    assert args[args.index("/run/prepared-etc") - 1 :][:3] == [
-        "--ro-bind",
-        "/run/prepared-etc",
-        "/etc",
-    ]
+    etc = args.index("/run/prepared/etc")
+    assert args[etc - 1 : etc + 2] == ["--ro-bind", "/run/prepared/etc", "/etc"]
+    helpers = args.index("/run/prepared/helpers")
+    assert args[helpers - 1 : helpers + 2] == ["--ro-bind", "/run/prepared/helpers", "/opt/cronium"]
     assert pairs(args, "--chdir") == ["/workspace"]
     assert args[-3:] == ["--", "/usr/bin/python3", "/run/cronium/script.py"]
 

@@ -26,6 +26,7 @@ from cronium.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    StorageError,
 )
 from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
@@ -56,6 +57,7 @@ STATUS: list[tuple[type[CroniumError], int, str]] = [
     (RateLimitedError, 429, "rate_limited"),
     (InvalidInputError, 400, "invalid_input"),
     (NotImplementedYetError, 501, "not_implemented"),
+    (StorageError, 503, "storage_unavailable"),
 ]
 
 

@@ -227,7 +227,11 @@ class DockerBackend(SandboxBackend):
         threading.Thread(
             target=_pump, args=(attached, stdout, stderr, loop, pump_done), daemon=True
         ).start()
-        await asyncio.to_thread(container.start)
+        try:
+            await asyncio.to_thread(container.start)
+        except docker.errors.APIError as exc:
+            _close_attached(attached)
+            raise SandboxError(f"docker could not start the container: {exc.explanation}") from exc
         setup_done = time.monotonic()
         ending = await self._wait(container, spec, cancel)
         await pump_done.wait()
@@ -295,6 +299,9 @@ def _write_bundle(name: str, spec: SandboxSpec) -> Path:
     script = bundle / SCRIPT_NAMES[spec.language]
     script.write_text(spec.script, encoding="utf-8")
     script.chmod(0o644)
+    if spec.runtime_socket is not None:
+        # The mount point of the socket, in a directory that is read-only inside the container.
+        (bundle / Path(RUNTIME_SOCKET).name).touch(mode=0o644)
     if spec.input is not None:
         data = bundle / "input.json"
         data.write_text(json.dumps(spec.input), encoding="utf-8")

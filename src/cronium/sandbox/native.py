@@ -78,6 +78,30 @@ DEVICES = (
 )  # fmt: skip
 
 
+class Descriptors:
+    """The file descriptors of one sandbox's start, each closed exactly once.
+
+    Closing a number twice would close whatever the process opened under it in between: the
+    database's file in another thread, say.
+    """
+
+    def __init__(self) -> None:
+        self._open: set[int] = set()
+
+    def keep(self, descriptor: int) -> int:
+        self._open.add(descriptor)
+        return descriptor
+
+    def close(self, descriptor: int) -> None:
+        if descriptor in self._open:
+            self._open.discard(descriptor)
+            os.close(descriptor)
+
+    def close_all(self) -> None:
+        for descriptor in list(self._open):
+            self.close(descriptor)
+
+
 @dataclass(frozen=True, slots=True)
 class DataFiles:
     """File descriptors whose content bubblewrap copies into the sandbox."""
@@ -369,7 +393,14 @@ class NativeBackend(SandboxBackend):
                 early.append(line.text)
             on_output(line)
 
-        with self._descriptors(spec) as (files, info_read, info_write, block_read, block_write):
+        with self._descriptors(spec) as (
+            fds,
+            files,
+            info_read,
+            info_write,
+            block_read,
+            block_write,
+        ):
             command = build_command(
                 spec,
                 bwrap=str(self._bwrap),
@@ -401,7 +432,7 @@ class NativeBackend(SandboxBackend):
                 raise SandboxError(f"cannot start bubblewrap: {exc}") from exc
             pipes.close_write_ends()
             for descriptor in passed:
-                os.close(descriptor)
+                fds.close(descriptor)
             pump = OutputPump(*await pipes.readers(), spec, sink)
             child = await self._child_pid(info_read)
             if child is None:
@@ -422,13 +453,11 @@ class NativeBackend(SandboxBackend):
         return outcome, setup_done - started, time.monotonic() - setup_done
 
     @contextlib.contextmanager
-    def _descriptors(self, spec: SandboxSpec) -> Iterator[tuple[DataFiles, int, int, int, int]]:
-        opened: list[int] = []
-
-        def keep(descriptor: int) -> int:
-            opened.append(descriptor)
-            return descriptor
-
+    def _descriptors(
+        self, spec: SandboxSpec
+    ) -> Iterator[tuple[Descriptors, DataFiles, int, int, int, int]]:
+        opened = Descriptors()
+        keep = opened.keep
         try:
             files = DataFiles(
                 script=keep(_memfd("script", spec.script.encode("utf-8"))),
@@ -439,11 +468,9 @@ class NativeBackend(SandboxBackend):
             )
             info_read, info_write = (keep(fd) for fd in os.pipe())
             block_read, block_write = (keep(fd) for fd in os.pipe())
-            yield files, info_read, info_write, block_read, block_write
+            yield opened, files, info_read, info_write, block_read, block_write
         finally:
-            for descriptor in opened:
-                with contextlib.suppress(OSError):
-                    os.close(descriptor)
+            opened.close_all()
 
     @staticmethod
     async def _child_pid(info_read: int) -> int | None:

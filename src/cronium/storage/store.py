@@ -98,7 +98,8 @@ class Store:
             try:
                 yield session
             except OperationalError as exc:
-                raise StorageError(f"the database failed: {exc.orig}") from exc
+                detail = getattr(exc.orig, "sqlite_errorname", "")
+                raise StorageError(f"the database failed: {exc.orig} {detail}".strip()) from exc
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -109,7 +110,8 @@ class Store:
                 yield session
                 await session.commit()
             except OperationalError as exc:
-                raise StorageError(f"the database failed: {exc.orig}") from exc
+                detail = getattr(exc.orig, "sqlite_errorname", "")
+                raise StorageError(f"the database failed: {exc.orig} {detail}".strip()) from exc
 
     # users and tokens
 

@@ -1,0 +1,64 @@
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from cronium.errors import AuthenticationError
+from cronium.runtime.app import RateLimitedError, RateLimiter
+from cronium.runtime.tokens import TokenIssuer
+
+NOW = datetime.now(UTC)
+
+
+def issue(issuer: TokenIssuer, lifetime: timedelta = timedelta(minutes=5)) -> str:
+    return issuer.issue(execution_id=7, event_id=3, owner_id=2, now=NOW, lifetime=lifetime)
+
+
+def test_a_token_carries_its_execution_event_owner_and_scope() -> None:
+    issuer = TokenIssuer()
+    claims = issuer.verify(issue(issuer))
+    assert (claims.execution_id, claims.event_id, claims.owner_id, claims.scope) == (
+        7,
+        3,
+        2,
+        "runtime",
+    )
+
+
+def test_an_expired_token_is_refused() -> None:
+    issuer = TokenIssuer()
+    with pytest.raises(AuthenticationError, match="has expired"):
+        issuer.verify(issue(issuer, timedelta(seconds=-10)))
+
+
+def test_a_token_signed_with_another_key_is_refused() -> None:
+    with pytest.raises(AuthenticationError, match="not valid"):
+        TokenIssuer().verify(issue(TokenIssuer()))
+
+
+def test_a_token_of_another_scope_is_refused() -> None:
+    key = b"k" * 32
+    forged = jwt.encode(
+        {"sub": "7", "evt": 3, "own": 2, "scope": "admin", "aud": "cronium-runtime",
+         "exp": NOW + timedelta(minutes=1)},
+        key,
+        algorithm="HS256",
+    )  # fmt: skip
+    with pytest.raises(AuthenticationError, match="not an execution token"):
+        TokenIssuer(key).verify(forged)
+
+
+def test_an_unsigned_token_is_refused() -> None:
+    unsigned = jwt.encode({"sub": "7", "aud": "cronium-runtime"}, key=None, algorithm="none")
+    with pytest.raises(AuthenticationError):
+        TokenIssuer().verify(unsigned)
+
+
+def test_the_rate_limit_counts_per_execution_per_minute() -> None:
+    limiter = RateLimiter(per_minute=3)
+    for _ in range(3):
+        limiter.check(1, now=60.0)
+    limiter.check(2, now=61.0)
+    with pytest.raises(RateLimitedError, match="more than 3 runtime API calls"):
+        limiter.check(1, now=62.0)
+    limiter.check(1, now=121.0)  # a new minute
