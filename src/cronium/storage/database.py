@@ -17,6 +17,7 @@ from cronium.errors import ConfigurationError
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 WRITE_OPTION = "cronium_write"
+READ_OPTION = "cronium_read"
 
 
 def normalise_url(url: str) -> str:
@@ -50,7 +51,9 @@ def create_engine(url: str) -> AsyncEngine:
 def _create_sqlite_engine(url: str, database: str | None) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # Sessions end their own transactions (see _on_begin): a reset on return would only cost
+    # one more trip to the driver's thread.
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,9 +70,22 @@ def _create_sqlite_engine(url: str, database: str | None) -> AsyncEngine:
     def _on_begin(connection: Connection) -> None:
         # A write transaction takes the write lock up front: a deferred one that reads first
         # and writes later fails at once with SQLITE_BUSY when another writer got there before.
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(READ_OPTION, False):
+            return  # a one-statement read needs no transaction: save two round trips
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
+    # Each call to the driver is a trip to its thread: a rollback with no transaction open
+    # (after a read that began none) is a trip for nothing.
+    dialect = engine.sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def rollback_if_open(dbapi_connection: Any) -> None:
+        driver_connection = getattr(dbapi_connection, "_connection", dbapi_connection)
+        if getattr(driver_connection, "in_transaction", True):
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = rollback_if_open  # type: ignore[method-assign]
     return engine
 
 

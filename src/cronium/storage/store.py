@@ -22,7 +22,7 @@ from cronium.domain.event import Event, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition
 from cronium.domain.user import ApiToken, User
 from cronium.errors import ConflictError, NotFoundError, StorageError
-from cronium.storage.database import WRITE_OPTION
+from cronium.storage.database import READ_OPTION, WRITE_OPTION
 from cronium.storage.tables import (
     ApiTokenRow,
     EventRow,
@@ -94,8 +94,10 @@ class Store:
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
+        """A session for one read statement (on SQLite it runs without BEGIN: fewer trips)."""
         async with self._sessions() as session:
             try:
+                await session.connection(execution_options={READ_OPTION: True})
                 yield session
             except OperationalError as exc:
                 detail = getattr(exc.orig, "sqlite_errorname", "")

@@ -12,7 +12,6 @@ Errors raise :class:`CroniumError`; answers of the API that are errors raise
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -52,15 +51,54 @@ class CroniumAPIError(CroniumError):
         self.message = message
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=60)
-        self._path = path
+class _Connection:
+    """HTTP/1.1 with keep-alive over a Unix socket, for the one server it talks to.
 
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
+    A few lines instead of http.client: importing that (and the email package under it) costs
+    more than a call, and its header parsing more than the server's answer.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.settimeout(60)
+        self._socket.connect(path)
+        self._buffer = b""
+
+    def request(self, method: str, path: str, body: bytes | None, token: str) -> tuple[int, bytes]:
+        head = f"{method} {path} HTTP/1.1\r\nHost: runtime\r\nAuthorization: Bearer {token}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self._socket.sendall(head.encode("latin-1") + b"\r\n" + (body or b""))
+        header = self._read_until(b"\r\n\r\n")
+        lines = header.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return status, self._read_exactly(length)
+
+    def _read_until(self, marker: bytes) -> bytes:
+        while marker not in self._buffer:
+            self._fill()
+        found, _, self._buffer = self._buffer.partition(marker)
+        return found
+
+    def _read_exactly(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            self._fill()
+        found, self._buffer = self._buffer[:size], self._buffer[size:]
+        return found
+
+    def _fill(self) -> None:
+        chunk = self._socket.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("the runtime API closed the connection")
+        self._buffer += chunk
+
+    def close(self) -> None:
+        self._socket.close()
 
 
 class Client:
@@ -70,7 +108,7 @@ class Client:
         self.url = url if url is not None else os.environ.get("CRONIUM_RUNTIME_API", "")
         self.token = token if token is not None else os.environ.get("CRONIUM_EXECUTION_TOKEN", "")
         self.execution_id = os.environ.get("CRONIUM_EXECUTION_ID", "")
-        self._connection: _UnixConnection | None = None
+        self._connection: _Connection | None = None
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """Call the API; the ``data`` of its answer."""
@@ -97,13 +135,8 @@ class Client:
 
     def _send(self, method: str, path: str, payload: bytes | None) -> tuple[int, bytes]:
         if self._connection is None:
-            self._connection = _UnixConnection(self.url.removeprefix("unix://"))
-        headers = {"Authorization": f"Bearer {self.token}"}
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
-        self._connection.request(method, path, body=payload, headers=headers)
-        response = self._connection.getresponse()
-        return response.status, response.read()
+            self._connection = _Connection(self.url.removeprefix("unix://"))
+        return self._connection.request(method, path, payload, self.token)
 
     def close(self) -> None:
         if self._connection is not None:
