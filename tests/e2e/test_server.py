@@ -157,13 +157,38 @@ def test_the_server_runs_scripts_in_the_native_sandbox_by_default(
     assert execution["cpu_seconds"] is not None
 
 
+def test_scripts_hand_data_on_through_the_runtime_helpers(server: RunningServer) -> None:
+    script = (
+        "import cronium\n"
+        "n = cronium.input()['n']\n"
+        "cronium.set_variable('seen', n)\n"
+        "cronium.set_condition(n > 1)\n"
+        "cronium.output({'n': n + 1, 'seen': cronium.get_variable('seen')})\n"
+    )
+    with server.client() as client:
+        body = {"name": "e2e-helpers", "language": "python", "script": script}
+        event = client.post("/api/v1/events", json=body).json()
+        run = client.post(f"/api/v1/events/{event['id']}/run", json={"input": {"n": 41}}).json()
+        execution = wait_for_end(client, run["execution_id"])
+    assert execution["status"] == "succeeded", execution
+    assert execution["output"] == {"n": 42, "seen": 41}
+    assert execution["condition"] is True
+
+
 def test_local_insecure_is_used_only_when_asked_for_and_warned_about(tmp_path: Path) -> None:
     running = start_server(tmp_path, {"CRONIUM_SANDBOX": "local-insecure"})
+    script = "import cronium\ncronium.output(cronium.input() * 2)"
     try:
         ready = httpx.get(f"{running.url}/readyz").json()
+        with running.client() as client:
+            body = {"name": "local", "language": "python", "script": script}
+            event = client.post("/api/v1/events", json=body).json()
+            run = client.post(f"/api/v1/events/{event['id']}/run", json={"input": 21}).json()
+            execution = wait_for_end(client, run["execution_id"])
     finally:
         running.stop()
     assert ready["worker"] == "running on the local-insecure backend"
+    assert execution["output"] == 42, execution
     assert "no limits. Use it only for development" in "".join(running.output)
 
 

@@ -24,6 +24,7 @@ from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
 from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import TokenIssuer
+from cronium.sandbox.process import process_alive
 from cronium.storage import Store
 from cronium.storage.database import create_engine
 
@@ -59,6 +60,7 @@ class RuntimeServer:
 
     def start(self) -> None:
         """Start serving; returns once the socket accepts connections."""
+        _remove_sockets_of_dead_workers()
         self.socket_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.socket_dir.parent.chmod(0o755)
         self.socket_dir.chmod(0o755)
@@ -123,6 +125,14 @@ class RuntimeServer:
     def _listening(self) -> None:
         self.socket_path.chmod(0o666)  # uid 1000 in the sandbox must be able to connect
         self._ready.set()
+
+
+def _remove_sockets_of_dead_workers() -> None:
+    if not SOCKET_ROOT.is_dir():
+        return
+    for directory in SOCKET_ROOT.iterdir():
+        if directory.name.isdigit() and not process_alive(int(directory.name)):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 class _Server(uvicorn.Server):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cronium.domain.event import Language
 from cronium.errors import SandboxError
+from cronium.images import helpers_source
 from cronium.sandbox.process import OutputPump, supervise
 from cronium.sandbox.spec import (
     SCRIPT_NAMES,
@@ -29,6 +30,22 @@ from cronium.sandbox.spec import (
 )
 
 INTERPRETERS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE: "node"}
+
+
+def local_environment(spec: SandboxSpec, workspace: str) -> dict[str, str]:
+    """The sandbox environment, with the host's paths of the helpers and the runtime socket."""
+    helpers = helpers_source()
+    env = {
+        **spec.environment(),
+        "HOME": workspace,
+        "TMPDIR": workspace,
+        "PYTHONPATH": str(helpers / "python"),
+        "NODE_PATH": str(helpers / "node"),
+        "BASH_ENV": str(helpers / "bash" / "cronium.sh"),
+    }
+    if spec.runtime_socket is not None:
+        env["CRONIUM_RUNTIME_API"] = f"unix://{spec.runtime_socket}"
+    return env
 
 
 class LocalInsecureBackend(SandboxBackend):
@@ -59,7 +76,7 @@ class LocalInsecureBackend(SandboxBackend):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 cwd=workspace,
-                env={**spec.environment(), "HOME": workspace, "TMPDIR": workspace},
+                env=local_environment(spec, workspace),
                 start_new_session=True,
             )
             setup_done = time.monotonic()
