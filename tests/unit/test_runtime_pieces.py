@@ -7,11 +7,10 @@ from cronium.errors import AuthenticationError
 from cronium.runtime.app import RateLimitedError, RateLimiter
 from cronium.runtime.tokens import TokenIssuer
 
-NOW = datetime.now(UTC)
-
 
 def issue(issuer: TokenIssuer, lifetime: timedelta = timedelta(minutes=5)) -> str:
-    return issuer.issue(execution_id=7, event_id=3, owner_id=2, now=NOW, lifetime=lifetime)
+    now = datetime.now(UTC)
+    return issuer.issue(execution_id=7, event_id=3, owner_id=2, now=now, lifetime=lifetime)
 
 
 def test_a_token_carries_its_execution_event_owner_and_scope() -> None:
@@ -40,7 +39,7 @@ def test_a_token_of_another_scope_is_refused() -> None:
     key = b"k" * 32
     forged = jwt.encode(
         {"sub": "7", "evt": 3, "own": 2, "scope": "admin", "aud": "cronium-runtime",
-         "exp": NOW + timedelta(minutes=1)},
+         "exp": datetime.now(UTC) + timedelta(minutes=1)},
         key,
         algorithm="HS256",
     )  # fmt: skip
