@@ -57,5 +57,7 @@ class Event:
     env: dict[str, str]
     limits: ResourceLimits
     network: Network
+    max_attempts: int
+    pool: str | None
     created_at: datetime
     updated_at: datetime

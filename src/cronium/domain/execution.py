@@ -78,6 +78,11 @@ def status_of_run(*, exit_code: int | None, timed_out: bool, cancelled: bool) ->
     return ExecutionStatus.SUCCEEDED if exit_code == 0 else ExecutionStatus.FAILED
 
 
+def may_retry(attempt: int, max_attempts: int) -> bool:
+    """Whether an execution that failed on attempt ``attempt`` gets another one."""
+    return attempt < max_attempts
+
+
 @dataclass(frozen=True, slots=True)
 class Execution:
     """One run of an event, as stored."""
@@ -89,6 +94,10 @@ class Execution:
     priority: int
     trigger: str
     scheduled_at: datetime | None
+    pool: str | None
+    retry_of: int | None
+    lease_expires_at: datetime | None
+    cancel_requested_at: datetime | None
     input: Any
     output: Any
     condition: bool | None

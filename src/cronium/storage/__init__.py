@@ -1,5 +1,6 @@
 """Storage: tables, migrations and the one gateway (:class:`Store`) the rest of Cronium calls."""
 
-from cronium.storage.store import EventChanges, EventFields, LogLine, RunRecord, Store
+from cronium.storage.queue import Requeued, RunRecord
+from cronium.storage.store import EventChanges, EventFields, LogLine, Store
 
-__all__ = ["EventChanges", "EventFields", "LogLine", "RunRecord", "Store"]
+__all__ = ["EventChanges", "EventFields", "LogLine", "Requeued", "RunRecord", "Store"]

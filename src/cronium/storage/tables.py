@@ -100,13 +100,19 @@ class EventRow(Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     pids: Mapped[int] = mapped_column(Integer)
     network: Mapped[str] = mapped_column(String(8), server_default="none")
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default="1")
+    pool: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
 class ExecutionRow(Base):
     __tablename__ = "executions"
-    __table_args__ = (Index(None, "status", "priority", "queued_at"),)
+    __table_args__ = (
+        Index(None, "status", "priority", "queued_at"),
+        Index(None, "status", "lease_expires_at"),
+        Index(None, "worker_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -114,6 +120,10 @@ class ExecutionRow(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     trigger: Mapped[str] = mapped_column(String(16), server_default="manual")
+    pool: Mapped[str | None] = mapped_column(String(64))
+    retry_of: Mapped[int | None] = mapped_column(BigInteger)
+    lease_expires_at: Mapped[datetime | None]
+    cancel_requested_at: Mapped[datetime | None]
     scheduled_at: Mapped[datetime | None]
     input: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     output: Mapped[Any] = mapped_column(JsonValue, nullable=True)
@@ -132,6 +142,21 @@ class ExecutionRow(Base):
     oom_killed: Mapped[bool] = mapped_column(Boolean, default=False)
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     cpu_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class WorkerRow(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    backend: Mapped[str] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(JsonValue)
+    capacity: Mapped[int] = mapped_column(Integer)
+    running: Mapped[int] = mapped_column(Integer, server_default="0")
+    started_at: Mapped[datetime]
+    last_heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
 
 
 class VariableRow(Base):

@@ -1,0 +1,48 @@
+"""The base of the storage gateway: sessions for reads and for writes, errors translated."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cronium.errors import StorageError
+from cronium.storage.database import READ_OPTION, WRITE_OPTION
+
+
+class Gateway:
+    """Sessions over one engine; the named operations live in the classes built on it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        """A session for one read statement (on SQLite it runs without BEGIN: fewer trips)."""
+        async with self._sessions() as session:
+            try:
+                await session.connection(execution_options={READ_OPTION: True})
+                yield session
+            except OperationalError as exc:
+                detail = getattr(exc.orig, "sqlite_errorname", "")
+                raise StorageError(f"the database failed: {exc.orig} {detail}".strip()) from exc
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            try:
+                # Autobegins the transaction, as a write one (BEGIN IMMEDIATE on SQLite).
+                await session.connection(execution_options={WRITE_OPTION: True})
+                yield session
+                await session.commit()
+            except OperationalError as exc:
+                detail = getattr(exc.orig, "sqlite_errorname", "")
+                raise StorageError(f"the database failed: {exc.orig} {detail}".strip()) from exc
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name

@@ -1,0 +1,348 @@
+"""The queue's named operations: enqueue, claim, heartbeat, record, cancel, requeue_expired.
+
+Every state change is a conditional UPDATE that changes exactly the rows still in the expected
+state, so concurrent workers, schedulers and API processes can never both win. PostgreSQL picks
+rows with FOR UPDATE SKIP LOCKED and announces new work and cancellations with NOTIFY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cronium.domain.event import Event
+from cronium.domain.execution import Execution, ExecutionStatus, check_transition, may_retry
+from cronium.errors import ConflictError, NotFoundError
+from cronium.storage.gateway import Gateway
+from cronium.storage.rows import event_of, execution_of
+from cronium.storage.tables import EventRow, ExecutionRow
+
+QUEUE_CHANNEL = "cronium_queue"
+CANCEL_CHANNEL = "cronium_cancel"
+WORKER_LOST = "worker lost: {worker} stopped renewing its lease"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What a finished sandbox run leaves on its execution."""
+
+    status: ExecutionStatus
+    finished_at: datetime
+    exit_code: int | None = None
+    signal: int | None = None
+    timed_out: bool = False
+    oom_killed: bool = False
+    error: str | None = None
+    setup_seconds: float | None = None
+    run_seconds: float | None = None
+    cleanup_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+    cpu_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """An execution whose worker was lost, and the new attempt made for it (if any)."""
+
+    lost: Execution
+    retry: Execution | None
+
+
+def new_execution(
+    event_id: int, *, input: Any, now: datetime, priority: int = 0, attempt: int = 1
+) -> ExecutionRow:
+    return ExecutionRow(
+        event_id=event_id,
+        status=ExecutionStatus.QUEUED,
+        attempt=attempt,
+        priority=priority,
+        trigger="manual",
+        input=input,
+        queued_at=now,
+        timed_out=False,
+        oom_killed=False,
+    )
+
+
+class QueueOperations(Gateway):
+    async def enqueue(
+        self, event_id: int, *, input: Any, now: datetime, priority: int = 0
+    ) -> Execution:
+        """Queue a first attempt of the event now (its pool comes from the event)."""
+        try:
+            async with self._write() as session:
+                event = await session.get(EventRow, event_id)
+                if event is None:
+                    raise NotFoundError(f"no event has id {event_id}")
+                row = new_execution(event_id, input=input, now=now, priority=priority)
+                row.pool = event.pool
+                session.add(row)
+                await session.flush()
+                await self._notify(session, QUEUE_CHANNEL)
+        except IntegrityError as exc:
+            raise NotFoundError(f"no event has id {event_id}") from exc
+        return execution_of(row)
+
+    async def claim_next(
+        self,
+        worker_id: str,
+        now: datetime,
+        *,
+        lease: timedelta = timedelta(seconds=30),
+        pools: Collection[str] = (),
+    ) -> tuple[Execution, Event] | None:
+        """Move the most urgent queued execution this worker may take to running, or None.
+
+        One conditional UPDATE: highest priority first, then oldest; only executions of no pool
+        or of one of ``pools``. On PostgreSQL the row is picked with FOR UPDATE SKIP LOCKED so
+        concurrent workers never wait on each other; on SQLite the statement holds the write
+        lock. Either way it changes exactly one row or none.
+        """
+        check_transition(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+        allowed: ColumnElement[bool] = ExecutionRow.pool.is_(None)
+        if pools:
+            allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
+        candidate = (
+            select(ExecutionRow.id)
+            .where(ExecutionRow.status == ExecutionStatus.QUEUED, allowed)
+            .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claim = (
+            update(ExecutionRow)
+            .where(ExecutionRow.id == candidate, ExecutionRow.status == ExecutionStatus.QUEUED)
+            .values(
+                status=ExecutionStatus.RUNNING,
+                worker_id=worker_id,
+                started_at=now,
+                lease_expires_at=now + lease,
+            )
+            .returning(ExecutionRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._write() as session:
+            row = await session.scalar(claim)
+            if row is None:
+                return None
+            event_row = await session.get(EventRow, row.event_id)
+            assert event_row is not None  # the foreign key guarantees it
+            return execution_of(row), event_of(event_row)
+
+    async def renew_leases(self, worker_id: str, now: datetime, lease: timedelta) -> int:
+        """Extend the leases of everything this worker runs; how many it runs."""
+        renew = (
+            update(ExecutionRow)
+            .where(
+                ExecutionRow.worker_id == worker_id,
+                ExecutionRow.status == ExecutionStatus.RUNNING,
+            )
+            .values(lease_expires_at=now + lease)
+        )
+        async with self._write() as session:
+            result = await session.execute(renew)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def record_run(self, execution_id: int, worker_id: str, record: RunRecord) -> Execution:
+        """Store a finished run on a running execution owned by ``worker_id``."""
+        check_transition(ExecutionStatus.RUNNING, record.status)
+        finish = (
+            update(ExecutionRow)
+            .where(
+                ExecutionRow.id == execution_id,
+                ExecutionRow.status == ExecutionStatus.RUNNING,
+                ExecutionRow.worker_id == worker_id,
+            )
+            .values(**asdict(record), lease_expires_at=None)
+            .returning(ExecutionRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._write() as session:
+            row = await session.scalar(finish)
+            if row is None:
+                current = await session.get(ExecutionRow, execution_id)
+                if current is None:
+                    raise NotFoundError(f"no execution has id {execution_id}")
+                check_transition(ExecutionStatus(current.status), record.status)
+                raise ConflictError(
+                    f"execution {execution_id} is not running on worker {worker_id!r}"
+                )
+            return execution_of(row)
+
+    async def cancel(self, execution_id: int, now: datetime) -> Execution:
+        """Cancel a queued execution at once, or ask the worker of a running one to stop it."""
+        cancel_queued = (
+            update(ExecutionRow)
+            .where(ExecutionRow.id == execution_id, ExecutionRow.status == ExecutionStatus.QUEUED)
+            .values(
+                status=ExecutionStatus.CANCELLED,
+                finished_at=now,
+                error="cancelled before it started",
+            )
+            .returning(ExecutionRow)
+            .execution_options(synchronize_session=False)
+        )
+        ask_worker = (
+            update(ExecutionRow)
+            .where(ExecutionRow.id == execution_id, ExecutionRow.status == ExecutionStatus.RUNNING)
+            .values(cancel_requested_at=now)
+            .returning(ExecutionRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._write() as session:
+            row = await session.scalar(cancel_queued)
+            if row is None:
+                row = await session.scalar(ask_worker)
+                if row is not None:
+                    await self._notify(session, CANCEL_CHANNEL, str(execution_id))
+            if row is None:
+                current = await session.get(ExecutionRow, execution_id)
+                if current is None:
+                    raise NotFoundError(f"no execution has id {execution_id}")
+                raise ConflictError(
+                    f"execution {execution_id} has already ended ({current.status})"
+                )
+            return execution_of(row)
+
+    async def cancel_requests(self, worker_id: str) -> list[int]:
+        """Running executions of this worker that someone asked to cancel."""
+        query = select(ExecutionRow.id).where(
+            ExecutionRow.worker_id == worker_id,
+            ExecutionRow.status == ExecutionStatus.RUNNING,
+            ExecutionRow.cancel_requested_at.is_not(None),
+        )
+        async with self._read() as session:
+            return list(await session.scalars(query))
+
+    async def requeue_expired(self, now: datetime) -> list[Requeued]:
+        """Fail the running executions whose lease expired and queue a retry where allowed.
+
+        Safe to call from every worker and scheduler at once: each lost execution is failed by
+        exactly one conditional update, and only its winner queues the retry.
+        """
+        expired = (
+            select(ExecutionRow.id)
+            .where(
+                ExecutionRow.status == ExecutionStatus.RUNNING,
+                ExecutionRow.lease_expires_at < now,
+            )
+            .limit(100)
+        )
+        async with self._read() as session:
+            candidates = list(await session.scalars(expired))
+        done = []
+        for execution_id in candidates:
+            requeued = await self._requeue_one(execution_id, now)
+            if requeued is not None:
+                done.append(requeued)
+        return done
+
+    async def _requeue_one(self, execution_id: int, now: datetime) -> Requeued | None:
+        async with self._write() as session:
+            row = await session.get(ExecutionRow, execution_id)
+            if row is None or row.status != ExecutionStatus.RUNNING:
+                return None
+            if row.lease_expires_at is None or row.lease_expires_at >= now:
+                return None
+            check_transition(ExecutionStatus.RUNNING, ExecutionStatus.FAILED)
+            lost = (
+                update(ExecutionRow)
+                .where(
+                    ExecutionRow.id == execution_id,
+                    ExecutionRow.status == ExecutionStatus.RUNNING,
+                    ExecutionRow.lease_expires_at < now,
+                )
+                .values(
+                    status=ExecutionStatus.FAILED,
+                    finished_at=now,
+                    lease_expires_at=None,
+                    error=WORKER_LOST.format(worker=row.worker_id),
+                )
+                .returning(ExecutionRow)
+                .execution_options(synchronize_session=False)
+            )
+            failed = await session.scalar(lost)
+            if failed is None:
+                return None
+            event = await session.get(EventRow, failed.event_id)
+            retry = None
+            if event is not None and may_retry(failed.attempt, event.max_attempts):
+                retry = new_execution(
+                    failed.event_id,
+                    input=failed.input,
+                    now=now,
+                    priority=failed.priority,
+                    attempt=failed.attempt + 1,
+                )
+                retry.pool, retry.retry_of = failed.pool, failed.retry_of or failed.id
+                retry.trigger, retry.scheduled_at = failed.trigger, failed.scheduled_at
+                session.add(retry)
+                await session.flush()
+                await self._notify(session, QUEUE_CHANNEL)
+            return Requeued(execution_of(failed), None if retry is None else execution_of(retry))
+
+    async def set_output(self, execution_id: int, value: Any) -> None:
+        """Store the JSON a running execution hands on."""
+        await self._set_running_field(execution_id, output=value)
+
+    async def set_condition(self, execution_id: int, condition: bool) -> None:
+        """Store the branch a running execution chose."""
+        await self._set_running_field(execution_id, condition=condition)
+
+    async def _set_running_field(self, execution_id: int, **values: Any) -> None:
+        change = (
+            update(ExecutionRow)
+            .where(
+                ExecutionRow.id == execution_id,
+                ExecutionRow.status == ExecutionStatus.RUNNING,
+            )
+            .values(**values)
+        )
+        async with self._write() as session:
+            result = await session.execute(change)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(f"execution {execution_id} is not running")
+
+    async def _notify(self, session: AsyncSession, channel: str, payload: str = "") -> None:
+        # Delivered when the transaction commits; SQLite has no such thing (workers poll).
+        if self.dialect == "postgresql":
+            await session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": channel, "payload": payload},
+            )
+
+    @contextlib.asynccontextmanager
+    async def listen(
+        self, channels: Collection[str], on_notify: Callable[[str, str], None]
+    ) -> AsyncIterator[bool]:
+        """Call ``on_notify(channel, payload)`` for PostgreSQL notifications while inside.
+
+        Yields whether notifications work here (False on SQLite: poll instead).
+        """
+        if self.dialect != "postgresql":
+            yield False
+            return
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+
+            def callback(_connection: Any, _pid: int, channel: str, payload: str) -> None:
+                on_notify(channel, payload)
+
+            for channel in channels:
+                await driver.add_listener(channel, callback)
+            try:
+                yield True
+            finally:
+                for channel in channels:
+                    with contextlib.suppress(Exception):
+                        await driver.remove_listener(channel, callback)

@@ -1,0 +1,80 @@
+"""Turning table rows into domain objects."""
+
+from __future__ import annotations
+
+from cronium.domain.event import Event, Language, ResourceLimits
+from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.user import ApiToken, User
+from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, UserRow
+
+
+def user_of(row: UserRow) -> User:
+    return User(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
+
+
+def token_of(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def event_of(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        owner_id=row.owner_id,
+        name=row.name,
+        language=Language(row.language),
+        script=row.script,
+        env=dict(row.env),
+        limits=ResourceLimits(
+            timeout_seconds=row.timeout_seconds,
+            cpus=row.cpus,
+            memory_mb=row.memory_mb,
+            pids=row.pids,
+        ),
+        network="egress" if row.network == "egress" else "none",
+        max_attempts=row.max_attempts,
+        pool=row.pool,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def execution_of(row: ExecutionRow) -> Execution:
+    return Execution(
+        id=row.id,
+        event_id=row.event_id,
+        status=ExecutionStatus(row.status),
+        attempt=row.attempt,
+        priority=row.priority,
+        trigger=row.trigger,
+        scheduled_at=row.scheduled_at,
+        pool=row.pool,
+        retry_of=row.retry_of,
+        lease_expires_at=row.lease_expires_at,
+        cancel_requested_at=row.cancel_requested_at,
+        input=row.input,
+        output=row.output,
+        condition=row.condition,
+        worker_id=row.worker_id,
+        error=row.error,
+        queued_at=row.queued_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        setup_seconds=row.setup_seconds,
+        run_seconds=row.run_seconds,
+        cleanup_seconds=row.cleanup_seconds,
+        exit_code=row.exit_code,
+        signal=row.signal,
+        timed_out=row.timed_out,
+        oom_killed=row.oom_killed,
+        peak_memory_bytes=row.peak_memory_bytes,
+        cpu_seconds=row.cpu_seconds,
+    )
