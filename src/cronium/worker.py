@@ -1,8 +1,12 @@
 """The worker: claim -> prepare -> run -> record, each a named step.
 
 ``run_once`` handles one execution from claim to record (tests step it); ``run`` is the loop
-that keeps up to ``concurrency`` executions going, wakes at once when told that something was
-queued, and otherwise looks again every ``poll_interval`` seconds.
+that keeps up to ``concurrency`` executions going. It wakes at once when something is queued
+(in this process, or anywhere through PostgreSQL's NOTIFY) and otherwise looks again every
+``poll_interval`` seconds. A control loop beside it renews the leases of what runs, registers
+the worker's heartbeat, requeues executions whose worker was lost, and stops the executions
+someone cancelled. On stop it takes nothing new, lets what runs finish for ``shutdown_grace``
+seconds, then cancels the rest with a reason; ``stop_now`` cancels at once.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
+from cronium.domain.worker import WorkerInfo
 from cronium.errors import CroniumError, PermissionDeniedError, SandboxError
 from cronium.runtime.registry import ActiveExecution
 from cronium.runtime.server import SANDBOX_URL, RuntimeServer
@@ -30,11 +36,24 @@ from cronium.sandbox.spec import (
 )
 from cronium.service import EGRESS_REFUSED, Clock, utcnow
 from cronium.storage import LogLine, RunRecord, Store
+from cronium.storage.queue import CANCEL_CHANNEL, QUEUE_CHANNEL
 
 log = logging.getLogger(__name__)
 
 LOG_FLUSH_SECONDS = 0.2
 SHUTDOWN_REASON = "cancelled: the worker stopped while the execution ran"
+USER_CANCEL_REASON = "cancelled by a user"
+CANCEL_GRACE_SECONDS = 1.0
+
+
+def default_capacity() -> int:
+    """Concurrent sandboxes a worker takes by default: two per core, and 512 MiB each."""
+    cores = os.cpu_count() or 1
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        memory = 2 * 1024**3
+    return max(1, min(2 * cores, memory // (512 * 1024**2)))
 
 
 def default_worker_id() -> str:
@@ -119,14 +138,26 @@ class Worker:
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
     allow_egress: bool = False
     runtime: RuntimeServer | None = None
+    tags: frozenset[str] = frozenset()
+    lease: timedelta = timedelta(seconds=30)
+    heartbeat_interval: float = 5.0
+    control_interval: float = 0.25
+    shutdown_grace: float = 30.0
     clock: Clock = utcnow
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _cancels: dict[int, asyncio.Event] = field(default_factory=dict, init=False)
-    _stopping: bool = field(default=False, init=False)
+    _cancel_reasons: dict[int, str] = field(default_factory=dict, init=False)
 
     def wake(self) -> None:
         """Look for queued executions now rather than at the next poll."""
         self._wake.set()
+
+    def request_cancel(self, execution_id: int, reason: str = USER_CANCEL_REASON) -> None:
+        """Stop one of the executions this worker runs (if it runs it)."""
+        cancel = self._cancels.get(execution_id)
+        if cancel is not None and not cancel.is_set():
+            self._cancel_reasons[execution_id] = reason
+            cancel.set()
 
     async def run_once(self) -> bool:
         """Claim one queued execution and run it to its end; False if none was queued."""
@@ -137,7 +168,9 @@ class Worker:
         return True
 
     async def claim(self) -> tuple[Execution, Event] | None:
-        return await self.store.claim_next(self.worker_id, self.clock())
+        return await self.store.claim_next(
+            self.worker_id, self.clock(), lease=self.lease, pools=self.tags
+        )
 
     def prepare(self, execution: Execution, event: Event) -> SandboxSpec:
         """The sandbox spec of a claimed execution; PermissionDeniedError if policy forbids it.
@@ -175,6 +208,7 @@ class Worker:
             limits=event.limits,
             network=event.network,
             output_cap_bytes=self.output_cap_bytes,
+            grace_seconds=CANCEL_GRACE_SECONDS,
         )
 
     async def execute(self, execution: Execution, event: Event) -> Execution:
@@ -187,12 +221,15 @@ class Worker:
             )
             return await self.store.record_run(execution.id, self.worker_id, refused)
         cancel = self._cancels.setdefault(execution.id, asyncio.Event())
+        if execution.cancel_requested_at is not None:
+            self.request_cancel(execution.id)
         try:
             async with LogWriter(self.store, execution.id) as logs:
                 record = await self._run(spec, logs, cancel)
             return await self.store.record_run(execution.id, self.worker_id, record)
         finally:
             self._cancels.pop(execution.id, None)
+            self._cancel_reasons.pop(execution.id, None)
             if self.runtime is not None:
                 self.runtime.dismiss(execution.id)
 
@@ -212,22 +249,48 @@ class Worker:
                 error=f"internal error of the worker: {exc!r}",
             )
         record = record_of(result, self.clock(), timeout=spec.limits.timeout_seconds)
-        if result.cancelled and self._stopping:
-            record = dataclasses.replace(record, error=SHUTDOWN_REASON)
+        if result.cancelled:
+            reason = self._cancel_reasons.get(spec.execution_id, USER_CANCEL_REASON)
+            record = dataclasses.replace(record, error=reason)
         return record
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; then cancel what still runs and wait until it is recorded."""
+    async def run(self, stop: asyncio.Event, stop_now: asyncio.Event | None = None) -> None:
+        """Work until ``stop`` is set, drain (see the module's docstring), then return."""
         tasks: set[asyncio.Task[Execution]] = set()
+        await self.register()
+        async with self.store.listen([QUEUE_CHANNEL, CANCEL_CHANNEL], self._on_notify):
+            control = asyncio.create_task(self._control_loop())
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                while not stop.is_set():
+                    await self._fill(tasks)
+                    await self._idle(tasks, stopper)
+            finally:
+                stopper.cancel()
+                await self._drain(tasks, stop_now)
+                control.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await control
+        await self.store.stop_worker(self.worker_id, self.clock())
+
+    async def register(self) -> None:
+        """Say who this worker is, and clean up after crashed workers of this host."""
+        host, _, pid = self.worker_id.rpartition(":")
+        now = self.clock()
+        await self.store.register_worker(
+            WorkerInfo(
+                id=self.worker_id,
+                host=host or socket.gethostname(),
+                pid=int(pid) if pid.isdigit() else os.getpid(),
+                backend=self.backend.name,
+                tags=tuple(sorted(self.tags)),
+                capacity=self.concurrency,
+                running=0,
+                started_at=now,
+                last_heartbeat_at=now,
+            )
+        )
         await self.remove_leftovers()
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            while not stop.is_set():
-                await self._fill(tasks)
-                await self._idle(tasks, stopper)
-        finally:
-            stopper.cancel()
-            await self._drain(tasks)
 
     async def remove_leftovers(self) -> None:
         """Remove sandboxes that crashed workers of this host left behind."""
@@ -240,6 +303,41 @@ class Worker:
             log.warning(
                 "removed %d sandbox(es) left by a stopped worker: %s", len(removed), removed
             )
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        if channel == QUEUE_CHANNEL:
+            self.wake()
+        elif channel == CANCEL_CHANNEL and payload.isdigit():
+            self.request_cancel(int(payload))
+
+    async def _control_loop(self) -> None:
+        last_heartbeat = -self.heartbeat_interval
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                for execution_id in await self.store.cancel_requests(self.worker_id):
+                    self.request_cancel(execution_id)
+                if loop.time() - last_heartbeat >= self.heartbeat_interval:
+                    last_heartbeat = loop.time()
+                    await self.heartbeat()
+            except CroniumError as exc:
+                log.warning("the worker's control loop failed: %s", exc)
+            await asyncio.sleep(self.control_interval)
+
+    async def heartbeat(self) -> None:
+        """Renew the leases of what runs here, and requeue what lost workers left."""
+        now = self.clock()
+        running = await self.store.renew_leases(self.worker_id, now, self.lease)
+        await self.store.worker_heartbeat(self.worker_id, now, running)
+        for requeued in await self.store.requeue_expired(now):
+            log.warning(
+                "execution %s was lost with its worker (%s)%s",
+                requeued.lost.id,
+                requeued.lost.worker_id,
+                f"; queued again as {requeued.retry.id}" if requeued.retry else "",
+            )
+            if requeued.retry is not None:
+                self.wake()
 
     async def _fill(self, tasks: set[asyncio.Task[Execution]]) -> None:
         self._wake.clear()
@@ -265,9 +363,26 @@ class Worker:
         finally:
             waker.cancel()
 
-    async def _drain(self, tasks: set[asyncio.Task[Execution]]) -> None:
-        self._stopping = True
-        for cancel in self._cancels.values():
-            cancel.set()
+    async def _drain(
+        self, tasks: set[asyncio.Task[Execution]], stop_now: asyncio.Event | None
+    ) -> None:
+        """Let what runs finish for ``shutdown_grace`` seconds (or until ``stop_now``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_grace
+        interrupt = asyncio.ensure_future(stop_now.wait()) if stop_now is not None else None
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        while pending and (interrupt is None or not interrupt.done()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            waiters = pending | ({interrupt} if interrupt is not None else set())
+            done, _ = await asyncio.wait(
+                waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            pending -= done
+        if interrupt is not None:
+            interrupt.cancel()
+        for execution_id in list(self._cancels):
+            self.request_cancel(execution_id, SHUTDOWN_REASON)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,6 +1,7 @@
 """The worker's steps with the in-package fake sandbox, on both databases."""
 
 import asyncio
+from datetime import timedelta
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import ExecutionStatus
@@ -124,8 +125,53 @@ async def test_the_loop_wakes_on_enqueue_and_runs_several_at_once(
     assert starts[-1] < finishes[0]
 
 
-async def test_stopping_cancels_what_runs_and_records_why(store: Store, service: Service) -> None:
-    worker = Worker(store, FakeBackend(lambda spec: FakeRun(duration=60)), poll_interval=0.05)
+async def test_stopping_lets_what_runs_finish_within_the_grace_period(
+    store: Store, service: Service
+) -> None:
+    worker = Worker(
+        store,
+        FakeBackend(lambda spec: FakeRun(duration=0.5)),
+        poll_interval=0.05,
+        shutdown_grace=10,
+    )
+    execution_id = await queue_run(service)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(worker.run(stop))
+    await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
+    stop.set()
+    await loop
+    assert (await store.get_execution(execution_id)).status is ExecutionStatus.SUCCEEDED
+    (info,) = await store.list_workers()
+    assert info.stopped_at is not None
+
+
+async def test_stop_now_cancels_at_once(store: Store, service: Service) -> None:
+    worker = Worker(
+        store, FakeBackend(lambda spec: FakeRun(duration=60)), poll_interval=0.05, shutdown_grace=60
+    )
+    execution_id = await queue_run(service)
+    stop, stop_now = asyncio.Event(), asyncio.Event()
+    loop = asyncio.create_task(worker.run(stop, stop_now))
+    await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
+    stop.set()
+    await asyncio.sleep(0.2)
+    stop_now.set()
+    async with asyncio.timeout(5):
+        await loop
+    execution = await store.get_execution(execution_id)
+    assert execution.status is ExecutionStatus.CANCELLED
+    assert execution.error == SHUTDOWN_REASON
+
+
+async def test_stopping_cancels_what_outlives_the_grace_period_and_records_why(
+    store: Store, service: Service
+) -> None:
+    worker = Worker(
+        store,
+        FakeBackend(lambda spec: FakeRun(duration=60)),
+        poll_interval=0.05,
+        shutdown_grace=0.2,
+    )
     execution_id = await queue_run(service)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
@@ -156,3 +202,63 @@ async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
     assert done.status is ExecutionStatus.FAILED
     assert "CRONIUM_ALLOW_EGRESS" in (done.error or "")
     assert backend.specs == []
+
+
+async def test_a_running_execution_is_cancelled_on_request(store: Store, service: Service) -> None:
+    worker = Worker(store, FakeBackend(lambda spec: FakeRun(duration=60)), poll_interval=0.05)
+    execution_id = await queue_run(service)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(worker.run(stop))
+    await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
+    await store.cancel(execution_id, service.clock())
+    await wait_until_statuses(store, [execution_id], {ExecutionStatus.CANCELLED})
+    stop.set()
+    await loop
+    assert (await store.get_execution(execution_id)).error == "cancelled by a user"
+
+
+async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
+    store: Store, service: Service
+) -> None:
+    user, _ = await service.create_admin("retry")
+    event = await service.create_event(
+        user,
+        EventFields(
+            name="retry", language=Language.BASH, script="true", env={},
+            limits=ResourceLimits(), max_attempts=2,
+        ),
+    )  # fmt: skip
+    first = await service.run_event(user, event.id, {"k": 1})
+    now = service.clock()
+    assert await store.claim_next("gone:1", now, lease=timedelta(seconds=1)) is not None
+    assert await store.requeue_expired(now) == []  # the lease still runs
+    later = now + timedelta(seconds=2)
+    (requeued,) = await store.requeue_expired(later)
+    assert requeued.lost.id == first.id
+    assert requeued.lost.status is ExecutionStatus.FAILED
+    assert requeued.lost.error == "worker lost: gone:1 stopped renewing its lease"
+    assert requeued.retry is not None
+    assert (requeued.retry.attempt, requeued.retry.retry_of, requeued.retry.input) == (
+        2, first.id, {"k": 1},
+    )  # fmt: skip
+    assert await store.requeue_expired(later) == []  # exactly once
+    # the second attempt is lost too: no third
+    assert await store.claim_next("gone:2", later, lease=timedelta(seconds=1)) is not None
+    (again,) = await store.requeue_expired(later + timedelta(seconds=2))
+    assert again.retry is None
+
+
+async def test_workers_take_only_executions_of_their_pools(store: Store, service: Service) -> None:
+    user, _ = await service.create_admin("pools")
+    pooled = await service.create_event(
+        user,
+        EventFields(
+            name="pooled", language=Language.BASH, script="true", env={},
+            limits=ResourceLimits(), pool="docker",
+        ),
+    )  # fmt: skip
+    execution = await service.run_event(user, pooled.id)
+    assert await store.claim_next("plain:1", service.clock()) is None
+    claimed = await store.claim_next("docker:1", service.clock(), pools={"docker"})
+    assert claimed is not None
+    assert claimed[0].id == execution.id

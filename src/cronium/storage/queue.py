@@ -267,7 +267,8 @@ class QueueOperations(Gateway):
                     error=WORKER_LOST.format(worker=row.worker_id),
                 )
                 .returning(ExecutionRow)
-                .execution_options(synchronize_session=False)
+                # the row was loaded above: take the updated values, not the loaded ones
+                .execution_options(synchronize_session=False, populate_existing=True)
             )
             failed = await session.scalar(lost)
             if failed is None:
