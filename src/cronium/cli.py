@@ -81,6 +81,43 @@ def server(
     asyncio.run(serve(settings, say=lambda text: print(text, flush=True)))
 
 
+@app.command(epilog=_settings_epilog())
+def api(
+    host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+) -> None:
+    """Run the REST API alone (with PostgreSQL, beside `cronium worker` and `cronium scheduler`)."""
+    from cronium.server import serve
+
+    settings = load_settings(host=host, port=port)
+    _configure_logging(settings.log_level)
+    asyncio.run(serve(settings, say=lambda text: print(text, flush=True), with_worker=False))
+
+
+@app.command(epilog=_settings_epilog())
+def worker() -> None:
+    """Run a worker alone: it claims queued executions and runs them in sandboxes.
+
+    SIGTERM or Ctrl-C stops taking work and lets running executions finish for
+    CRONIUM_WORKER_SHUTDOWN_GRACE seconds, then cancels the rest; a second Ctrl-C cancels at once.
+    """
+    from cronium.server import run_worker
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+@app.command(epilog=_settings_epilog())
+def scheduler() -> None:
+    """Run the scheduler alone: the time-driven duties (requeueing what lost workers left)."""
+    from cronium.server import run_scheduler
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    asyncio.run(run_scheduler(settings))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database."""
@@ -296,6 +333,29 @@ def executions_show(
         return
     _print_record(execution, list(execution))
     _print_logs(logs)
+
+
+@executions_app.command("cancel")
+def executions_cancel(
+    execution_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None
+) -> None:
+    """Cancel an execution: at once if queued; a running one is stopped by its worker."""
+    execution = ApiClient(url, token).post(f"/executions/{execution_id}/cancel")
+    state = "cancelled" if execution["status"] == "cancelled" else "being cancelled"
+    out.print(f"Execution {execution_id} is {state}.")
+
+
+@app.command("workers")
+def workers_list(
+    url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False
+) -> None:
+    """List workers: host, backend, tags, capacity, running count, last heartbeat, state."""
+    rows = ApiClient(url, token).get("/workers")
+    if as_json:
+        _print_json(rows)
+        return
+    columns = ["id", "backend", "tags", "capacity", "running", "last_heartbeat_at", "state"]
+    _print_table(rows, columns)
 
 
 @executions_app.command("list")

@@ -1,10 +1,14 @@
-"""``cronium server``: the API and a worker in one process, on the embedded defaults."""
+"""The processes Cronium runs as: ``server`` (every role in one), ``api``, ``worker``,
+``scheduler``. Each migrates the database first (one at a time on PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import uvicorn
 
@@ -13,11 +17,11 @@ from cronium.errors import SandboxUnavailableError
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
-from cronium.service import IssuedToken, Service
+from cronium.service import IssuedToken, Service, utcnow
 from cronium.settings import Settings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
-from cronium.worker import Worker
+from cronium.worker import Worker, default_capacity
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +30,11 @@ INSECURE_WARNING = (
     "user, its files and the network, and no limits. Use it only for development with trusted "
     "scripts."
 )
+SCHEDULER_TICK_SECONDS = 1.0
+Say = Callable[[str], None]
 
 
-def announce_admin(token: IssuedToken, say: Callable[[str], None]) -> None:
+def announce_admin(token: IssuedToken, say: Say) -> None:
     say(
         "\n"
         "Created the administrator 'admin'. Its API token is shown this once; keep it:\n\n"
@@ -48,11 +54,13 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
     worker = Worker(
         store,
         backend,
-        concurrency=settings.worker_concurrency,
+        concurrency=settings.worker_concurrency or default_capacity(),
         poll_interval=settings.worker_poll_interval,
         output_cap_bytes=settings.output_cap_bytes,
         allow_egress=settings.allow_egress,
         runtime=build_runtime(settings),
+        tags=frozenset(tag.strip() for tag in settings.worker_tags.split(",") if tag.strip()),
+        shutdown_grace=settings.worker_shutdown_grace,
     )
     return worker, f"running on the {backend.name} backend"
 
@@ -67,17 +75,27 @@ def build_runtime(settings: Settings) -> RuntimeServer:
     return RuntimeServer(settings.database_url_value, limits=limits, key=key)
 
 
-async def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
-    """Migrate the database, then serve the API and run a worker until interrupted."""
+@asynccontextmanager
+async def opened_store(settings: Settings) -> AsyncIterator[Store]:
+    """The migrated database of the settings, for the time of the block."""
     engine = create_engine(settings.database_url_value)
     try:
         await migrate(engine)
-        store = Store(engine)
+        yield Store(engine)
+    finally:
+        await engine.dispose()
+
+
+async def serve(settings: Settings, say: Say = print, *, with_worker: bool = True) -> None:
+    """The REST API (and, by default, a worker and the scheduler's duties) until interrupted."""
+    async with opened_store(settings) as store:
         service = Service(store, allow_egress=settings.allow_egress)
         created = await service.bootstrap_admin()
         if created is not None:
             announce_admin(created[1], say)
-        worker, worker_status = build_worker(settings, store)
+        worker, worker_status = (None, "not running in this process")
+        if with_worker:
+            worker, worker_status = build_worker(settings, store)
         if worker is not None:
             service.notify_on_enqueue(worker.wake)
         app = create_app(service, worker_status=worker_status)
@@ -85,8 +103,6 @@ async def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
             app, host=settings.host, port=settings.port, log_level=settings.log_level
         )
         await _serve_with_worker(uvicorn.Server(config), worker)
-    finally:
-        await engine.dispose()
 
 
 async def _serve_with_worker(server: uvicorn.Server, worker: Worker | None) -> None:
@@ -103,3 +119,45 @@ async def _serve_with_worker(server: uvicorn.Server, worker: Worker | None) -> N
             await working
         if runtime is not None:
             await asyncio.to_thread(runtime.stop)
+
+
+async def run_worker(settings: Settings) -> None:
+    """A worker alone: claims, runs and records until SIGTERM or SIGINT (twice: at once)."""
+    async with opened_store(settings) as store:
+        worker, status = build_worker(settings, store)
+        if worker is None:
+            raise SandboxUnavailableError(status.removeprefix("not running: "))
+        stop, stop_now = asyncio.Event(), asyncio.Event()
+        _on_stop_signals(stop, stop_now)
+        assert worker.runtime is not None
+        await asyncio.to_thread(worker.runtime.start)
+        log.info("worker %s %s, capacity %d", worker.worker_id, status, worker.concurrency)
+        try:
+            await worker.run(stop, stop_now)
+        finally:
+            await asyncio.to_thread(worker.runtime.stop)
+
+
+async def run_scheduler(settings: Settings) -> None:
+    """The scheduler's duties until SIGTERM or SIGINT: requeue what lost workers left."""
+    async with opened_store(settings) as store:
+        stop, stop_now = asyncio.Event(), asyncio.Event()
+        _on_stop_signals(stop, stop_now)
+        while not stop.is_set():
+            for requeued in await store.requeue_expired(utcnow()):
+                log.warning("execution %s was lost with its worker", requeued.lost.id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=SCHEDULER_TICK_SECONDS)
+
+
+def _on_stop_signals(stop: asyncio.Event, stop_now: asyncio.Event) -> None:
+    """First SIGTERM or SIGINT: stop gracefully. A second one: stop at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            stop_now.set()
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal)

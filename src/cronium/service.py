@@ -14,7 +14,13 @@ from typing import Any
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution
 from cronium.domain.user import ApiToken, User
-from cronium.errors import AuthenticationError, InvalidInputError, NotFoundError
+from cronium.domain.worker import WorkerInfo
+from cronium.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from cronium.storage import EventChanges, EventFields, LogLine, Store
 from cronium.tokens import display_prefix, hash_token, new_token_secret
 
@@ -162,6 +168,16 @@ class Service:
             await self.get_event(user, event_id)
         owner = None if user.is_admin else user.id
         return await self.store.list_executions(event_id=event_id, owner_id=owner, limit=limit)
+
+    async def cancel_execution(self, user: User, execution_id: int) -> Execution:
+        """Cancel at once if queued; if running, its worker stops it (within about a second)."""
+        await self.get_execution(user, execution_id)
+        return await self.store.cancel(execution_id, self.clock())
+
+    async def list_workers(self, user: User) -> list[WorkerInfo]:
+        if not user.is_admin:
+            raise PermissionDeniedError("only administrators may list workers")
+        return await self.store.list_workers()
 
     async def read_logs(self, user: User, execution_id: int, after_seq: int = -1) -> list[LogLine]:
         await self.get_execution(user, execution_id)

@@ -89,8 +89,23 @@ class Settings(BaseSettings):
         default=False,
         description="Whether events may ask for outbound network access (network: egress).",
     )
-    worker_concurrency: int = Field(
-        default=4, ge=1, le=256, description="Executions one worker runs at the same time."
+    worker_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description=(
+            "Executions one worker runs at the same time. Default: two per core, at most one "
+            "per 512 MiB of memory."
+        ),
+    )
+    worker_tags: str = Field(
+        default="",
+        description="Comma-separated pools this worker serves, besides events of no pool.",
+    )
+    worker_shutdown_grace: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a stopping worker lets running executions finish before cancelling.",
     )
     worker_poll_interval: float = Field(
         default=1.0,

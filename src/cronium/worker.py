@@ -23,7 +23,7 @@ from typing import Any
 
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
-from cronium.domain.worker import WorkerInfo
+from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.errors import CroniumError, PermissionDeniedError, SandboxError
 from cronium.runtime.registry import ActiveExecution
 from cronium.runtime.server import SANDBOX_URL, RuntimeServer
@@ -139,7 +139,7 @@ class Worker:
     allow_egress: bool = False
     runtime: RuntimeServer | None = None
     tags: frozenset[str] = frozenset()
-    lease: timedelta = timedelta(seconds=30)
+    lease: timedelta = DEFAULT_LEASE
     heartbeat_interval: float = 5.0
     control_interval: float = 0.25
     shutdown_grace: float = 30.0

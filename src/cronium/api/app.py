@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from cronium import __version__
 from cronium.api.errors import install_error_handlers
-from cronium.api.routers import events, executions, health, tokens
+from cronium.api.routers import events, executions, health, tokens, workers
 from cronium.service import Service
 
 API_PREFIX = "/api/v1"
@@ -23,7 +23,7 @@ def create_app(service: Service, *, worker_status: str = "not running in this pr
     app.state.worker_status = worker_status
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (events, executions, tokens):
+    for module in (events, executions, tokens, workers):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

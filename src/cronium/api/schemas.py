@@ -12,6 +12,7 @@ from cronium.domain import event as ev
 from cronium.domain.event import Event, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.user import ApiToken, User
+from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.storage import EventChanges, EventFields, LogLine
 
 Name = Annotated[
@@ -21,6 +22,14 @@ Script = Annotated[str, Field(min_length=1, max_length=ev.SCRIPT_MAX_BYTES)]
 Timeout = Annotated[float, Field(ge=ev.TIMEOUT_MIN, le=ev.TIMEOUT_MAX, description="Seconds.")]
 Cpus = Annotated[float, Field(ge=ev.CPUS_MIN, le=ev.CPUS_MAX, description="CPU cores.")]
 MemoryMb = Annotated[int, Field(ge=ev.MEMORY_MB_MIN, le=ev.MEMORY_MB_MAX, description="MiB.")]
+Attempts = Annotated[
+    int, Field(ge=1, le=100, description="Attempts in all; a lost worker's run is retried.")
+]
+Pool = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$"),
+    Field(description="Only workers with this tag run the event (CRONIUM_WORKER_TAGS)."),
+]
 Pids = Annotated[int, Field(ge=ev.PIDS_MIN, le=ev.PIDS_MAX, description="Processes.")]
 ENV_NAME = re.compile(ev.ENV_NAME_PATTERN)
 
@@ -59,6 +68,8 @@ class EventCreate(Strict):
     network: Network = Field(
         default="none", description="none, or egress where the server allows it."
     )
+    max_attempts: Attempts = 1
+    pool: Pool | None = None
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -76,6 +87,8 @@ class EventCreate(Strict):
                 pids=self.pids,
             ),
             network=self.network,
+            max_attempts=self.max_attempts,
+            pool=self.pool,
         )
 
 
@@ -91,6 +104,8 @@ class EventUpdate(Strict):
     memory_mb: MemoryMb | None = None
     pids: Pids | None = None
     network: Network | None = None
+    max_attempts: Attempts | None = None
+    pool: Pool | None = None
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -109,6 +124,8 @@ class EventUpdate(Strict):
             env=self.env,
             limits=None if limits == current else limits,
             network=self.network,
+            max_attempts=self.max_attempts,
+            pool=self.pool,
         )
 
 
@@ -124,6 +141,8 @@ class EventPublic(BaseModel):
     memory_mb: int
     pids: int
     network: Network
+    max_attempts: int
+    pool: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -141,6 +160,8 @@ class EventPublic(BaseModel):
             memory_mb=event.limits.memory_mb,
             pids=event.limits.pids,
             network=event.network,
+            max_attempts=event.max_attempts,
+            pool=event.pool,
             created_at=event.created_at,
             updated_at=event.updated_at,
         )
@@ -158,6 +179,10 @@ class ExecutionPublic(BaseModel):
     priority: int
     trigger: str
     scheduled_at: datetime | None
+    pool: str | None
+    retry_of: int | None
+    lease_expires_at: datetime | None
+    cancel_requested_at: datetime | None
     input: Any
     output: Any
     condition: bool | None
@@ -231,6 +256,28 @@ class UserPublic(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserPublic:
         return cls.model_validate(user, from_attributes=True)
+
+
+class WorkerPublic(BaseModel):
+    id: str
+    host: str
+    pid: int
+    backend: str
+    tags: list[str]
+    capacity: int
+    running: int
+    started_at: datetime
+    last_heartbeat_at: datetime
+    stopped_at: datetime | None
+    state: str = Field(description="alive, dead (no heartbeat for a lease) or stopped.")
+
+    @classmethod
+    def of(cls, worker: WorkerInfo, now: datetime) -> WorkerPublic:
+        return cls(
+            **{name: getattr(worker, name) for name in worker.__slots__ if name != "tags"},
+            tags=list(worker.tags),
+            state=worker.state(now, DEFAULT_LEASE),
+        )
 
 
 class ErrorBody(BaseModel):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# How long a running execution's worker may stay silent before the execution counts as lost.
+DEFAULT_LEASE = timedelta(seconds=30)
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerInfo:

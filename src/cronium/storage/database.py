@@ -18,6 +18,7 @@ from cronium.errors import ConfigurationError
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 WRITE_OPTION = "cronium_write"
 READ_OPTION = "cronium_read"
+MIGRATION_LOCK = 7_263_921_0
 
 
 def normalise_url(url: str) -> str:
@@ -100,6 +101,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database schema up to ``revision`` (default: the newest)."""
 
     def upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # Several processes may start at once: one migrates, the others wait for it.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -33,6 +33,14 @@ async def get_execution(execution_id: int, user: UserDep, service: ServiceDep) -
     return ExecutionPublic.of(await service.get_execution(user, execution_id))
 
 
+@router.post("/{execution_id}/cancel", responses={409: {"model": ErrorBody}})
+async def cancel_execution(
+    execution_id: int, user: UserDep, service: ServiceDep
+) -> ExecutionPublic:
+    """Cancel: a queued execution at once; a running one is stopped by its worker."""
+    return ExecutionPublic.of(await service.cancel_execution(user, execution_id))
+
+
 @router.get("/{execution_id}/logs")
 async def get_logs(
     execution_id: int,
