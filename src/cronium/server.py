@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import uvicorn
 
@@ -61,6 +62,8 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
         runtime=build_runtime(settings),
         tags=frozenset(tag.strip() for tag in settings.worker_tags.split(",") if tag.strip()),
         shutdown_grace=settings.worker_shutdown_grace,
+        lease=timedelta(seconds=settings.worker_lease),
+        heartbeat_interval=settings.worker_lease / 3,
     )
     return worker, f"running on the {backend.name} backend"
 

@@ -102,6 +102,15 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated pools this worker serves, besides events of no pool.",
     )
+    worker_lease: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description=(
+            "Seconds a running execution's worker may stay silent before the execution counts "
+            "as lost (failed, and retried if its event allows); heartbeats come at a third of it."
+        ),
+    )
     worker_shutdown_grace: float = Field(
         default=30.0,
         ge=0,

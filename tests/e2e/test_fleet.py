@@ -1,0 +1,230 @@
+"""A fleet on PostgreSQL: several real `cronium worker` processes sharing one queue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.execution import TERMINAL_STATUSES, Execution, ExecutionStatus
+from cronium.domain.user import User
+from cronium.errors import SandboxUnavailableError
+from cronium.sandbox.native import NativeBackend
+from cronium.service import Service
+from cronium.storage import EventFields, Store
+from cronium.storage.database import create_engine
+from tests import postgres
+from tests.backends import missing
+from tests.conftest import TEMPLATE
+
+LEASE = 3.0
+
+
+@dataclass
+class Fleet:
+    url: str
+    store: Store
+    service: Service
+    user: User
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cronium", "worker"],
+            env={
+                **environment,
+                "CRONIUM_DATABASE_URL": self.url,
+                "CRONIUM_WORKER_CONCURRENCY": "4",
+                "CRONIUM_WORKER_LEASE": str(LEASE),
+                "CRONIUM_WORKER_POLL_INTERVAL": "0.5",
+                "CRONIUM_LOG_LEVEL": "warning",
+                **env,
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.processes.append(process)
+        return process
+
+    async def event(self, script: str, **options: object) -> int:
+        fields = EventFields(
+            name=f"fleet-{time.monotonic_ns()}",
+            language=Language.BASH,
+            script=script,
+            env={},
+            limits=ResourceLimits(timeout_seconds=60),
+            **options,  # type: ignore[arg-type]
+        )
+        return (await self.service.create_event(self.user, fields)).id
+
+    async def wait(self, ids: list[int], statuses: set[ExecutionStatus], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            current = {(await self.store.get_execution(i)).status for i in ids}
+            if current <= statuses:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"executions did not reach {statuses} in {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def native() -> None:
+    try:
+        NativeBackend().check()
+    except SandboxUnavailableError as exc:
+        missing(f"the native sandbox backend is not available here: {exc}")
+
+
+@pytest.fixture
+async def fleet(postgres_server: str, native: None) -> AsyncIterator[Fleet]:
+    name = f"cronium_fleet_{os.getpid()}_{time.monotonic_ns()}"
+    url = await postgres.create_database(postgres_server, name, template=TEMPLATE)
+    engine = create_engine(url)
+    store = Store(engine)
+    service = Service(store)
+    user, _ = await service.create_admin("fleet")
+    running = Fleet(url, store, service, user)
+    try:
+        yield running
+    finally:
+        for process in running.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        await engine.dispose()
+        await postgres.drop_database(postgres_server, name)
+
+
+def sandbox_processes() -> set[int]:
+    """Live processes of the sandbox user (uid 1000) on this host."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if entry.stat().st_uid == 1000 and state not in ("Z", "X"):
+                found.add(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return found
+
+
+@pytest.mark.timeout(300)
+async def test_500_executions_on_3_workers_one_killed_each_ends_exactly_once(
+    fleet: Fleet,
+) -> None:
+    event_id = await fleet.event('echo "ran $CRONIUM_EXECUTION_ID"; sleep 0.05', max_attempts=2)
+    ids = [(await fleet.service.run_event(fleet.user, event_id)).id for _ in range(500)]
+    workers = [fleet.start_worker() for _ in range(3)]
+    await _wait_until_ended(fleet, event_id, 150)  # then kill one, sandboxes running
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    fleet.start_worker()  # a new worker on this host cleans up after the dead one
+
+    everything = await _wait_for_all(fleet, event_id, 500)
+    await _assert_each_ended_exactly_once(fleet, everything, set(ids))
+    assert len({e.worker_id for e in everything}) >= 3
+    # stop the others cleanly; nothing of the dead worker's sandboxes is left
+    for process in fleet.processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in fleet.processes:
+        process.wait(timeout=60)
+    assert sandbox_processes() == set()
+    assert NativeBackend().remove_leftovers() == []
+
+
+async def _assert_each_ended_exactly_once(
+    fleet: Fleet, everything: list[Execution], original_ids: set[int]
+) -> None:
+    originals = [e for e in everything if e.id in original_ids]
+    retries = {e.retry_of: e for e in everything if e.retry_of is not None}
+    assert len(originals) == len(original_ids)
+    assert all(e.status in TERMINAL_STATUSES for e in everything)
+    lost = [e for e in originals if e.status is not ExecutionStatus.SUCCEEDED]
+    for execution in lost:  # failed with the killed worker, and retried once
+        assert execution.status is ExecutionStatus.FAILED, execution
+        assert (execution.error or "").startswith("worker lost"), execution
+        assert retries[execution.id].status is ExecutionStatus.SUCCEEDED
+    assert len(retries) == len(lost)
+    for execution in everything:  # each ran exactly once: one line, its own id
+        if execution.status is ExecutionStatus.SUCCEEDED:
+            lines = await fleet.store.read_logs(execution.id)
+            assert [line.line for line in lines] == [f"ran {execution.id}"]
+
+
+async def _wait_until_ended(fleet: Fleet, event_id: int, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        executions = await fleet.store.list_executions(event_id=event_id, owner_id=None, limit=5000)
+        if sum(e.status.is_terminal for e in executions) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"fewer than {count} executions ended in time")
+
+
+async def _wait_for_all(fleet: Fleet, event_id: int, originals: int) -> list[Execution]:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        everything = await fleet.store.list_executions(event_id=event_id, owner_id=None, limit=5000)
+        if len(everything) >= originals and all(e.status.is_terminal for e in everything):
+            return everything
+        await asyncio.sleep(0.2)
+    raise AssertionError("not every execution ended")
+
+
+@pytest.mark.timeout(120)
+async def test_a_running_execution_is_cancelled_within_2_seconds(fleet: Fleet) -> None:
+    event_id = await fleet.event("echo started; sleep 60")
+    execution = await fleet.service.run_event(fleet.user, event_id)
+    fleet.start_worker()
+    await fleet.wait([execution.id], {ExecutionStatus.RUNNING}, 60)
+    await asyncio.sleep(0.3)  # let the sandbox start
+    asked = time.monotonic()
+    await fleet.service.cancel_execution(fleet.user, execution.id)
+    await fleet.wait([execution.id], {ExecutionStatus.CANCELLED}, 10)
+    assert time.monotonic() - asked < 2
+    cancelled = await fleet.store.get_execution(execution.id)
+    assert cancelled.error == "cancelled by a user"
+    assert sandbox_processes() == set()
+
+
+@pytest.mark.timeout(120)
+async def test_sigterm_lets_running_executions_finish_then_stops(fleet: Fleet) -> None:
+    event_id = await fleet.event("sleep 2; echo finished")
+    ids = [(await fleet.service.run_event(fleet.user, event_id)).id for _ in range(3)]
+    worker = fleet.start_worker()
+    await fleet.wait(ids, {ExecutionStatus.RUNNING}, 60)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    for execution_id in ids:
+        assert (await fleet.store.get_execution(execution_id)).status is ExecutionStatus.SUCCEEDED
+    (info,) = await fleet.store.list_workers()
+    assert info.stopped_at is not None
+
+
+def test_the_compose_file_runs_postgres_the_api_the_scheduler_and_two_workers() -> None:
+    compose = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "compose.yaml").read_text())
+    services = compose["services"]
+    commands = {name: service.get("command", []) for name, service in services.items()}
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert commands["api"][:2] == ["cronium", "api"]
+    assert commands["scheduler"] == ["cronium", "scheduler"]
+    workers = [name for name, command in commands.items() if command == ["cronium", "worker"]]
+    assert len(workers) == 2
+    for name in ("api", "scheduler", *workers):
+        url = services[name]["environment"]["CRONIUM_DATABASE_URL"]
+        assert url.startswith("postgresql://") and "@postgres:5432/" in url
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
