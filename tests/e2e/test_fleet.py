@@ -226,5 +226,6 @@ def test_the_compose_file_runs_postgres_the_api_the_scheduler_and_two_workers() 
     assert len(workers) == 2
     for name in ("api", "scheduler", *workers):
         url = services[name]["environment"]["CRONIUM_DATABASE_URL"]
-        assert url.startswith("postgresql://") and "@postgres:5432/" in url
+        assert url.startswith("postgresql://")
+        assert "@postgres:5432/" in url
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
