@@ -107,15 +107,18 @@ class LogWriter:
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        """Stop flushing; what is still pending goes with the run's record (``take_pending``)."""
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
-        await self.flush()
+
+    def take_pending(self) -> list[LogLine]:
+        lines, self._pending = self._pending, []
+        return lines
 
     async def flush(self) -> None:
-        lines, self._pending = self._pending, []
-        await self.store.append_logs(self.execution_id, lines)
+        await self.store.append_logs(self.execution_id, self.take_pending())
 
     async def _flush_regularly(self) -> None:
         while True:
@@ -162,14 +165,14 @@ class Worker:
     async def run_once(self) -> bool:
         """Claim one queued execution and run it to its end; False if none was queued."""
         claimed = await self.claim()
-        if claimed is None:
+        if not claimed:
             return False
-        await self.execute(*claimed)
+        await self.execute(*claimed[0])
         return True
 
-    async def claim(self) -> tuple[Execution, Event] | None:
-        return await self.store.claim_next(
-            self.worker_id, self.clock(), lease=self.lease, pools=self.tags
+    async def claim(self, limit: int = 1) -> list[tuple[Execution, Event]]:
+        return await self.store.claim(
+            self.worker_id, self.clock(), lease=self.lease, pools=self.tags, limit=limit
         )
 
     def prepare(self, execution: Execution, event: Event) -> SandboxSpec:
@@ -226,7 +229,10 @@ class Worker:
         try:
             async with LogWriter(self.store, execution.id) as logs:
                 record = await self._run(spec, logs, cancel)
-            return await self.store.record_run(execution.id, self.worker_id, record)
+            # the last lines and the result in one transaction
+            return await self.store.record_run(
+                execution.id, self.worker_id, record, logs.take_pending()
+            )
         finally:
             self._cancels.pop(execution.id, None)
             self._cancel_reasons.pop(execution.id, None)
@@ -343,15 +349,16 @@ class Worker:
         self._wake.clear()
         while len(tasks) < self.concurrency:
             try:
-                claimed = await self.claim()
+                claimed = await self.claim(limit=self.concurrency - len(tasks))
             except CroniumError as exc:
                 log.warning("could not claim an execution: %s", exc)
                 return
-            if claimed is None:
+            if not claimed:
                 return
-            task = asyncio.create_task(self.execute(*claimed))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            for execution, event in claimed:
+                task = asyncio.create_task(self.execute(execution, event))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
 
     async def _idle(self, tasks: set[asyncio.Task[Execution]], stopper: asyncio.Task[bool]) -> None:
         waker = asyncio.create_task(self._wake.wait())

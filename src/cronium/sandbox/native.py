@@ -361,21 +361,31 @@ class NativeBackend(SandboxBackend):
                 f"{interpreter} is not installed on this worker, so {spec.language} scripts "
                 f"cannot run: apt-get install {INSTALL_HINTS[spec.language]}"
             )
-        cgroup = self.tree.create(f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}")
+        # Writes to cgroup files can take milliseconds in the kernel (moving a process takes a
+        # global lock): they run in threads, so that the event loop goes on serving others.
+        name = f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}"
+        cgroup = await asyncio.to_thread(self._limited_cgroup, name, spec)
+        try:
+            outcome, setup_seconds, run_seconds = await self._run_in(
+                cgroup, spec, interpreter, on_output, cancel, started
+            )
+        finally:
+            run_end = time.monotonic()
+            stats = await asyncio.to_thread(_stats_and_remove, cgroup)
+        return _result(outcome, stats, setup_seconds, run_seconds, time.monotonic() - run_end)
+
+    def _limited_cgroup(self, name: str, spec: SandboxSpec) -> cgroups.Cgroup:
+        cgroup = self.tree.create(name)
         try:
             cgroup.set_limits(
                 cpus=spec.limits.cpus,
                 memory_bytes=spec.limits.memory_mb * 1024 * 1024,
                 pids=spec.limits.pids,
             )
-            outcome, setup_seconds, run_seconds = await self._run_in(
-                cgroup, spec, interpreter, on_output, cancel, started
-            )
-        finally:
-            run_end = time.monotonic()
-            stats = cgroup.stats()
+        except BaseException:
             cgroup.remove()
-        return _result(outcome, stats, setup_seconds, run_seconds, time.monotonic() - run_end)
+            raise
+        return cgroup
 
     async def _run_in(
         self,
@@ -439,7 +449,7 @@ class NativeBackend(SandboxBackend):
                 await process.wait()
                 await pump.wait()
                 raise SandboxError(f"bubblewrap failed to start the sandbox: {' '.join(early)}")
-            cgroup.add_process(child)
+            await asyncio.to_thread(cgroup.add_process, child)
             os.write(block_write, b"go")
             setup_done = time.monotonic()
 
@@ -481,6 +491,12 @@ class NativeBackend(SandboxBackend):
         except (ValueError, KeyError):
             return None
         return int(pid)
+
+
+def _stats_and_remove(cgroup: cgroups.Cgroup) -> cgroups.CgroupStats:
+    stats = cgroup.stats()
+    cgroup.remove()
+    return stats
 
 
 def _result(

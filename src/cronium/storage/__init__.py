@@ -1,6 +1,6 @@
 """Storage: tables, migrations and the one gateway (:class:`Store`) the rest of Cronium calls."""
 
-from cronium.storage.queue import Requeued, RunRecord
-from cronium.storage.store import EventChanges, EventFields, LogLine, Store
+from cronium.storage.queue import LogLine, Requeued, RunRecord
+from cronium.storage.store import EventChanges, EventFields, Store
 
 __all__ = ["EventChanges", "EventFields", "LogLine", "Requeued", "RunRecord", "Store"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,9 @@ class Gateway:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, in order,
+        # rather than in SQLite's busy handler, which sleeps longer and longer while it waits.
+        self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:
@@ -32,6 +36,15 @@ class Gateway:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
+        if self._write_turn is None:
+            async with self._write_session() as session:
+                yield session
+            return
+        async with self._write_turn, self._write_session() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _write_session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             try:
                 # Autobegins the transaction, as a write one (BEGIN IMMEDIATE on SQLite).

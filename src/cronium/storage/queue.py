@@ -8,7 +8,7 @@ rows with FOR UPDATE SKIP LOCKED and announces new work and cancellations with N
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,14 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition, may_retry
+from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.gateway import Gateway
 from cronium.storage.rows import event_of, execution_of
-from cronium.storage.tables import EventRow, ExecutionRow
+from cronium.storage.tables import EventRow, ExecutionRow, LogLineRow
 
 QUEUE_CHANNEL = "cronium_queue"
 CANCEL_CHANNEL = "cronium_cancel"
 WORKER_LOST = "worker lost: {worker} stopped renewing its lease"
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line a script wrote, with its stream and the moment it arrived."""
+
+    seq: int
+    stream: str
+    at: datetime
+    line: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,31 +106,46 @@ class QueueOperations(Gateway):
         worker_id: str,
         now: datetime,
         *,
-        lease: timedelta = timedelta(seconds=30),
+        lease: timedelta = DEFAULT_LEASE,
         pools: Collection[str] = (),
     ) -> tuple[Execution, Event] | None:
-        """Move the most urgent queued execution this worker may take to running, or None.
+        """Move the most urgent queued execution this worker may take to running, or None."""
+        claimed = await self.claim(worker_id, now, lease=lease, pools=pools, limit=1)
+        return claimed[0] if claimed else None
+
+    async def claim(
+        self,
+        worker_id: str,
+        now: datetime,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        pools: Collection[str] = (),
+        limit: int = 1,
+    ) -> list[tuple[Execution, Event]]:
+        """Move up to ``limit`` of the most urgent queued executions to running for this worker.
 
         One conditional UPDATE: highest priority first, then oldest; only executions of no pool
-        or of one of ``pools``. On PostgreSQL the row is picked with FOR UPDATE SKIP LOCKED so
+        or of one of ``pools``. On PostgreSQL the rows are picked with FOR UPDATE SKIP LOCKED so
         concurrent workers never wait on each other; on SQLite the statement holds the write
-        lock. Either way it changes exactly one row or none.
+        lock. Either way each row changes for exactly one worker.
         """
         check_transition(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
         allowed: ColumnElement[bool] = ExecutionRow.pool.is_(None)
         if pools:
             allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
-        candidate = (
+        candidates = (
             select(ExecutionRow.id)
             .where(ExecutionRow.status == ExecutionStatus.QUEUED, allowed)
             .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
-            .limit(1)
+            .limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
-        claim = (
+        take = (
             update(ExecutionRow)
-            .where(ExecutionRow.id == candidate, ExecutionRow.status == ExecutionStatus.QUEUED)
+            .where(
+                ExecutionRow.id.in_(candidates.scalar_subquery()),
+                ExecutionRow.status == ExecutionStatus.QUEUED,
+            )
             .values(
                 status=ExecutionStatus.RUNNING,
                 worker_id=worker_id,
@@ -130,12 +156,18 @@ class QueueOperations(Gateway):
             .execution_options(synchronize_session=False)
         )
         async with self._write() as session:
-            row = await session.scalar(claim)
-            if row is None:
-                return None
-            event_row = await session.get(EventRow, row.event_id)
-            assert event_row is not None  # the foreign key guarantees it
-            return execution_of(row), event_of(event_row)
+            rows = list(await session.scalars(take))
+            if not rows:
+                return []
+            event_ids = {row.event_id for row in rows}
+            events = {
+                event.id: event_of(event)
+                for event in await session.scalars(
+                    select(EventRow).where(EventRow.id.in_(event_ids))
+                )
+            }
+        rows.sort(key=lambda row: (-row.priority, row.queued_at, row.id))
+        return [(execution_of(row), events[row.event_id]) for row in rows]
 
     async def renew_leases(self, worker_id: str, now: datetime, lease: timedelta) -> int:
         """Extend the leases of everything this worker runs; how many it runs."""
@@ -151,8 +183,14 @@ class QueueOperations(Gateway):
             result = await session.execute(renew)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def record_run(self, execution_id: int, worker_id: str, record: RunRecord) -> Execution:
-        """Store a finished run on a running execution owned by ``worker_id``."""
+    async def record_run(
+        self,
+        execution_id: int,
+        worker_id: str,
+        record: RunRecord,
+        logs: Sequence[LogLine] = (),
+    ) -> Execution:
+        """Store a finished run (and its last log lines) on a running execution of the worker."""
         check_transition(ExecutionStatus.RUNNING, record.status)
         finish = (
             update(ExecutionRow)
@@ -167,6 +205,10 @@ class QueueOperations(Gateway):
         )
         async with self._write() as session:
             row = await session.scalar(finish)
+            if row is not None and logs:
+                session.add_all(
+                    LogLineRow(execution_id=execution_id, **asdict(line)) for line in logs
+                )
             if row is None:
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:

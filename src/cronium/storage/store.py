@@ -21,7 +21,7 @@ from cronium.domain.event import Event, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.user import ApiToken, User
 from cronium.errors import ConflictError, NotFoundError
-from cronium.storage.queue import QueueOperations
+from cronium.storage.queue import LogLine, QueueOperations
 from cronium.storage.rows import event_of, execution_of, token_of, user_of
 from cronium.storage.tables import (
     ApiTokenRow,
@@ -60,16 +60,6 @@ class EventChanges:
     network: Network | None = None
     max_attempts: int | None = None
     pool: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line a script wrote, with its stream and the moment it arrived."""
-
-    seq: int
-    stream: str
-    at: datetime
-    line: str
 
 
 class Store(QueueOperations, WorkerOperations):
@@ -219,6 +209,19 @@ class Store(QueueOperations, WorkerOperations):
         if row is None:
             raise NotFoundError(f"no execution has id {execution_id}")
         return execution_of(row)
+
+    async def count_unfinished(self, event_id: int) -> int:
+        """How many of the event's executions are queued or running."""
+        query = (
+            select(func.count())
+            .select_from(ExecutionRow)
+            .where(
+                ExecutionRow.event_id == event_id,
+                ExecutionRow.status.in_([ExecutionStatus.QUEUED, ExecutionStatus.RUNNING]),
+            )
+        )
+        async with self._read() as session:
+            return int(await session.scalar(query) or 0)
 
     async def list_executions(
         self, *, event_id: int | None, owner_id: int | None, limit: int
