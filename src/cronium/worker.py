@@ -89,13 +89,18 @@ def record_of(result: SandboxResult, now: datetime, *, timeout: float) -> RunRec
 
 
 class LogWriter:
-    """Numbers a run's output lines and writes them to the store in small batches."""
+    """Numbers a run's output lines and writes them to the store in small batches.
+
+    A batch leaves the pending lines only once it is stored; on exit the writer finishes the
+    batch it is writing (never interrupts it) and leaves the rest to ``take_pending``.
+    """
 
     def __init__(self, store: Store, execution_id: int) -> None:
         self.store = store
         self.execution_id = execution_id
         self._pending: list[LogLine] = []
         self._seq = 0
+        self._stop = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
     def add(self, line: OutputLine) -> None:
@@ -107,22 +112,25 @@ class LogWriter:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        """Stop flushing; what is still pending goes with the run's record (``take_pending``)."""
+        self._stop.set()
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            await self._flusher
 
     def take_pending(self) -> list[LogLine]:
         lines, self._pending = self._pending, []
         return lines
 
     async def flush(self) -> None:
-        await self.store.append_logs(self.execution_id, self.take_pending())
+        batch = list(self._pending)
+        if batch:
+            await self.store.append_logs(self.execution_id, batch)
+            del self._pending[: len(batch)]
 
     async def _flush_regularly(self) -> None:
-        while True:
-            await asyncio.sleep(LOG_FLUSH_SECONDS)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=LOG_FLUSH_SECONDS)
+                return
             try:
                 await self.flush()
             except CroniumError as exc:

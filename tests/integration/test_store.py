@@ -220,3 +220,16 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> N
             assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_batch_claim_takes_exactly_as_many_as_asked(store: Store) -> None:
+    event_id = await make_event(store)
+    for second in range(5):
+        await store.enqueue(event_id, input=None, now=NOW + timedelta(seconds=second))
+    first = await store.claim("w1", NOW, limit=2)
+    second = await store.claim("w2", NOW, limit=2)
+    rest = await store.claim("w3", NOW, limit=10)
+    assert [e.id for e, _ in first] == [1, 2]
+    assert [e.id for e, _ in second] == [3, 4]
+    assert [e.id for e, _ in rest] == [5]
+    assert await store.claim("w4", NOW, limit=10) == []

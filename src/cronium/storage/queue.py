@@ -133,17 +133,20 @@ class QueueOperations(Gateway):
         allowed: ColumnElement[bool] = ExecutionRow.pool.is_(None)
         if pools:
             allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
-        candidates = (
+        # A CTE, not "id IN (SELECT ... LIMIT n)": PostgreSQL may evaluate such a subquery
+        # once per row it updates, each time picking (and locking) another row.
+        picked = (
             select(ExecutionRow.id)
             .where(ExecutionRow.status == ExecutionStatus.QUEUED, allowed)
             .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("picked")
         )
         take = (
             update(ExecutionRow)
             .where(
-                ExecutionRow.id.in_(candidates.scalar_subquery()),
+                ExecutionRow.id == picked.c.id,
                 ExecutionRow.status == ExecutionStatus.QUEUED,
             )
             .values(
