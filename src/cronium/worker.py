@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 LOG_FLUSH_SECONDS = 0.2
 SHUTDOWN_REASON = "cancelled: the worker stopped while the execution ran"
 USER_CANCEL_REASON = "cancelled by a user"
-CANCEL_GRACE_SECONDS = 1.0
 
 
 def default_capacity() -> int:
@@ -219,7 +218,6 @@ class Worker:
             limits=event.limits,
             network=event.network,
             output_cap_bytes=self.output_cap_bytes,
-            grace_seconds=CANCEL_GRACE_SECONDS,
         )
 
     async def execute(self, execution: Execution, event: Event) -> Execution:

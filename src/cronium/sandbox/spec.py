@@ -18,7 +18,7 @@ Stream = Literal["stdout", "stderr"]
 SANDBOX_UID = 1000
 SANDBOX_GID = 1000
 DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
-DEFAULT_GRACE_SECONDS = 2.0
+DEFAULT_GRACE_SECONDS = 1.0
 # Where the runtime helpers are in every sandbox, and where its runtime API socket is.
 HELPERS_DIR = "/opt/cronium"
 RUNTIME_SOCKET = "/run/cronium/runtime.sock"
