@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         ge=1,
         le=256,
         description=(
-            "Executions one worker runs at the same time. Default: two per core, at most one "
+            "Executions one worker runs at the same time. Default: four per core, at most one "
             "per 512 MiB of memory."
         ),
     )

@@ -46,13 +46,14 @@ USER_CANCEL_REASON = "cancelled by a user"
 
 
 def default_capacity() -> int:
-    """Concurrent sandboxes a worker takes by default: two per core, and 512 MiB each."""
+    """Concurrent sandboxes a worker takes by default: four per core (scripts mostly wait),
+    and at most one per 512 MiB of memory."""
     cores = os.cpu_count() or 1
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         memory = 2 * 1024**3
-    return max(1, min(2 * cores, memory // (512 * 1024**2)))
+    return max(1, min(4 * cores, memory // (512 * 1024**2)))
 
 
 def default_worker_id() -> str:
