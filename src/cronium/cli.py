@@ -110,7 +110,7 @@ def worker() -> None:
 
 @app.command(epilog=_settings_epilog())
 def scheduler() -> None:
-    """Run the scheduler alone: the time-driven duties (requeueing what lost workers left)."""
+    """Run the scheduler alone: it fires schedules and requeues what lost workers left."""
     from cronium.server import run_scheduler
 
     settings = load_settings()

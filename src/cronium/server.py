@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +17,8 @@ from cronium.errors import SandboxUnavailableError
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
-from cronium.service import IssuedToken, Service, utcnow
+from cronium.scheduler import Scheduler
+from cronium.service import IssuedToken, Service
 from cronium.settings import Settings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
@@ -31,7 +31,6 @@ INSECURE_WARNING = (
     "user, its files and the network, and no limits. Use it only for development with trusted "
     "scripts."
 )
-SCHEDULER_TICK_SECONDS = 1.0
 Say = Callable[[str], None]
 
 
@@ -105,19 +104,25 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level
         )
-        await _serve_with_worker(uvicorn.Server(config), worker)
+        scheduler = Scheduler(store) if with_worker else None
+        await _serve_with_worker(uvicorn.Server(config), worker, scheduler)
 
 
-async def _serve_with_worker(server: uvicorn.Server, worker: Worker | None) -> None:
+async def _serve_with_worker(
+    server: uvicorn.Server, worker: Worker | None, scheduler: Scheduler | None
+) -> None:
     stop = asyncio.Event()
     runtime = worker.runtime if worker is not None else None
     if runtime is not None:
         await asyncio.to_thread(runtime.start)
     working = asyncio.create_task(worker.run(stop)) if worker is not None else None
+    scheduling = asyncio.create_task(scheduler.run(stop)) if scheduler is not None else None
     try:
         await server.serve()
     finally:
         stop.set()
+        if scheduling is not None:
+            await scheduling
         if working is not None:
             await working
         if runtime is not None:
@@ -142,15 +147,11 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def run_scheduler(settings: Settings) -> None:
-    """The scheduler's duties until SIGTERM or SIGINT: requeue what lost workers left."""
+    """The scheduler until SIGTERM or SIGINT: fires schedules, requeues what lost workers left."""
     async with opened_store(settings) as store:
         stop, stop_now = asyncio.Event(), asyncio.Event()
         _on_stop_signals(stop, stop_now)
-        while not stop.is_set():
-            for requeued in await store.requeue_expired(utcnow()):
-                log.warning("execution %s was lost with its worker", requeued.lost.id)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=SCHEDULER_TICK_SECONDS)
+        await Scheduler(store).run(stop)
 
 
 def _on_stop_signals(stop: asyncio.Event, stop_now: asyncio.Event) -> None:

@@ -42,8 +42,8 @@ def test_the_table_is_exactly_the_documented_machine() -> None:
     assert table == ALLOWED
 
 
-def test_terminal_states_are_the_four_endings() -> None:
-    assert {S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED} == TERMINAL_STATUSES
+def test_terminal_states_are_the_endings() -> None:
+    assert {S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED, S.SKIPPED} == TERMINAL_STATUSES
     assert not S.QUEUED.is_terminal
     assert not S.RUNNING.is_terminal
 

@@ -6,7 +6,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cronium.domain.schedule import Schedule
+from cronium.domain.schedule import (
+    MAX_CATCH_UP,
+    Concurrency,
+    MissedRuns,
+    Schedule,
+    SchedulePolicy,
+    concurrency_action,
+    plan_fires,
+    schedule_from_json,
+    schedule_to_json,
+)
 from cronium.errors import InvalidInputError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -132,3 +142,65 @@ def test_fires_between_is_half_open() -> None:
 def test_bad_schedules_say_what_is_wrong(make: object, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         make()  # type: ignore[operator]
+
+
+EVERY_MINUTE = Schedule.of_cron("* * * * *")
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def plan(policy: SchedulePolicy, downtime: timedelta) -> list[datetime]:
+    return plan_fires(EVERY_MINUTE, policy, T0, T0 + downtime)
+
+
+def test_an_on_time_fire_runs_whatever_the_policy() -> None:
+    for missed in MissedRuns:
+        fires = plan(SchedulePolicy(missed_runs=missed), timedelta(minutes=1, seconds=1))
+        assert fires == [T0 + timedelta(minutes=1)]
+
+
+def test_missed_runs_skip_drops_what_was_missed() -> None:
+    assert (
+        plan(SchedulePolicy(missed_runs=MissedRuns.SKIP), timedelta(minutes=10, seconds=30)) == []
+    )
+    # but the fire of this very moment still runs
+    assert plan(SchedulePolicy(missed_runs=MissedRuns.SKIP), timedelta(minutes=10)) == [
+        T0 + timedelta(minutes=10)
+    ]
+
+
+def test_missed_runs_run_once_runs_the_latest_once() -> None:
+    fires = plan(SchedulePolicy(missed_runs=MissedRuns.RUN_ONCE), timedelta(minutes=10, seconds=30))
+    assert fires == [T0 + timedelta(minutes=10)]
+
+
+def test_missed_runs_run_all_runs_each_within_the_window_and_never_storms() -> None:
+    policy = SchedulePolicy(missed_runs=MissedRuns.RUN_ALL, catch_up=timedelta(minutes=5))
+    fires = plan(policy, timedelta(minutes=10, seconds=30))
+    assert fires == [T0 + timedelta(minutes=m) for m in range(6, 11)]
+    long_policy = SchedulePolicy(missed_runs=MissedRuns.RUN_ALL, catch_up=timedelta(days=30))
+    assert len(plan(long_policy, timedelta(days=10))) == MAX_CATCH_UP
+
+
+@pytest.mark.parametrize(
+    ("policy", "active", "action"),
+    [
+        (SchedulePolicy(), 0, Concurrency.ALLOW),
+        (SchedulePolicy(), 3, Concurrency.ALLOW),
+        (SchedulePolicy(max_concurrent=2), 2, Concurrency.FORBID),
+        (SchedulePolicy(concurrency=Concurrency.FORBID), 1, Concurrency.FORBID),
+        (SchedulePolicy(concurrency=Concurrency.FORBID), 0, Concurrency.ALLOW),
+        (SchedulePolicy(concurrency=Concurrency.REPLACE), 1, Concurrency.REPLACE),
+    ],
+)
+def test_concurrency_policies(policy: SchedulePolicy, active: int, action: Concurrency) -> None:
+    assert concurrency_action(policy, active) is action
+
+
+def test_schedules_round_trip_through_their_stored_form() -> None:
+    schedules = [
+        Schedule.of_cron("0 9 * * 1-5", "Europe/Paris", start=T0),
+        Schedule.of_interval(timedelta(seconds=90), T0),
+        Schedule.of_once(T0),
+    ]
+    for schedule in schedules:
+        assert schedule_from_json(schedule_to_json(schedule)) == schedule

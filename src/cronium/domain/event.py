@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from cronium.domain.schedule import Schedule, SchedulePolicy
+
 # Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
 CPUS_DEFAULT, CPUS_MIN, CPUS_MAX = 0.5, 0.05, 2.0
 MEMORY_MB_DEFAULT, MEMORY_MB_MIN, MEMORY_MB_MAX = 512, 16, 2048
@@ -19,6 +21,15 @@ RESERVED_ENV_PREFIX = "CRONIUM_"
 
 # No network at all, or outbound access (only where an administrator allows it).
 Network = Literal["none", "egress"]
+
+
+class EventStatus(enum.StrEnum):
+    """Only active events fire on their schedule; every status but archived can be run by hand."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
 
 
 class Language(enum.StrEnum):
@@ -59,5 +70,10 @@ class Event:
     network: Network
     max_attempts: int
     pool: str | None
+    status: EventStatus
+    schedule: Schedule | None
+    policy: SchedulePolicy
+    fire_count: int
+    schedule_cursor: datetime | None  # the scheduler has handled every fire up to here
     created_at: datetime
     updated_at: datetime

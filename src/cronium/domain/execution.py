@@ -6,6 +6,8 @@
        \\
         +----> cancelled
 
+    skipped: made so by the scheduler for a fire that did not run (concurrency policy)
+
 A terminal state never changes again. An execution whose worker died is not moved back to
 ``queued``: it fails with a reason, and a retry is a new execution (a new attempt).
 """
@@ -29,6 +31,7 @@ class ExecutionStatus(enum.StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # a scheduled fire that did not run (concurrency policy); made so
 
     @property
     def is_terminal(self) -> bool:
@@ -50,6 +53,7 @@ ALLOWED_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     ExecutionStatus.FAILED: frozenset(),
     ExecutionStatus.TIMED_OUT: frozenset(),
     ExecutionStatus.CANCELLED: frozenset(),
+    ExecutionStatus.SKIPPED: frozenset(),
 }
 
 TERMINAL_STATUSES = frozenset(s for s in ExecutionStatus if s.is_terminal)

@@ -160,3 +160,101 @@ class Schedule:
             assert self.at is not None
             if self.at > after:
                 yield self.at.astimezone(UTC)
+
+
+class MissedRuns(enum.StrEnum):
+    """What to do with fires missed while no scheduler ran."""
+
+    SKIP = "skip"  # drop them
+    RUN_ONCE = "run_once"  # run the most recent one once
+    RUN_ALL = "run_all"  # run each of them, within the catch-up window
+
+
+class Concurrency(enum.StrEnum):
+    """What a fire does while an earlier run of the event has not ended."""
+
+    ALLOW = "allow"  # run anyway (up to max_concurrent, if set)
+    FORBID = "forbid"  # skip this fire, recorded as skipped
+    REPLACE = "replace"  # cancel the earlier run, then run
+
+
+# A fire this late is still "on time"; an older one was missed (the scheduler was down).
+ON_TIME = timedelta(seconds=5)
+# However long the downtime, one tick never queues more runs of one event than this.
+MAX_CATCH_UP = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePolicy:
+    missed_runs: MissedRuns = MissedRuns.RUN_ONCE
+    catch_up: timedelta = timedelta(hours=1)
+    concurrency: Concurrency = Concurrency.ALLOW
+    max_concurrent: int | None = None
+    max_executions: int | None = None
+
+
+def plan_fires(
+    schedule: Schedule, policy: SchedulePolicy, cursor: datetime, now: datetime
+) -> list[datetime]:
+    """The fires to run now, of those due in ``(cursor, now]``, by the missed-run policy."""
+    due: list[datetime] = []
+    for fire in schedule.fires_between(cursor, now):
+        due.append(fire)
+        if len(due) > MAX_CATCH_UP:
+            due.pop(0)
+    missed = [fire for fire in due if fire < now - ON_TIME]
+    on_time = [fire for fire in due if fire >= now - ON_TIME]
+    if not missed or policy.missed_runs is MissedRuns.SKIP:
+        return on_time
+    if policy.missed_runs is MissedRuns.RUN_ONCE:
+        return due[-1:]  # the most recent, once, whether it was missed or is on time
+    return [fire for fire in due if fire >= now - policy.catch_up]
+
+
+def concurrency_action(policy: SchedulePolicy, active: int) -> Concurrency:
+    """ALLOW (run), FORBID (record the fire as skipped) or REPLACE (cancel, then run)."""
+    if active == 0:
+        return Concurrency.ALLOW
+    if policy.concurrency is Concurrency.ALLOW:
+        if policy.max_concurrent is not None and active >= policy.max_concurrent:
+            return Concurrency.FORBID
+        return Concurrency.ALLOW
+    return policy.concurrency
+
+
+def schedule_to_json(schedule: Schedule) -> dict[str, object]:
+    """The stored form of a schedule (ISO times, seconds)."""
+    return {
+        "kind": schedule.kind.value,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "every_seconds": None if schedule.every is None else schedule.every.total_seconds(),
+        "anchor": _iso(schedule.anchor),
+        "at": _iso(schedule.at),
+        "start": _iso(schedule.start),
+        "end": _iso(schedule.end),
+    }
+
+
+def schedule_from_json(data: dict[str, object]) -> Schedule:
+    every = data.get("every_seconds")
+    schedule = Schedule(
+        kind=ScheduleKind(str(data["kind"])),
+        cron=None if data.get("cron") is None else str(data["cron"]),
+        timezone=str(data.get("timezone") or "UTC"),
+        every=None if every is None else timedelta(seconds=float(str(every))),
+        anchor=_parse(data.get("anchor")),
+        at=_parse(data.get("at")),
+        start=_parse(data.get("start")),
+        end=_parse(data.get("end")),
+    )
+    schedule.check()
+    return schedule
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))

@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, text, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cronium.domain.event import Event
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition, may_retry
@@ -356,14 +355,6 @@ class QueueOperations(Gateway):
             result = await session.execute(change)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConflictError(f"execution {execution_id} is not running")
-
-    async def _notify(self, session: AsyncSession, channel: str, payload: str = "") -> None:
-        # Delivered when the transaction commits; SQLite has no such thing (workers poll).
-        if self.dialect == "postgresql":
-            await session.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": channel, "payload": payload},
-            )
 
     @contextlib.asynccontextmanager
     async def listen(

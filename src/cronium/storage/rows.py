@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from cronium.domain.event import Event, Language, ResourceLimits
+from datetime import timedelta
+
+from cronium.domain.event import Event, EventStatus, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.schedule import (
+    Concurrency,
+    MissedRuns,
+    SchedulePolicy,
+    schedule_from_json,
+)
 from cronium.domain.user import ApiToken, User
 from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, UserRow
 
@@ -42,6 +50,17 @@ def event_of(row: EventRow) -> Event:
         network="egress" if row.network == "egress" else "none",
         max_attempts=row.max_attempts,
         pool=row.pool,
+        status=EventStatus(row.status),
+        schedule=None if row.schedule is None else schedule_from_json(row.schedule),
+        policy=SchedulePolicy(
+            missed_runs=MissedRuns(row.missed_runs),
+            catch_up=timedelta(seconds=row.catch_up_seconds),
+            concurrency=Concurrency(row.concurrency),
+            max_concurrent=row.max_concurrent,
+            max_executions=row.max_executions,
+        ),
+        fire_count=row.fire_count,
+        schedule_cursor=row.schedule_cursor,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -8,7 +8,7 @@ operations are in ``queue.py``, the workers' in ``workers.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +17,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from cronium.domain.event import Event, Language, Network, ResourceLimits
+from cronium.domain.event import Event, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.schedule import Schedule, SchedulePolicy, schedule_to_json
 from cronium.domain.user import ApiToken, User
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.queue import LogLine, QueueOperations
 from cronium.storage.rows import event_of, execution_of, token_of, user_of
+from cronium.storage.schedules import ScheduleOperations
 from cronium.storage.tables import (
     ApiTokenRow,
     EventRow,
@@ -46,6 +48,9 @@ class EventFields:
     network: Network = "none"
     max_attempts: int = 1
     pool: str | None = None
+    status: EventStatus = EventStatus.ACTIVE
+    schedule: Schedule | None = None
+    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +65,12 @@ class EventChanges:
     network: Network | None = None
     max_attempts: int | None = None
     pool: str | None = None
+    status: EventStatus | None = None
+    schedule: Schedule | None = None
+    policy: SchedulePolicy | None = None
 
 
-class Store(QueueOperations, WorkerOperations):
+class Store(QueueOperations, ScheduleOperations, WorkerOperations):
     """Named operations over the database. One instance per process, shared by all tasks."""
 
     # users and tokens
@@ -143,8 +151,8 @@ class Store(QueueOperations, WorkerOperations):
     # events
 
     async def create_event(self, owner_id: int, fields: EventFields, now: datetime) -> Event:
-        row = EventRow(owner_id=owner_id, created_at=now, updated_at=now)
-        _apply_event_fields(row, asdict_shallow(fields))
+        row = EventRow(owner_id=owner_id, created_at=now, updated_at=now, fire_count=0)
+        _apply_event_fields(row, asdict_shallow(fields), now)
         try:
             async with self._write() as session:
                 session.add(row)
@@ -174,7 +182,7 @@ class Store(QueueOperations, WorkerOperations):
                 row = await session.get(EventRow, event_id)
                 if row is None:
                     raise NotFoundError(f"no event has id {event_id}")
-                _apply_event_fields(row, values)
+                _apply_event_fields(row, values, now)
                 row.updated_at = now
         except IntegrityError as exc:
             raise ConflictError(f"an event named {changes.name!r} already exists") from exc
@@ -305,8 +313,11 @@ def asdict_shallow(value: Any) -> dict[str, Any]:
     return {name: getattr(value, name) for name in value.__slots__}
 
 
-def _apply_event_fields(row: EventRow, values: dict[str, Any]) -> None:
+def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) -> None:
     limits: ResourceLimits | None = values.pop("limits", None)
+    schedule: Schedule | None = values.pop("schedule", None)
+    policy: SchedulePolicy | None = values.pop("policy", None)
+    status: EventStatus | None = values.pop("status", None)
     for name, value in values.items():
         setattr(row, name, value)
     if limits is not None:
@@ -314,3 +325,15 @@ def _apply_event_fields(row: EventRow, values: dict[str, Any]) -> None:
         row.cpus = limits.cpus
         row.memory_mb = limits.memory_mb
         row.pids = limits.pids
+    if policy is not None:
+        row.missed_runs, row.concurrency = policy.missed_runs, policy.concurrency
+        row.catch_up_seconds = int(policy.catch_up.total_seconds())
+        row.max_concurrent, row.max_executions = policy.max_concurrent, policy.max_executions
+    if schedule is not None:
+        row.schedule = schedule_to_json(schedule)
+        row.schedule_cursor = now  # a new schedule fires from now on, nothing before
+    if status is not None and status != row.status:
+        if status is EventStatus.ACTIVE:
+            # (re-)activation: fires from now on, and the execution count starts again
+            row.schedule_cursor, row.fire_count = now, 0
+        row.status = status

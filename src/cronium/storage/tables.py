@@ -102,6 +102,15 @@ class EventRow(Base):
     network: Mapped[str] = mapped_column(String(8), server_default="none")
     max_attempts: Mapped[int] = mapped_column(Integer, server_default="1")
     pool: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default="active", index=True)
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
+    schedule_cursor: Mapped[datetime | None]
+    missed_runs: Mapped[str] = mapped_column(String(16), server_default="run_once")
+    catch_up_seconds: Mapped[int] = mapped_column(Integer, server_default="3600")
+    concurrency: Mapped[str] = mapped_column(String(16), server_default="allow")
+    max_concurrent: Mapped[int | None] = mapped_column(Integer)
+    max_executions: Mapped[int | None] = mapped_column(Integer)
+    fire_count: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -109,6 +118,8 @@ class EventRow(Base):
 class ExecutionRow(Base):
     __tablename__ = "executions"
     __table_args__ = (
+        # a scheduled fire is queued once, whatever the number of schedulers
+        UniqueConstraint("event_id", "scheduled_at", "attempt"),
         Index(None, "status", "priority", "queued_at"),
         Index(None, "status", "lease_expires_at"),
         Index(None, "worker_id", "status"),
