@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cronium.domain.event import Event
+from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution
+from cronium.domain.schedule import Schedule
 from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import WorkerInfo
 from cronium.errors import (
@@ -138,6 +139,22 @@ class Service:
     def _check_network(self, network: str | None) -> None:
         if network == "egress" and not self.allow_egress:
             raise InvalidInputError(EGRESS_REFUSED)
+
+    async def set_event_status(self, user: User, event_id: int, status: EventStatus) -> Event:
+        """Pause or resume (re-activate) an event; resuming starts its fire count again."""
+        await self.get_event(user, event_id)
+        return await self.store.update_event(event_id, EventChanges(status=status), self.clock())
+
+    async def next_fires(self, user: User, event_id: int, count: int) -> list[datetime]:
+        """The event's next fire times (none without a schedule, or unless active)."""
+        event = await self.get_event(user, event_id)
+        if event.schedule is None or event.status is not EventStatus.ACTIVE:
+            return []
+        return event.schedule.next_fires(self.clock(), count)
+
+    def preview_fires(self, schedule: Schedule, count: int) -> list[datetime]:
+        """The next fire times of a schedule not saved yet."""
+        return schedule.next_fires(self.clock(), count)
 
     async def delete_event(self, user: User, event_id: int) -> None:
         await self.get_event(user, event_id)

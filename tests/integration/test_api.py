@@ -193,3 +193,46 @@ async def test_egress_is_refused_unless_the_server_allows_it(
     service.allow_egress = True
     allowed = await client.patch(f"/api/v1/events/{event['id']}", json={"network": "egress"})
     assert allowed.json()["network"] == "egress"
+
+
+async def test_a_scheduled_event_shows_its_next_fires_and_can_be_paused(
+    client: httpx.AsyncClient,
+) -> None:
+    schedule = {"kind": "cron", "cron": "0 9 * * 1-5", "timezone": "Europe/Paris"}
+    event = await create(client, schedule=schedule, concurrency="forbid", max_executions=10)
+    assert (event["status"], event["concurrency"], event["fire_count"]) == ("active", "forbid", 0)
+    assert event["schedule"]["cron"] == "0 9 * * 1-5"
+    url = f"/api/v1/events/{event['id']}"
+    fires = (await client.get(f"{url}/next", params={"count": 3})).json()["fires"]
+    assert len(fires) == 3
+    assert all(fire.endswith(("07:00:00Z", "08:00:00Z")) for fire in fires)  # 09:00 in Paris
+    paused = (await client.post(f"{url}/pause")).json()
+    assert paused["status"] == "paused"
+    assert (await client.get(f"{url}/next")).json()["fires"] == []
+    assert (await client.post(f"{url}/resume")).json()["status"] == "active"
+
+
+async def test_a_schedule_can_be_checked_before_it_is_saved(client: httpx.AsyncClient) -> None:
+    body = {
+        "schedule": {"kind": "interval", "every_seconds": 90, "anchor": "2030-01-01T00:00:00Z"},
+        "count": 2,
+    }
+    fires = (await client.post("/api/v1/schedules/next", json=body)).json()["fires"]
+    assert fires == ["2030-01-01T00:00:00Z", "2030-01-01T00:01:30Z"]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "fragment"),
+    [
+        ({"kind": "cron", "cron": "* * *"}, "has 3 fields"),
+        ({"kind": "cron", "cron": "0 9 * * *", "timezone": "Mars/Base"}, "unknown time zone"),
+        ({"kind": "once", "at": "2030-01-01T00:00:00"}, "timezone"),
+        ({"kind": "weekly"}, "'cron', 'interval' or 'once'"),
+    ],
+)
+async def test_bad_schedules_are_refused_with_a_reason(
+    client: httpx.AsyncClient, schedule: dict[str, Any], fragment: str
+) -> None:
+    response = await client.post("/api/v1/events", json={**SCRIPT, "schedule": schedule})
+    assert_error(response, 422, fragment)
+    assert (await client.get("/api/v1/events")).json() == []

@@ -25,6 +25,7 @@ def create_app(service: Service, *, worker_status: str = "not running in this pr
     api = APIRouter(prefix=API_PREFIX)
     for module in (events, executions, tokens, workers):
         api.include_router(module.router)
+    api.include_router(events.schedules)
     app.include_router(api)
     app.include_router(health.router)
     return app

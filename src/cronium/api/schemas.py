@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from cronium.domain import event as ev
-from cronium.domain.event import Event, Language, Network, ResourceLimits
+from cronium.domain.event import Event, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.schedule import (
+    Concurrency,
+    MissedRuns,
+    Schedule,
+    ScheduleKind,
+    SchedulePolicy,
+    schedule_to_json,
+)
 from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.storage import EventChanges, EventFields, LogLine
@@ -56,7 +71,51 @@ def _check_env(env: dict[str, str] | None) -> dict[str, str] | None:
     return env
 
 
-class EventCreate(Strict):
+class ScheduleIn(Strict):
+    """When an event fires: a cron expression, an interval, or one instant."""
+
+    kind: ScheduleKind
+    cron: str | None = Field(default=None, description="5 fields, or 6 with seconds first.")
+    timezone: str = Field(default="UTC", description="IANA zone the cron expression is read in.")
+    every_seconds: float | None = Field(default=None, description="For intervals.")
+    anchor: AwareDatetime | None = Field(default=None, description="Intervals count from it.")
+    at: AwareDatetime | None = Field(default=None, description="For a one-off run.")
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+    def to_schedule(self) -> Schedule:
+        schedule = Schedule(
+            kind=self.kind,
+            cron=self.cron,
+            timezone=self.timezone,
+            every=None if self.every_seconds is None else timedelta(seconds=self.every_seconds),
+            anchor=self.anchor,
+            at=self.at,
+            start=self.start,
+            end=self.end,
+        )
+        schedule.check()
+        return schedule
+
+
+class PolicyFields(Strict):
+    missed_runs: MissedRuns = MissedRuns.RUN_ONCE
+    catch_up_seconds: int = Field(default=3600, ge=0, le=30 * 86400)
+    concurrency: Concurrency = Concurrency.ALLOW
+    max_concurrent: int | None = Field(default=None, ge=1, le=1000)
+    max_executions: int | None = Field(default=None, ge=1)
+
+    def to_policy(self) -> SchedulePolicy:
+        return SchedulePolicy(
+            missed_runs=self.missed_runs,
+            catch_up=timedelta(seconds=self.catch_up_seconds),
+            concurrency=self.concurrency,
+            max_concurrent=self.max_concurrent,
+            max_executions=self.max_executions,
+        )
+
+
+class EventCreate(PolicyFields):
     name: Name
     language: Language
     script: Script
@@ -70,6 +129,8 @@ class EventCreate(Strict):
     )
     max_attempts: Attempts = 1
     pool: Pool | None = None
+    status: EventStatus = EventStatus.ACTIVE
+    schedule: ScheduleIn | None = None
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -89,6 +150,9 @@ class EventCreate(Strict):
             network=self.network,
             max_attempts=self.max_attempts,
             pool=self.pool,
+            status=self.status,
+            schedule=None if self.schedule is None else self.schedule.to_schedule(),
+            policy=self.to_policy(),
         )
 
 
@@ -106,6 +170,8 @@ class EventUpdate(Strict):
     network: Network | None = None
     max_attempts: Attempts | None = None
     pool: Pool | None = None
+    status: EventStatus | None = None
+    schedule: ScheduleIn | None = None
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -126,6 +192,8 @@ class EventUpdate(Strict):
             network=self.network,
             max_attempts=self.max_attempts,
             pool=self.pool,
+            status=self.status,
+            schedule=None if self.schedule is None else self.schedule.to_schedule(),
         )
 
 
@@ -143,6 +211,14 @@ class EventPublic(BaseModel):
     network: Network
     max_attempts: int
     pool: str | None
+    status: EventStatus
+    schedule: dict[str, Any] | None
+    missed_runs: MissedRuns
+    catch_up_seconds: int
+    concurrency: Concurrency
+    max_concurrent: int | None
+    max_executions: int | None
+    fire_count: int
     created_at: datetime
     updated_at: datetime
 
@@ -162,9 +238,26 @@ class EventPublic(BaseModel):
             network=event.network,
             max_attempts=event.max_attempts,
             pool=event.pool,
+            status=event.status,
+            schedule=None if event.schedule is None else schedule_to_json(event.schedule),
+            missed_runs=event.policy.missed_runs,
+            catch_up_seconds=int(event.policy.catch_up.total_seconds()),
+            concurrency=event.policy.concurrency,
+            max_concurrent=event.policy.max_concurrent,
+            max_executions=event.policy.max_executions,
+            fire_count=event.fire_count,
             created_at=event.created_at,
             updated_at=event.updated_at,
         )
+
+
+class NextFiresRequest(Strict):
+    schedule: ScheduleIn
+    count: int = Field(default=5, ge=1, le=100)
+
+
+class NextFires(BaseModel):
+    fires: list[datetime] = Field(description="The next fire times, in UTC.")
 
 
 class RunRequest(Strict):

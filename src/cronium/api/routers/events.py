@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, status
 
 from cronium.api.deps import ServiceDep, UserDep
 from cronium.api.schemas import (
@@ -12,10 +12,14 @@ from cronium.api.schemas import (
     EventCreate,
     EventPublic,
     EventUpdate,
+    NextFires,
+    NextFiresRequest,
     RunAccepted,
     RunRequest,
 )
+from cronium.domain.event import EventStatus
 
+schedules = APIRouter(prefix="/schedules", tags=["events"], responses={422: {"model": ErrorBody}})
 router = APIRouter(
     prefix="/events",
     tags=["events"],
@@ -52,6 +56,35 @@ async def update_event(
 )
 async def delete_event(event_id: int, user: UserDep, service: ServiceDep) -> None:
     await service.delete_event(user, event_id)
+
+
+@router.post("/{event_id}/pause")
+async def pause_event(event_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+    """Stop firing on the schedule (it can still be run by hand)."""
+    return EventPublic.of(await service.set_event_status(user, event_id, EventStatus.PAUSED))
+
+
+@router.post("/{event_id}/resume")
+async def resume_event(event_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+    """Fire on the schedule again, from now on; the execution count starts again."""
+    return EventPublic.of(await service.set_event_status(user, event_id, EventStatus.ACTIVE))
+
+
+@router.get("/{event_id}/next")
+async def next_fires(
+    event_id: int,
+    user: UserDep,
+    service: ServiceDep,
+    count: Annotated[int, Query(ge=1, le=100)] = 5,
+) -> NextFires:
+    """The next fire times of the event's schedule, in UTC."""
+    return NextFires(fires=await service.next_fires(user, event_id, count))
+
+
+@schedules.post("/next")
+async def preview_schedule(body: NextFiresRequest, user: UserDep, service: ServiceDep) -> NextFires:
+    """The next fire times of a schedule, to check it before saving it."""
+    return NextFires(fires=service.preview_fires(body.schedule.to_schedule(), body.count))
 
 
 @router.post("/{event_id}/run", status_code=status.HTTP_202_ACCEPTED)
