@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -165,6 +166,12 @@ TokenOption = Annotated[
     typer.Option("--token", envvar="CRONIUM_TOKEN", help="API token.", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")]
+CronOption = Annotated[
+    str | None, typer.Option(help="Cron expression: 5 fields, or 6 with seconds first.")
+]
+TzOption = Annotated[str, typer.Option("--tz", help="IANA time zone of the cron expression.")]
+EveryOption = Annotated[float | None, typer.Option(help="Interval in seconds, from now.")]
+AtOption = Annotated[str | None, typer.Option(help="One-off run at this ISO time (with zone).")]
 
 
 def _print_json(value: Any) -> None:
@@ -216,9 +223,18 @@ def events_create(
     memory: Annotated[int | None, typer.Option(help="Memory in MiB.")] = None,
     pids: Annotated[int | None, typer.Option(help="Most processes.")] = None,
     env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE, repeatable.")] = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    missed_runs: Annotated[
+        str | None, typer.Option(help="skip, run_once or run_all (after downtime).")
+    ] = None,
+    concurrency: Annotated[str | None, typer.Option(help="allow, forbid or replace.")] = None,
+    max_executions: Annotated[int | None, typer.Option(help="Then the event pauses.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a script event from a file."""
+    """Create a script event from a file, on a schedule if one is given."""
     language = lang or Language.from_filename(file.name)
     if language is None:
         raise ClientError(f"cannot tell the language of {file.name}: pass --lang bash|python|node")
@@ -231,6 +247,10 @@ def events_create(
         "cpus": cpus,
         "memory_mb": memory,
         "pids": pids,
+        "schedule": _schedule(cron, tz, every, at),
+        "missed_runs": missed_runs,
+        "concurrency": concurrency,
+        "max_executions": max_executions,
     }
     event = ApiClient(url, token).post("/events", {k: v for k, v in body.items() if v is not None})
     if as_json:
@@ -267,6 +287,60 @@ def events_show(
     _print_record(event, [*fields, "created_at", "updated_at"])
     out.print("[b]script[/b]:")
     print(event["script"])
+
+
+@events_app.command("next")
+def events_next(
+    event_id: Annotated[int | None, typer.Argument(help="A saved event; or give --cron...")] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    count: Annotated[int, typer.Option(help="How many.")] = 5,
+) -> None:
+    """Show the next fire times of an event, or of a schedule before saving it."""
+    client = ApiClient(url, token)
+    if event_id is not None:
+        fires = client.get(f"/events/{event_id}/next", count=count)["fires"]
+    else:
+        schedule = _schedule(cron, tz, every, at)
+        if schedule is None:
+            raise ClientError("give an event id, or a schedule: --cron, --every or --at")
+        fires = client.post("/schedules/next", {"schedule": schedule, "count": count})["fires"]
+    for fire in fires:
+        print(fire)
+
+
+@events_app.command("pause")
+def events_pause(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Stop firing an event on its schedule."""
+    ApiClient(url, token).post(f"/events/{event_id}/pause")
+    out.print(f"Paused event {event_id}.")
+
+
+@events_app.command("resume")
+def events_resume(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Fire an event on its schedule again, from now on."""
+    ApiClient(url, token).post(f"/events/{event_id}/resume")
+    out.print(f"Resumed event {event_id}.")
+
+
+def _schedule(
+    cron: str | None, tz: str, every: float | None, at: str | None
+) -> dict[str, Any] | None:
+    given = [option for option in (cron, every, at) if option is not None]
+    if len(given) > 1:
+        raise ClientError("give one schedule: --cron, --every or --at")
+    if cron is not None:
+        return {"kind": "cron", "cron": cron, "timezone": tz}
+    if every is not None:
+        anchor = datetime.now(UTC).replace(microsecond=0).isoformat()
+        return {"kind": "interval", "every_seconds": every, "anchor": anchor}
+    if at is not None:
+        return {"kind": "once", "at": at}
+    return None
 
 
 @events_app.command("delete")

@@ -218,3 +218,31 @@ def test_a_second_start_keeps_the_data_and_prints_no_new_token(tmp_path: Path) -
     finally:
         second.stop()
     assert me.json()["name"] == "admin"
+
+
+def test_a_scheduled_event_fires_through_the_servers_scheduler(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    script = tmp_path / "tick.sh"
+    script.write_text("echo tick\n")
+    preview = cli(server, "events", "next", "--cron", "0 9 * * *", "--tz", "Europe/Paris")
+    assert preview.returncode == 0, preview.stderr
+    assert len(preview.stdout.split()) == 5
+    created = cli(server, "events", "create", str(script), "--cron", "* * * * * *", "--json",
+                  "--concurrency", "forbid")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    event_id = str(__import__("json").loads(created.stdout)["id"])
+    with server.client() as client:
+        deadline = time.monotonic() + 20
+        fired: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and len(fired) < 2:
+            fired = client.get("/api/v1/executions", params={"event_id": event_id}).json()
+            fired = [e for e in fired if e["status"] == "succeeded"]
+            time.sleep(0.2)
+        assert len(fired) >= 2
+        assert {e["trigger"] for e in fired} == {"schedule"}
+        assert cli(server, "events", "pause", event_id).returncode == 0
+        time.sleep(1.5)
+        count = len(client.get("/api/v1/executions", params={"event_id": event_id}).json())
+        time.sleep(2)
+        assert len(client.get("/api/v1/executions", params={"event_id": event_id}).json()) == count
