@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import random
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -238,7 +239,11 @@ class Worker:
                 record = await self._run(spec, logs, cancel)
             # the last lines and the result in one transaction
             return await self.store.record_run(
-                execution.id, self.worker_id, record, logs.take_pending()
+                execution.id,
+                self.worker_id,
+                record,
+                logs.take_pending(),
+                retry_jitter=random.random(),
             )
         finally:
             self._cancels.pop(execution.id, None)

@@ -9,7 +9,7 @@ from cronium.errors import SandboxError
 from cronium.sandbox.fake import FakeBackend, FakeRun
 from cronium.sandbox.spec import SandboxSpec
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import EventFields, RunRecord, Store
 from cronium.worker import SHUTDOWN_REASON, Worker
 
 
@@ -262,3 +262,37 @@ async def test_workers_take_only_executions_of_their_pools(store: Store, service
     claimed = await store.claim_next("docker:1", service.clock(), pools={"docker"})
     assert claimed is not None
     assert claimed[0].id == execution.id
+
+
+async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_never(
+    store: Store, service: Service
+) -> None:
+    user, _ = await service.create_admin("backoff")
+    event = await service.create_event(
+        user,
+        EventFields(
+            name="flaky", language=Language.BASH, script="exit 1", env={},
+            limits=ResourceLimits(), max_attempts=3, retry_backoff_seconds=60,
+        ),
+    )  # fmt: skip
+    first = await service.run_event(user, event.id, {"n": 1})
+    worker = Worker(store, FakeBackend(lambda spec: FakeRun(exit_code=1)), worker_id="w")
+    assert await worker.run_once()
+    (retry, failed) = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+    assert failed.id == first.id
+    assert failed.status is ExecutionStatus.FAILED
+    assert (retry.status, retry.attempt, retry.retry_of, retry.input) == (
+        ExecutionStatus.QUEUED, 2, first.id, {"n": 1},
+    )  # fmt: skip
+    assert retry.due_at is not None
+    assert failed.finished_at is not None
+    wait = (retry.due_at - failed.finished_at).total_seconds()
+    assert 30 <= wait <= 60
+    assert await worker.run_once() is False  # not due yet
+    due = retry.due_at
+    assert await store.claim("w", due, limit=1)  # due now
+    await store.record_run(
+        retry.id, "w", RunRecord(status=ExecutionStatus.CANCELLED, finished_at=due)
+    )
+    executions = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+    assert len(executions) == 2  # a cancelled attempt is not retried

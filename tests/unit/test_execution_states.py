@@ -8,6 +8,8 @@ from cronium.domain.execution import (
     ExecutionStatus,
     can_transition,
     check_transition,
+    retry_delay,
+    should_retry,
     status_of_run,
 )
 from cronium.errors import InvalidTransitionError
@@ -70,3 +72,19 @@ def test_status_of_run_maps_each_ending(
     exit_code: int | None, timed_out: bool, cancelled: bool, expected: S
 ) -> None:
     assert status_of_run(exit_code=exit_code, timed_out=timed_out, cancelled=cancelled) is expected
+
+
+def test_failures_and_timeouts_are_retried_while_attempts_remain_cancellations_never() -> None:
+    assert should_retry(S.FAILED, 1, 3)
+    assert should_retry(S.TIMED_OUT, 2, 3)
+    assert not should_retry(S.FAILED, 3, 3)
+    assert not should_retry(S.CANCELLED, 1, 3)
+    assert not should_retry(S.SUCCEEDED, 1, 3)
+
+
+def test_retry_delays_grow_exponentially_with_jitter_and_a_cap() -> None:
+    delays = [
+        retry_delay(a, base=10, cap=60, jitter=0.999999).total_seconds() for a in (1, 2, 3, 4, 5)
+    ]
+    assert [round(d) for d in delays] == [10, 20, 40, 60, 60]
+    assert retry_delay(1, base=10, cap=60, jitter=0.0).total_seconds() == 5.0  # half at least

@@ -128,6 +128,10 @@ class EventCreate(PolicyFields):
         default="none", description="none, or egress where the server allows it."
     )
     max_attempts: Attempts = 1
+    retry_backoff_seconds: float = Field(
+        default=10, ge=0, le=86400, description="Wait before the 2nd attempt; doubled after."
+    )
+    retry_backoff_max_seconds: float = Field(default=3600, ge=0, le=7 * 86400)
     pool: Pool | None = None
     status: EventStatus = EventStatus.ACTIVE
     schedule: ScheduleIn | None = None
@@ -149,6 +153,8 @@ class EventCreate(PolicyFields):
             ),
             network=self.network,
             max_attempts=self.max_attempts,
+            retry_backoff_seconds=self.retry_backoff_seconds,
+            retry_backoff_max_seconds=self.retry_backoff_max_seconds,
             pool=self.pool,
             status=self.status,
             schedule=None if self.schedule is None else self.schedule.to_schedule(),
@@ -210,6 +216,8 @@ class EventPublic(BaseModel):
     pids: int
     network: Network
     max_attempts: int
+    retry_backoff_seconds: float
+    retry_backoff_max_seconds: float
     pool: str | None
     status: EventStatus
     schedule: dict[str, Any] | None
@@ -237,6 +245,8 @@ class EventPublic(BaseModel):
             pids=event.limits.pids,
             network=event.network,
             max_attempts=event.max_attempts,
+            retry_backoff_seconds=event.retry_backoff,
+            retry_backoff_max_seconds=event.retry_backoff_max,
             pool=event.pool,
             status=event.status,
             schedule=None if event.schedule is None else schedule_to_json(event.schedule),
@@ -276,6 +286,7 @@ class ExecutionPublic(BaseModel):
     retry_of: int | None
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
+    due_at: datetime | None
     input: Any
     output: Any
     condition: bool | None

@@ -69,6 +69,8 @@ class Event:
     limits: ResourceLimits
     network: Network
     max_attempts: int
+    retry_backoff: float  # seconds before the second attempt; doubled for each next one
+    retry_backoff_max: float
     pool: str | None
     status: EventStatus
     schedule: Schedule | None

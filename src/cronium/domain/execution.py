@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cronium.errors import InvalidTransitionError
@@ -82,9 +82,27 @@ def status_of_run(*, exit_code: int | None, timed_out: bool, cancelled: bool) ->
     return ExecutionStatus.SUCCEEDED if exit_code == 0 else ExecutionStatus.FAILED
 
 
+RETRIED_STATUSES = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT})
+
+
 def may_retry(attempt: int, max_attempts: int) -> bool:
     """Whether an execution that failed on attempt ``attempt`` gets another one."""
     return attempt < max_attempts
+
+
+def should_retry(status: ExecutionStatus, attempt: int, max_attempts: int) -> bool:
+    """Failures and timeouts are retried while attempts remain; a cancellation never is."""
+    return status in RETRIED_STATUSES and may_retry(attempt, max_attempts)
+
+
+def retry_delay(attempt: int, base: float, cap: float, jitter: float) -> timedelta:
+    """Wait before attempt ``attempt + 1``: base * 2^(attempt-1), capped, times a jitter.
+
+    ``jitter`` is a number in [0, 1) (random in production, fixed in tests); the delay is
+    spread over [half, full] of the backoff so that retries of many runs do not come together.
+    """
+    backoff = min(cap, base * 2 ** max(0, attempt - 1))
+    return timedelta(seconds=backoff * (0.5 + 0.5 * jitter))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +120,7 @@ class Execution:
     retry_of: int | None
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
+    due_at: datetime | None
     input: Any
     output: Any
     condition: bool | None

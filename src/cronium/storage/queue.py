@@ -15,9 +15,17 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cronium.domain.event import Event
-from cronium.domain.execution import Execution, ExecutionStatus, check_transition, may_retry
+from cronium.domain.execution import (
+    Execution,
+    ExecutionStatus,
+    check_transition,
+    may_retry,
+    retry_delay,
+    should_retry,
+)
 from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.gateway import Gateway
@@ -136,7 +144,11 @@ class QueueOperations(Gateway):
         # once per row it updates, each time picking (and locking) another row.
         picked = (
             select(ExecutionRow.id)
-            .where(ExecutionRow.status == ExecutionStatus.QUEUED, allowed)
+            .where(
+                ExecutionRow.status == ExecutionStatus.QUEUED,
+                allowed,
+                or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
+            )
             .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -191,8 +203,13 @@ class QueueOperations(Gateway):
         worker_id: str,
         record: RunRecord,
         logs: Sequence[LogLine] = (),
+        retry_jitter: float = 0.5,
     ) -> Execution:
-        """Store a finished run (and its last log lines) on a running execution of the worker."""
+        """Store a finished run (and its last log lines) on a running execution of the worker.
+
+        A failure or timeout with attempts left queues the next attempt in the same
+        transaction, due after an exponential backoff (``retry_jitter`` in [0, 1) spreads it).
+        """
         check_transition(ExecutionStatus.RUNNING, record.status)
         finish = (
             update(ExecutionRow)
@@ -211,6 +228,8 @@ class QueueOperations(Gateway):
                 session.add_all(
                     LogLineRow(execution_id=execution_id, **asdict(line)) for line in logs
                 )
+            if row is not None:
+                await self._queue_retry(session, row, record.finished_at, retry_jitter)
             if row is None:
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:
@@ -220,6 +239,31 @@ class QueueOperations(Gateway):
                     f"execution {execution_id} is not running on worker {worker_id!r}"
                 )
             return execution_of(row)
+
+    async def _queue_retry(
+        self, session: AsyncSession, ended: ExecutionRow, now: datetime, jitter: float
+    ) -> ExecutionRow | None:
+        event = await session.get(EventRow, ended.event_id)
+        status = ExecutionStatus(ended.status)
+        if event is None or not should_retry(status, ended.attempt, event.max_attempts):
+            return None
+        delay = retry_delay(
+            ended.attempt, event.retry_backoff_seconds, event.retry_backoff_max_seconds, jitter
+        )
+        retry = new_execution(
+            ended.event_id, input=ended.input, now=now, priority=ended.priority,
+            attempt=ended.attempt + 1,
+        )  # fmt: skip
+        retry.pool, retry.retry_of = ended.pool, ended.retry_of or ended.id
+        retry.trigger, retry.scheduled_at, retry.due_at = (
+            ended.trigger,
+            ended.scheduled_at,
+            now + delay,
+        )
+        session.add(retry)
+        await session.flush()
+        await self._notify(session, QUEUE_CHANNEL)
+        return retry
 
     async def cancel(self, execution_id: int, now: datetime) -> Execution:
         """Cancel a queued execution at once, or ask the worker of a running one to stop it."""

@@ -47,6 +47,8 @@ class EventFields:
     limits: ResourceLimits
     network: Network = "none"
     max_attempts: int = 1
+    retry_backoff_seconds: float = 10.0
+    retry_backoff_max_seconds: float = 3600.0
     pool: str | None = None
     status: EventStatus = EventStatus.ACTIVE
     schedule: Schedule | None = None

@@ -111,6 +111,8 @@ class EventRow(Base):
     max_concurrent: Mapped[int | None] = mapped_column(Integer)
     max_executions: Mapped[int | None] = mapped_column(Integer)
     fire_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    retry_backoff_seconds: Mapped[float] = mapped_column(Float, server_default="10")
+    retry_backoff_max_seconds: Mapped[float] = mapped_column(Float, server_default="3600")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -135,6 +137,7 @@ class ExecutionRow(Base):
     retry_of: Mapped[int | None] = mapped_column(BigInteger)
     lease_expires_at: Mapped[datetime | None]
     cancel_requested_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # a retry waits for its backoff
     scheduled_at: Mapped[datetime | None]
     input: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     output: Mapped[Any] = mapped_column(JsonValue, nullable=True)
