@@ -7,6 +7,7 @@
      +-- InvalidInputError         a request or command carried bad data (HTTP 422)
      +-- NotFoundError             the named object does not exist (HTTP 404)
      +-- ConflictError             the change collides with existing state (HTTP 409)
+     +-- PayloadTooLargeError      a request body over its limit (HTTP 413)
      +-- AuthenticationError       no, unknown, expired or revoked credentials (HTTP 401)
      +-- PermissionDeniedError     credentials are fine but not for this (HTTP 403)
      +-- InvalidTransitionError    an execution state change that the state machine refuses
@@ -42,6 +43,10 @@ class InvalidInputError(CroniumError):
 
 class NotFoundError(CroniumError):
     """The named object does not exist, or is not visible to the caller."""
+
+
+class PayloadTooLargeError(CroniumError):
+    """A request body is larger than the limit it names (HTTP 413)."""
 
 
 class ConflictError(CroniumError):

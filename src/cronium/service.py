@@ -6,11 +6,13 @@ Objects a user may not see are reported as not found, so their existence does no
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cronium.domain.action import Action
 from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
@@ -18,6 +20,7 @@ from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import WorkerInfo
 from cronium.errors import (
     AuthenticationError,
+    ConflictError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -28,6 +31,7 @@ from cronium.tokens import display_prefix, hash_token, new_token_secret
 Clock = Callable[[], datetime]
 # A token's last use is written at most this often: not one write per request.
 TOUCH_INTERVAL = timedelta(minutes=1)
+WEBHOOK_PREFIX = "whk_"
 EGRESS_REFUSED = (
     "network: egress is not allowed on this server; an administrator can allow it with "
     "CRONIUM_ALLOW_EGRESS=true"
@@ -120,6 +124,7 @@ class Service:
 
     async def create_event(self, user: User, fields: EventFields) -> Event:
         self._check_network(fields.network)
+        await self._check_actions(user, fields.actions)
         return await self.store.create_event(user.id, fields, self.clock())
 
     async def get_event(self, user: User, event_id: int) -> Event:
@@ -134,7 +139,42 @@ class Service:
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
         await self.get_event(user, event_id)
         self._check_network(changes.network)
+        await self._check_actions(user, changes.actions or ())
         return await self.store.update_event(event_id, changes, self.clock())
+
+    async def _check_actions(self, user: User, actions: tuple[Action, ...]) -> None:
+        for action in actions:
+            try:
+                await self.get_event(user, action.event_id)
+            except NotFoundError as exc:
+                raise InvalidInputError(
+                    f"actions: no event has id {action.event_id} (an action runs an event of yours)"
+                ) from exc
+
+    async def enable_webhook(self, user: User, event_id: int) -> str:
+        """A new webhook key for the event (any earlier one stops working); shown this once."""
+        await self.get_event(user, event_id)
+        key = WEBHOOK_PREFIX + secrets.token_urlsafe(32)
+        await self.store.set_webhook(event_id, hash_token(key))
+        return key
+
+    async def disable_webhook(self, user: User, event_id: int) -> None:
+        await self.get_event(user, event_id)
+        await self.store.set_webhook(event_id, None)
+
+    async def trigger_webhook(self, key: str, body: Any) -> Execution:
+        """Queue a run of the event this webhook key belongs to, with ``body`` as its input."""
+        event = await self.store.find_webhook(hash_token(key))
+        if event is None:
+            raise NotFoundError("no webhook has this key (it may have been rotated or removed)")
+        if event.status is EventStatus.ARCHIVED:
+            raise ConflictError(f"event {event.id} is archived: its webhook does not run it")
+        execution = await self.store.enqueue(
+            event.id, input=body, now=self.clock(), trigger="webhook"
+        )
+        if self._on_enqueue is not None:
+            self._on_enqueue()
+        return execution
 
     def _check_network(self, network: str | None) -> None:
         if network == "egress" and not self.allow_egress:

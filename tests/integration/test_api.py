@@ -236,3 +236,41 @@ async def test_bad_schedules_are_refused_with_a_reason(
     response = await client.post("/api/v1/events", json={**SCRIPT, "schedule": schedule})
     assert_error(response, 422, fragment)
     assert (await client.get("/api/v1/events")).json() == []
+
+
+async def test_a_webhook_runs_its_event_with_the_body_as_input(client: httpx.AsyncClient) -> None:
+    event = await create(client)
+    issued = (await client.post(f"/api/v1/events/{event['id']}/webhook")).json()
+    assert issued["key"].startswith("whk_")
+    assert issued["url"].endswith(f"/api/v1/hooks/{issued['key']}")
+    hook = f"/api/v1/hooks/{issued['key']}"
+    anonymous = {"Authorization": ""}
+    run = await client.post(hook, json={"order": 7}, headers=anonymous)
+    assert run.status_code == 202
+    execution = (await client.get(f"/api/v1/executions/{run.json()['execution_id']}")).json()
+    assert (execution["input"], execution["trigger"]) == ({"order": 7}, "webhook")
+    text = await client.post(
+        hook, content=b"plain", headers={**anonymous, "Content-Type": "text/plain"}
+    )
+    assert (await client.get(f"/api/v1/executions/{text.json()['execution_id']}")).json()[
+        "input"
+    ] == "plain"
+    # rotating the key retires the old one
+    rotated = (await client.post(f"/api/v1/events/{event['id']}/webhook")).json()
+    assert_error(
+        await client.post(hook, json={}, headers=anonymous), 404, "no webhook has this key"
+    )
+    assert (
+        await client.post(f"/api/v1/hooks/{rotated['key']}", headers=anonymous)
+    ).status_code == 202
+    assert (await client.delete(f"/api/v1/events/{event['id']}/webhook")).status_code == 204
+    assert_error(
+        await client.post(f"/api/v1/hooks/{rotated['key']}", headers=anonymous), 404, "no webhook"
+    )
+
+
+async def test_actions_must_name_events_of_the_caller(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/events", json={**SCRIPT, "actions": [{"when": "success", "event_id": 999}]}
+    )
+    assert_error(response, 422, "actions: no event has id 999")

@@ -3,6 +3,7 @@
 import asyncio
 from datetime import timedelta
 
+from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import ExecutionStatus
 from cronium.errors import SandboxError
@@ -296,3 +297,43 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     )
     executions = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
     assert len(executions) == 2  # a cancelled attempt is not retried
+
+
+async def test_conditional_actions_run_the_next_event_with_the_output(
+    store: Store, service: Service
+) -> None:
+    user, _ = await service.create_admin("chain")
+
+    async def event(name: str, **extra: object) -> int:
+        fields = EventFields(
+            name=name, language=Language.BASH, script="true", env={},
+            limits=ResourceLimits(), **extra,  # type: ignore[arg-type]
+        )  # fmt: skip
+        return (await service.create_event(user, fields)).id
+
+    on_success = await event("on-success")
+    on_failure = await event("on-failure")
+    on_condition = await event("on-condition")
+    first = await event(
+        "first",
+        actions=(
+            Action(ActionWhen.SUCCESS, on_success),
+            Action(ActionWhen.FAILURE, on_failure),
+            Action(ActionWhen.CONDITION, on_condition),
+        ),
+    )
+    execution = await service.run_event(user, first)
+    assert await store.claim("w", service.clock())
+    await store.set_output(execution.id, {"total": 3})
+    await store.set_condition(execution.id, True)
+    await store.record_run(
+        execution.id, "w", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=service.clock())
+    )
+    queued = {
+        e.event_id: e
+        for target in (on_success, on_failure, on_condition)
+        for e in await store.list_executions(event_id=target, owner_id=None, limit=5)
+    }
+    assert set(queued) == {on_success, on_condition}
+    assert queued[on_success].input == {"total": 3}
+    assert queued[on_success].trigger == "action"

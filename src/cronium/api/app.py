@@ -26,6 +26,7 @@ def create_app(service: Service, *, worker_status: str = "not running in this pr
     for module in (events, executions, tokens, workers):
         api.include_router(module.router)
     api.include_router(events.schedules)
+    api.include_router(events.hooks)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -15,6 +15,7 @@ STATUS = {
     errors.InvalidInputError: (422, "invalid_input"),
     errors.NotFoundError: (404, "not_found"),
     errors.ConflictError: (409, "conflict"),
+    errors.PayloadTooLargeError: (413, "payload_too_large"),
     errors.AuthenticationError: (401, "unauthenticated"),
     errors.PermissionDeniedError: (403, "forbidden"),
     errors.InvalidTransitionError: (409, "invalid_transition"),

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from cronium.domain import event as ev
+from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Event, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import (
@@ -98,6 +99,11 @@ class ScheduleIn(Strict):
         return schedule
 
 
+class ActionIn(Strict):
+    when: ActionWhen = Field(description="success, failure, always, or condition (set true).")
+    event_id: int = Field(description="The event to run, with this run's output as input.")
+
+
 class PolicyFields(Strict):
     missed_runs: MissedRuns = MissedRuns.RUN_ONCE
     catch_up_seconds: int = Field(default=3600, ge=0, le=30 * 86400)
@@ -135,6 +141,7 @@ class EventCreate(PolicyFields):
     pool: Pool | None = None
     status: EventStatus = EventStatus.ACTIVE
     schedule: ScheduleIn | None = None
+    actions: list[ActionIn] = Field(default_factory=list, max_length=20)
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -159,6 +166,7 @@ class EventCreate(PolicyFields):
             status=self.status,
             schedule=None if self.schedule is None else self.schedule.to_schedule(),
             policy=self.to_policy(),
+            actions=tuple(Action(a.when, a.event_id) for a in self.actions),
         )
 
 
@@ -178,6 +186,7 @@ class EventUpdate(Strict):
     pool: Pool | None = None
     status: EventStatus | None = None
     schedule: ScheduleIn | None = None
+    actions: list[ActionIn] | None = Field(default=None, max_length=20)
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
@@ -200,6 +209,9 @@ class EventUpdate(Strict):
             pool=self.pool,
             status=self.status,
             schedule=None if self.schedule is None else self.schedule.to_schedule(),
+            actions=None
+            if self.actions is None
+            else tuple(Action(a.when, a.event_id) for a in self.actions),
         )
 
 
@@ -227,6 +239,8 @@ class EventPublic(BaseModel):
     max_concurrent: int | None
     max_executions: int | None
     fire_count: int
+    actions: list[dict[str, Any]]
+    has_webhook: bool
     created_at: datetime
     updated_at: datetime
 
@@ -256,6 +270,8 @@ class EventPublic(BaseModel):
             max_concurrent=event.policy.max_concurrent,
             max_executions=event.policy.max_executions,
             fire_count=event.fire_count,
+            actions=[action.to_json() for action in event.actions],
+            has_webhook=event.has_webhook,
             created_at=event.created_at,
             updated_at=event.updated_at,
         )
@@ -268,6 +284,11 @@ class NextFiresRequest(Strict):
 
 class NextFires(BaseModel):
     fires: list[datetime] = Field(description="The next fire times, in UTC.")
+
+
+class WebhookIssued(BaseModel):
+    key: str = Field(description="The webhook's secret key. Shown this once.")
+    url: str = Field(description="POST here (any body: it becomes the run's input).")
 
 
 class RunRequest(Strict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from cronium.domain.action import Action
 from cronium.domain.schedule import Schedule, SchedulePolicy
 
 # Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
@@ -77,5 +78,7 @@ class Event:
     policy: SchedulePolicy
     fire_count: int
     schedule_cursor: datetime | None  # the scheduler has handled every fire up to here
+    actions: tuple[Action, ...]
+    has_webhook: bool
     created_at: datetime
     updated_at: datetime

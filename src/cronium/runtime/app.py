@@ -25,6 +25,7 @@ from cronium.errors import (
     CroniumError,
     InvalidInputError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     StorageError,
 )
@@ -34,10 +35,6 @@ from cronium.storage import Store
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
-
-
-class PayloadTooLargeError(CroniumError):
-    pass
 
 
 class RateLimitedError(CroniumError):

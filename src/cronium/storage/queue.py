@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cronium.domain.event import Event
+from cronium.domain.action import Action, actions_to_run
+from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import (
     Execution,
     ExecutionStatus,
@@ -91,7 +92,13 @@ def new_execution(
 
 class QueueOperations(Gateway):
     async def enqueue(
-        self, event_id: int, *, input: Any, now: datetime, priority: int = 0
+        self,
+        event_id: int,
+        *,
+        input: Any,
+        now: datetime,
+        priority: int = 0,
+        trigger: str = "manual",
     ) -> Execution:
         """Queue a first attempt of the event now (its pool comes from the event)."""
         try:
@@ -100,7 +107,7 @@ class QueueOperations(Gateway):
                 if event is None:
                     raise NotFoundError(f"no event has id {event_id}")
                 row = new_execution(event_id, input=input, now=now, priority=priority)
-                row.pool = event.pool
+                row.pool, row.trigger = event.pool, trigger
                 session.add(row)
                 await session.flush()
                 await self._notify(session, QUEUE_CHANNEL)
@@ -230,6 +237,7 @@ class QueueOperations(Gateway):
                 )
             if row is not None:
                 await self._queue_retry(session, row, record.finished_at, retry_jitter)
+                await self._queue_actions(session, row, record.finished_at)
             if row is None:
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:
@@ -264,6 +272,26 @@ class QueueOperations(Gateway):
         await session.flush()
         await self._notify(session, QUEUE_CHANNEL)
         return retry
+
+    async def _queue_actions(
+        self, session: AsyncSession, ended: ExecutionRow, now: datetime
+    ) -> None:
+        """Queue the events the ended run's conditional actions ask for, with its output."""
+        event = await session.get(EventRow, ended.event_id)
+        actions = (
+            tuple(Action.from_json(action) for action in (event.actions or ())) if event else ()
+        )
+        targets = actions_to_run(actions, ExecutionStatus(ended.status), ended.condition)
+        for target_id in targets:
+            target = await session.get(EventRow, target_id)
+            if target is None or target.status == EventStatus.ARCHIVED:
+                continue  # the target was deleted or archived since
+            queued = new_execution(target_id, input=ended.output, now=now)
+            queued.trigger, queued.pool = "action", target.pool
+            session.add(queued)
+        if targets:
+            await session.flush()
+            await self._notify(session, QUEUE_CHANNEL)
 
     async def cancel(self, execution_id: int, now: datetime) -> Execution:
         """Cancel a queued execution at once, or ask the worker of a running one to stop it."""

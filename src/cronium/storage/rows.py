@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cronium.domain.action import Action
 from cronium.domain.event import Event, EventStatus, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import (
@@ -63,6 +64,8 @@ def event_of(row: EventRow) -> Event:
         ),
         fire_count=row.fire_count,
         schedule_cursor=row.schedule_cursor,
+        actions=tuple(Action.from_json(action) for action in row.actions or ()),
+        has_webhook=row.webhook_key_hash is not None,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from cronium.domain.action import Action
 from cronium.domain.event import Event, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Schedule, SchedulePolicy, schedule_to_json
@@ -53,6 +54,7 @@ class EventFields:
     status: EventStatus = EventStatus.ACTIVE
     schedule: Schedule | None = None
     policy: SchedulePolicy = field(default_factory=SchedulePolicy)
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class EventChanges:
     status: EventStatus | None = None
     schedule: Schedule | None = None
     policy: SchedulePolicy | None = None
+    actions: tuple[Action, ...] | None = None
 
 
 class Store(QueueOperations, ScheduleOperations, WorkerOperations):
@@ -189,6 +192,21 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
         except IntegrityError as exc:
             raise ConflictError(f"an event named {changes.name!r} already exists") from exc
         return event_of(row)
+
+    async def set_webhook(self, event_id: int, key_hash: str | None) -> None:
+        """Give the event a webhook key (by its hash), or take it away (None)."""
+        async with self._write() as session:
+            row = await session.get(EventRow, event_id)
+            if row is None:
+                raise NotFoundError(f"no event has id {event_id}")
+            row.webhook_key_hash = key_hash
+
+    async def find_webhook(self, key_hash: str) -> Event | None:
+        """The event whose webhook key has this hash."""
+        query = select(EventRow).where(EventRow.webhook_key_hash == key_hash)
+        async with self._read() as session:
+            row = await session.scalar(query)
+        return None if row is None else event_of(row)
 
     async def delete_event(self, event_id: int) -> None:
         """Delete an event with its executions and logs; refused while one of them runs."""
@@ -320,6 +338,9 @@ def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) ->
     schedule: Schedule | None = values.pop("schedule", None)
     policy: SchedulePolicy | None = values.pop("policy", None)
     status: EventStatus | None = values.pop("status", None)
+    actions: tuple[Action, ...] | None = values.pop("actions", None)
+    if actions is not None:
+        row.actions = [action.to_json() for action in actions]
     for name, value in values.items():
         setattr(row, name, value)
     if limits is not None:

@@ -113,6 +113,8 @@ class EventRow(Base):
     fire_count: Mapped[int] = mapped_column(Integer, server_default="0")
     retry_backoff_seconds: Mapped[float] = mapped_column(Float, server_default="10")
     retry_backoff_max_seconds: Mapped[float] = mapped_column(Float, server_default="3600")
+    webhook_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    actions: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonValue, nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 
 from cronium.api.deps import ServiceDep, UserDep
 from cronium.api.schemas import (
@@ -16,9 +17,13 @@ from cronium.api.schemas import (
     NextFiresRequest,
     RunAccepted,
     RunRequest,
+    WebhookIssued,
 )
 from cronium.domain.event import EventStatus
+from cronium.errors import InvalidInputError, PayloadTooLargeError
 
+WEBHOOK_MAX_BODY = 1024 * 1024
+hooks = APIRouter(prefix="/hooks", tags=["webhooks"], responses={404: {"model": ErrorBody}})
 schedules = APIRouter(prefix="/schedules", tags=["events"], responses={422: {"model": ErrorBody}})
 router = APIRouter(
     prefix="/events",
@@ -85,6 +90,46 @@ async def next_fires(
 async def preview_schedule(body: NextFiresRequest, user: UserDep, service: ServiceDep) -> NextFires:
     """The next fire times of a schedule, to check it before saving it."""
     return NextFires(fires=service.preview_fires(body.schedule.to_schedule(), body.count))
+
+
+@router.post("/{event_id}/webhook", status_code=status.HTTP_201_CREATED)
+async def enable_webhook(
+    event_id: int, request: Request, user: UserDep, service: ServiceDep
+) -> WebhookIssued:
+    """Give the event a webhook, or a new key for it (the old one stops working)."""
+    key = await service.enable_webhook(user, event_id)
+    return WebhookIssued(key=key, url=str(request.url_for("trigger_webhook", key=key)))
+
+
+@router.delete("/{event_id}/webhook", status_code=status.HTTP_204_NO_CONTENT)
+async def disable_webhook(event_id: int, user: UserDep, service: ServiceDep) -> None:
+    await service.disable_webhook(user, event_id)
+
+
+@hooks.post("/{key}", status_code=status.HTTP_202_ACCEPTED, name="trigger_webhook")
+async def trigger_webhook(key: str, request: Request, service: ServiceDep) -> RunAccepted:
+    """Run the event of this webhook key. No API token: the key is the secret. A JSON body
+    becomes the run's input as JSON; any other body, as text."""
+    body = await _webhook_body(request)
+    execution = await service.trigger_webhook(key, body)
+    return RunAccepted(execution_id=execution.id, status=execution.status)
+
+
+async def _webhook_body(request: Request) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > WEBHOOK_MAX_BODY:
+        raise PayloadTooLargeError(f"the webhook body exceeds {WEBHOOK_MAX_BODY} bytes")
+    raw = await request.body()
+    if len(raw) > WEBHOOK_MAX_BODY:
+        raise PayloadTooLargeError(f"the webhook body exceeds {WEBHOOK_MAX_BODY} bytes")
+    if not raw:
+        return None
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInputError(f"the request body is not valid JSON: {exc}") from exc
+    return raw.decode("utf-8", errors="replace")
 
 
 @router.post("/{event_id}/run", status_code=status.HTTP_202_ACCEPTED)
