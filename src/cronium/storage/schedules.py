@@ -22,11 +22,14 @@ ACTIVE = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 
 
 class ScheduleOperations(Gateway):
-    async def scheduled_events(self) -> list[Event]:
-        """Active events that have a schedule."""
-        query = select(EventRow).where(
-            EventRow.status == EventStatus.ACTIVE, EventRow.schedule.is_not(None)
-        )
+    async def scheduled_events(self, changed_since: datetime | None = None) -> list[Event]:
+        """Events that have a schedule: the active ones, or, with ``changed_since``, every
+        one changed since then (whatever its status, so that a pause is seen too)."""
+        query = select(EventRow).where(EventRow.schedule.is_not(None))
+        if changed_since is None:
+            query = query.where(EventRow.status == EventStatus.ACTIVE)
+        else:
+            query = query.where(EventRow.updated_at >= changed_since)
         async with self._read() as session:
             return [event_of(row) for row in await session.scalars(query)]
 
