@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Changes are found by updated_at; a little overlap covers clocks and slow commits.
 CHANGE_OVERLAP = timedelta(seconds=5)
+# Due events are fired in batches of this many, one transaction each.
+BATCH = 500
 
 
 @dataclass
@@ -46,26 +48,37 @@ class Scheduler:
         """Fire everything due up to ``now``; the executions made (queued or skipped)."""
         now = now or self.clock()
         await self._refresh(now)
-        made: list[Execution] = []
+        due: dict[int, Event] = {}
         while self._due and self._due[0][0] <= now:
             _, event_id = heapq.heappop(self._due)
             event = self._events.get(event_id)
             if event is not None:
-                made += await self._fire(event, now)
+                due[event_id] = event
+        events = list(due.values())
+        made: list[Execution] = []
+        for start in range(0, len(events), BATCH):
+            made += await self._fire(events[start : start + BATCH], now)
         return made
 
-    async def _fire(self, event: Event, now: datetime) -> list[Execution]:
-        assert event.schedule is not None
-        cursor = event.schedule_cursor or now
-        fires = plan_fires(event.schedule, event.policy, cursor, now)
-        made = await self.store.fire(event.id, cursor=cursor, until=now, fires=fires, now=now)
-        # Whether this scheduler or another handled the stretch, the event moves on from now.
-        count = event.fire_count + sum(e.status == "queued" for e in made)
-        limit = event.policy.max_executions
-        if limit is not None and count >= limit:
-            self._track(None, event.id, now)  # the store paused it
-        else:
-            self._track(replace(event, schedule_cursor=now, fire_count=count), event.id, now)
+    async def _fire(self, events: list[Event], now: datetime) -> list[Execution]:
+        batch = []
+        for event in events:
+            assert event.schedule is not None
+            cursor = event.schedule_cursor or now
+            batch.append((event.id, cursor, plan_fires(event.schedule, event.policy, cursor, now)))
+        made = await self.store.fire_batch(batch, until=now, now=now)
+        queued: dict[int, int] = {}
+        for execution in made:
+            if execution.status == "queued":
+                queued[execution.event_id] = queued.get(execution.event_id, 0) + 1
+        # Whether this scheduler or another handled the stretch, the events move on from now.
+        for event in events:
+            count = event.fire_count + queued.get(event.id, 0)
+            limit = event.policy.max_executions
+            if limit is not None and count >= limit:
+                self._track(None, event.id, now)  # the store paused it
+            else:
+                self._track(replace(event, schedule_cursor=now, fire_count=count), event.id, now)
         return made
 
     async def _refresh(self, now: datetime) -> None:

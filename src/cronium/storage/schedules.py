@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Concurrency, concurrency_action
 from cronium.storage.gateway import Gateway
-from cronium.storage.queue import CANCEL_CHANNEL, QUEUE_CHANNEL, new_execution
+from cronium.storage.queue import CANCEL_CHANNEL, QUEUE_CHANNEL
 from cronium.storage.rows import event_of, execution_of
 from cronium.storage.tables import EventRow, ExecutionRow
 
@@ -42,64 +44,114 @@ class ScheduleOperations(Gateway):
         fires: Sequence[datetime],
         now: datetime,
     ) -> list[Execution]:
-        """Queue ``fires`` of the event and move its cursor from ``cursor`` to ``until``.
+        """Queue ``fires`` of one event; see :meth:`fire_batch`."""
+        return await self.fire_batch([(event_id, cursor, list(fires))], until=until, now=now)
 
-        The cursor moves only if it still is where this scheduler read it, so of several
-        schedulers exactly one handles each window; the unique key on (event, fire time,
-        attempt) makes a double fire impossible even so. Each fire obeys the event's
+    async def fire_batch(
+        self,
+        batch: Sequence[tuple[int, datetime, list[datetime]]],
+        *,
+        until: datetime,
+        now: datetime,
+    ) -> list[Execution]:
+        """For each (event, cursor, fires): queue the fires and move its cursor to ``until``.
+
+        One transaction and a few set-wise statements for the whole batch. An event's fires
+        are queued only if its cursor still is where the scheduler read it (rows locked, or
+        skipped if another scheduler holds them, on PostgreSQL; SQLite has one writer), so of
+        several schedulers exactly one handles each stretch; the unique key on (event, fire
+        time, attempt) makes a double fire impossible even so. Each fire obeys the event's
         concurrency policy; reaching ``max_executions`` pauses the event.
         """
-        advance = (
-            update(EventRow)
-            .where(
-                EventRow.id == event_id,
-                EventRow.status == EventStatus.ACTIVE,
-                EventRow.schedule_cursor == cursor,
-            )
-            .values(schedule_cursor=until)
-        )
-        made: list[ExecutionRow] = []
+        expected = {event_id: cursor for event_id, cursor, _ in batch}
         async with self._write() as session:
-            if (await session.execute(advance)).rowcount != 1:  # type: ignore[attr-defined]
+            events = {
+                row.id: row
+                for row in await session.scalars(
+                    select(EventRow)
+                    .where(EventRow.id.in_(expected), EventRow.status == EventStatus.ACTIVE)
+                    .with_for_update(skip_locked=True)
+                )
+                if row.schedule_cursor == expected[row.id]
+            }
+            if not events:
                 return []
-            event = await session.get(EventRow, event_id)
-            assert event is not None
-            for fire in fires:
-                row = await self._fire_one(session, event, fire, now)
-                if row is not None:
-                    made.append(row)
-                if event.status != EventStatus.ACTIVE:
-                    break
-            if any(row.status == ExecutionStatus.QUEUED for row in made):
+            await session.execute(
+                update(EventRow)
+                .where(EventRow.id.in_(list(events)))
+                .values(schedule_cursor=until)
+                .execution_options(synchronize_session=False)
+            )
+            active = await self._active_counts(session, list(events))
+            rows = []
+            for event_id, _, fires in batch:
+                if event_id in events:
+                    rows += await self._plan_rows(session, events[event_id], fires, active, now)
+            made = await self._insert_new(session, rows)
+            if any(row["status"] == ExecutionStatus.QUEUED for row in rows):
                 await self._notify(session, QUEUE_CHANNEL)
-        return [execution_of(row) for row in made]
+            return made
 
-    async def _fire_one(
-        self, session: AsyncSession, event: EventRow, fire: datetime, now: datetime
-    ) -> ExecutionRow | None:
-        active = await session.scalar(
-            select(func.count())
-            .select_from(ExecutionRow)
-            .where(ExecutionRow.event_id == event.id, ExecutionRow.status.in_(ACTIVE))
+    async def _active_counts(self, session: AsyncSession, event_ids: list[int]) -> dict[int, int]:
+        counts = await session.execute(
+            select(ExecutionRow.event_id, func.count())
+            .where(ExecutionRow.event_id.in_(event_ids), ExecutionRow.status.in_(ACTIVE))
+            .group_by(ExecutionRow.event_id)
         )
-        action = concurrency_action(event_of(event).policy, int(active or 0))
-        if action is Concurrency.REPLACE:
-            await self._replace_active(session, event.id, now)
-        row = new_execution(event.id, input=None, now=now)
-        row.trigger, row.scheduled_at, row.pool = "schedule", fire, event.pool
-        if action is Concurrency.FORBID:
-            row.status, row.finished_at = ExecutionStatus.SKIPPED, now
-            row.error = SKIPPED_REASON.format(policy=event.concurrency)
-        try:
-            async with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            return None  # this fire exists already
-        if row.status == ExecutionStatus.QUEUED:
-            event.fire_count += 1
-            if event.max_executions is not None and event.fire_count >= event.max_executions:
-                event.status = EventStatus.PAUSED
-        return row
+        return {event_id: int(count) for event_id, count in counts.all()}
+
+    async def _plan_rows(
+        self,
+        session: AsyncSession,
+        event: EventRow,
+        fires: list[datetime],
+        active: dict[int, int],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        policy = event_of(event).policy
+        rows = []
+        for fire in fires:
+            action = concurrency_action(policy, active.get(event.id, 0))
+            if action is Concurrency.REPLACE:
+                await self._replace_active(session, event.id, now)
+                active[event.id] = 0
+            skipped = action is Concurrency.FORBID
+            rows.append(
+                {
+                    "event_id": event.id, "status": ExecutionStatus.SKIPPED if skipped
+                    else ExecutionStatus.QUEUED, "attempt": 1, "priority": 0,
+                    "trigger": "schedule", "scheduled_at": fire, "pool": event.pool,
+                    "queued_at": now, "finished_at": now if skipped else None,
+                    "error": SKIPPED_REASON.format(policy=event.concurrency) if skipped
+                    else None, "timed_out": False, "oom_killed": False,
+                }
+            )  # fmt: skip
+            if skipped:
+                continue
+            active[event.id] = active.get(event.id, 0) + 1
+            if event.max_executions is not None:
+                event.fire_count += 1
+                if event.fire_count >= event.max_executions:
+                    event.status = EventStatus.PAUSED
+                    break
+        return rows
+
+    async def _insert_new(
+        self, session: AsyncSession, rows: list[dict[str, Any]]
+    ) -> list[Execution]:
+        """Insert the executions, leaving out any fire that exists already."""
+        if not rows:
+            return []
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(ExecutionRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["event_id", "scheduled_at", "attempt"])
+            .returning(ExecutionRow)
+        )
+        made = list(await session.scalars(statement))
+        made.sort(key=lambda row: (row.event_id, row.scheduled_at or row.queued_at))
+        return [execution_of(row) for row in made]
 
     async def _replace_active(self, session: AsyncSession, event_id: int, now: datetime) -> None:
         await session.execute(
