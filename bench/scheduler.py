@@ -3,8 +3,9 @@
 N active events fire every minute, spread over the seconds (``S * * * * *``, S = i mod 60).
 A real scheduler runs for a warm-up of 15 s, then M minutes measured; the table shows the
 lateness of each fire (queued minus due) median and p99, duplicates and misses (both must be
-0), the scheduler's CPU while firing, and its CPU while idle (N schedules, none due). Baseline, in the same run: computing the
-next fire time of every schedule once, which a scheduler must at least do each minute.
+0), the scheduler's CPU while firing, and its CPU while idle (N schedules, none due).
+Baseline, in the same run: computing the next fire time of every schedule once, which a
+scheduler must at least do each minute.
 
     .venv/bin/python bench/scheduler.py [--schedules 10000] [--minutes 3] [--postgres URL]
 """
