@@ -61,9 +61,9 @@ async def measure(url: str, count: int, minutes: float) -> dict[str, Any]:
     await asyncio.sleep(WARM_UP)
     started, cpu = datetime.now(UTC), time.process_time()
     await asyncio.sleep(minutes * 60)
+    ended, cpu_used = datetime.now(UTC), time.process_time() - cpu
     stop.set()
     await running
-    ended, cpu_used = datetime.now(UTC), time.process_time() - cpu
     executions = [
         e
         for e in await store.list_executions(event_id=None, owner_id=None, limit=10**7)
