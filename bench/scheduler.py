@@ -87,14 +87,13 @@ def summarize(
         seen.add(key)
         lateness.append((queued_at - scheduled_at).total_seconds() * 1000)
     # every fire strictly inside the run (one second of margin at both ends) must be there
-    expected = 0
-    moment = started.replace(microsecond=0) + timedelta(seconds=2)
-    while moment < ended - timedelta(seconds=1):
+    first = started.replace(microsecond=0) + timedelta(seconds=2)
+    last = ended - timedelta(seconds=1)
+    expected, moment = 0, first
+    while moment < last:
         expected += sum(1 for index in range(count) if index % 60 == moment.second)
         moment += timedelta(seconds=1)
-    inside = {
-        k for k in seen if started + timedelta(seconds=2) <= k[1] < ended - timedelta(seconds=1)
-    }
+    inside = {key for key in seen if first <= key[1] < last}
     return {
         "fires": len(lateness),
         "lateness_median_ms": statistics.median(lateness) if lateness else None,
