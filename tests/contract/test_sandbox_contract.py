@@ -14,6 +14,7 @@ import pytest
 from cronium.domain.event import Language
 from cronium.sandbox.spec import SandboxBackend
 from tests.contract.conftest import run
+from tests.processes import sandbox_processes
 
 MB = 1024 * 1024
 
@@ -272,24 +273,8 @@ async def test_setuid_binaries_do_not_raise_privileges(backend: SandboxBackend) 
 
 
 async def test_nothing_is_left_behind(backend: SandboxBackend) -> None:
-    before = _own_processes()
+    before = sandbox_processes()
     await run(backend, "sleep 30 & sleep 30 & echo started")
     await asyncio.sleep(0.2)
-    assert _own_processes() <= before
+    assert sandbox_processes() <= before
     assert backend.remove_leftovers() == []
-
-
-def _own_processes() -> set[int]:
-    """Live processes of uid 1000 (the sandbox user) on this host; zombies do not count."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                state = stat.read().rsplit(")", 1)[1].split()[0]
-            if os.stat(f"/proc/{entry}").st_uid == 1000 and state not in ("Z", "X"):
-                found.add(int(entry))
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return found

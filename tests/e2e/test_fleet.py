@@ -26,6 +26,7 @@ from cronium.storage.database import create_engine
 from tests import postgres
 from tests.backends import missing
 from tests.conftest import TEMPLATE
+from tests.processes import sandbox_processes
 
 LEASE = 3.0
 
@@ -104,21 +105,6 @@ async def fleet(postgres_server: str, native: None) -> AsyncIterator[Fleet]:
             process.wait()
         await engine.dispose()
         await postgres.drop_database(postgres_server, name)
-
-
-def sandbox_processes() -> set[int]:
-    """Live processes of the sandbox user (uid 1000) on this host."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            if entry.stat().st_uid == 1000 and state not in ("Z", "X"):
-                found.add(int(entry.name))
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return found
 
 
 @pytest.mark.timeout(300)

@@ -11,6 +11,7 @@ from cronium.domain.event import Language, ResourceLimits
 from cronium.sandbox.local import LocalInsecureBackend
 from cronium.sandbox.spec import OutputLine, SandboxResult, SandboxSpec
 from tests.backends import missing
+from tests.processes import alive
 
 
 async def run(
@@ -34,15 +35,6 @@ async def run(
     )
     result = await LocalInsecureBackend().run(spec, lines.append, cancel)
     return result, lines
-
-
-def alive(pid: int) -> bool:
-    """True if ``pid`` runs (a zombie waiting to be reaped by init does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 def texts(lines: list[OutputLine], stream: str) -> list[str]:
