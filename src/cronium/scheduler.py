@@ -1,12 +1,14 @@
 """The scheduler: turns schedules into queued executions, on time and exactly once.
 
 It keeps every active schedule's next fire time in a heap, so a tick touches only what is due.
-Changed events are read again every tick (by their ``updated_at``) and all of them every
-``refresh`` seconds. ``run_once(now)`` handles everything due up to ``now`` without sleeping
-(tests step it); ``run`` repeats it, sleeping until the next fire is due (at most ``tick``
-seconds), and also requeues executions whose worker was lost. Any number of schedulers may run
-against one PostgreSQL database: each stretch of each schedule is handled by exactly one of
-them (see ``Store.fire``).
+Each tick reads again the events changed since the last one (by their ``updated_at``); every
+``refresh`` seconds it compares the ``updated_at`` of all active schedules with what it holds
+(one light query) and reads only those that differ, so no tick ever reloads everything.
+``run_once(now)`` handles everything due up to ``now`` without sleeping (tests step it); ``run``
+repeats it, sleeping until the next fire is due (at most ``tick`` seconds), and every
+``requeue_interval`` seconds also requeues executions whose worker was lost. Any number of
+schedulers may run against one PostgreSQL database: each stretch of each schedule is handled by
+exactly one of them (see ``Store.fire_batch``), and each adopts what the others did.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from cronium.domain.event import Event, EventStatus
-from cronium.domain.execution import Execution
+from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import plan_fires
 from cronium.errors import CroniumError
 from cronium.service import Clock, utcnow
@@ -39,9 +41,10 @@ class Scheduler:
     clock: Clock = utcnow
     tick: float = 1.0
     refresh: float = 60.0
+    requeue_interval: float = 5.0
     _events: dict[int, Event] = field(default_factory=dict, init=False)
     _due: list[tuple[datetime, int]] = field(default_factory=list, init=False)
-    _loaded_at: datetime | None = field(default=None, init=False)
+    _checked_at: datetime | None = field(default=None, init=False)
     _changes_seen_at: datetime | None = field(default=None, init=False)
 
     async def run_once(self, now: datetime | None = None) -> list[Execution]:
@@ -60,42 +63,77 @@ class Scheduler:
             made += await self._fire(events[start : start + BATCH], now)
         return made
 
-    async def _fire(self, events: list[Event], now: datetime) -> list[Execution]:
+    async def _fire(
+        self, events: list[Event], now: datetime, *, again: bool = True
+    ) -> list[Execution]:
+        """Fire ``events`` from their cursor up to ``now``."""
         batch = []
         for event in events:
             assert event.schedule is not None
             cursor = event.schedule_cursor or now
             batch.append((event.id, cursor, plan_fires(event.schedule, event.policy, cursor, now)))
-        made = await self.store.fire_batch(batch, until=now, now=now)
+        fired = await self.store.fire_batch(batch, until=now, now=now)
+        made = fired.made
         queued: dict[int, int] = {}
         for execution in made:
-            if execution.status == "queued":
+            if execution.status == ExecutionStatus.QUEUED:
                 queued[execution.event_id] = queued.get(execution.event_id, 0) + 1
-        # Whether this scheduler or another handled the stretch, the events move on from now.
+        behind = []
         for event in events:
+            if event.id in fired.gone:
+                self._track(None, event.id, now)
+                continue
             count = event.fire_count + queued.get(event.id, 0)
             limit = event.policy.max_executions
             if limit is not None and count >= limit:
                 self._track(None, event.id, now)  # the store paused it
+                continue
+            # another scheduler moved this event's cursor: carry on from where it is
+            cursor = fired.moved.get(event.id, now)
+            event = replace(event, schedule_cursor=cursor, fire_count=count)
+            assert event.schedule is not None
+            if cursor < now and plan_fires(event.schedule, event.policy, cursor, now):
+                behind.append(event)  # it stopped short of now: fire the rest here
             else:
-                self._track(replace(event, schedule_cursor=now, fire_count=count), event.id, now)
+                self._track(event, event.id, now)
+        if behind and again:
+            made += await self._fire(behind, now, again=False)
+        else:
+            for event in behind:
+                self._track(event, event.id, now)
         return made
 
     async def _refresh(self, now: datetime) -> None:
-        stale = self._loaded_at is None or (now - self._loaded_at).total_seconds() >= self.refresh
-        if stale:
+        if self._checked_at is None:
             self._events.clear()
             self._due.clear()
             for event in await self.store.scheduled_events():
                 self._track(event, event.id, now)
-            self._loaded_at = self._changes_seen_at = now
+            self._checked_at = self._changes_seen_at = now
             return
         assert self._changes_seen_at is not None
         since = self._changes_seen_at - CHANGE_OVERLAP
         self._changes_seen_at = now
         for event in await self.store.scheduled_events(changed_since=since):
-            active = event.status is EventStatus.ACTIVE
-            self._track(event if active else None, event.id, now)
+            self._track(event if event.status is EventStatus.ACTIVE else None, event.id, now)
+        if (now - self._checked_at).total_seconds() >= self.refresh:
+            self._checked_at = now
+            await self._reconcile(now)
+
+    async def _reconcile(self, now: datetime) -> None:
+        """Catch what the change feed could miss (a clock far behind on another host)."""
+        current = await self.store.scheduled_versions()
+        for event_id in self._events.keys() - current.keys():
+            self._track(None, event_id, now)
+        stale = [
+            event_id
+            for event_id, updated_at in current.items()
+            if event_id not in self._events or self._events[event_id].updated_at != updated_at
+        ]
+        if stale:
+            log.info("the scheduler re-read %d event(s) it had missed", len(stale))
+            for event in await self.store.events_by_id(stale):
+                self._track(event if event.status is EventStatus.ACTIVE else None, event.id, now)
 
     def _track(self, event: Event | None, event_id: int, now: datetime) -> None:
         """Remember ``event`` and queue its next fire (None: forget it)."""
@@ -109,6 +147,10 @@ class Scheduler:
             heapq.heappush(self._due, (upcoming[0], event_id))
         # Stale heap entries of an event are harmless: firing is conditional on its cursor.
 
+    def tracking(self) -> int:
+        """How many schedules this scheduler holds."""
+        return len(self._events)
+
     def seconds_to_next(self, now: datetime) -> float:
         """Seconds until the next fire of any active schedule (at most ``tick``)."""
         if not self._due:
@@ -117,10 +159,14 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fire schedules and requeue lost executions until ``stop`` is set."""
+        loop = asyncio.get_running_loop()
+        last_requeue = -self.requeue_interval
         while not stop.is_set():
             try:
                 await self.run_once()
-                await self.store.requeue_expired(self.clock())
+                if loop.time() - last_requeue >= self.requeue_interval:
+                    last_requeue = loop.time()
+                    await self.store.requeue_expired(self.clock())
             except CroniumError as exc:
                 log.warning("the scheduler's tick failed: %s", exc)
             delay = self.seconds_to_next(self.clock())

@@ -58,6 +58,8 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
         poll_interval=settings.worker_poll_interval,
         output_cap_bytes=settings.output_cap_bytes,
         allow_egress=settings.allow_egress,
+        http_allow_private=settings.http_allow_private,
+        http_max_body=settings.http_max_body,
         runtime=build_runtime(settings),
         tags=frozenset(tag.strip() for tag in settings.worker_tags.split(",") if tag.strip()),
         shutdown_grace=settings.worker_shutdown_grace,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cronium.domain.action import Action
-from cronium.domain.event import Event, EventStatus
+from cronium.domain.event import Event, EventKind, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import ApiToken, User
@@ -25,7 +25,7 @@ from cronium.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from cronium.storage import EventChanges, EventFields, LogLine, Store
+from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
 from cronium.tokens import display_prefix, hash_token, new_token_secret
 
 Clock = Callable[[], datetime]
@@ -137,10 +137,37 @@ class Service:
         return await self.store.list_events(None if user.is_admin else user.id)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
-        await self.get_event(user, event_id)
+        event = await self.get_event(user, event_id)
         self._check_network(changes.network)
         await self._check_actions(user, changes.actions or ())
+        if event.kind is EventKind.HTTP and (changes.script or changes.language):
+            raise InvalidInputError(
+                f"event {event_id} makes an HTTP request: it has no script or language "
+                "(change its http settings)"
+            )
+        if event.kind is EventKind.SCRIPT and changes.http is not None:
+            raise InvalidInputError(
+                f"event {event_id} runs a script: it has no http settings (create an "
+                "HTTP-request event instead)"
+            )
         return await self.store.update_event(event_id, changes, self.clock())
+
+    async def list_event_versions(self, user: User, event_id: int) -> list[EventVersion]:
+        await self.get_event(user, event_id)
+        return await self.store.list_event_versions(event_id)
+
+    async def get_event_version(self, user: User, event_id: int, version: int) -> EventVersion:
+        await self.get_event(user, event_id)
+        return await self.store.get_event_version(event_id, version)
+
+    async def restore_event_version(self, user: User, event_id: int, version: int) -> Event:
+        """Bring back the script and settings of ``version`` (a new version)."""
+        await self.get_event(user, event_id)
+        old = await self.store.get_event_version(event_id, version)
+        self._check_network(old.settings.get("network"))
+        actions = tuple(Action.from_json(a) for a in old.settings.get("actions") or ())
+        await self._check_actions(user, actions)
+        return await self.store.restore_event_version(event_id, version, self.clock())
 
     async def _check_actions(self, user: User, actions: tuple[Action, ...]) -> None:
         for action in actions:

@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         default=False,
         description="Whether events may ask for outbound network access (network: egress).",
     )
+    http_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Whether HTTP-request events may reach loopback, private, link-local and reserved "
+            "addresses (this host, the local network, cloud metadata services)."
+        ),
+    )
+    http_max_body: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Most bytes of an HTTP-request event's response body kept in its output.",
+    )
     worker_concurrency: int | None = Field(
         default=None,
         ge=1,

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cronium.domain.event import Event
+from cronium.actions import http
+from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.errors import CroniumError, PermissionDeniedError, SandboxError
@@ -149,6 +150,8 @@ class Worker:
     poll_interval: float = 1.0
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
     allow_egress: bool = False
+    http_max_body: int = http.DEFAULT_MAX_BODY
+    http_allow_private: bool = False
     runtime: RuntimeServer | None = None
     tags: frozenset[str] = frozenset()
     lease: timedelta = DEFAULT_LEASE
@@ -192,6 +195,8 @@ class Worker:
         """
         if event.network == "egress" and not self.allow_egress:
             raise PermissionDeniedError(EGRESS_REFUSED)
+        language = event.language
+        assert language is not None, "a script event has a language"
         env = {**event.env, "CRONIUM_EVENT_ID": str(event.id)}
         if self.runtime is not None:
             token = self.runtime.admit(
@@ -199,7 +204,7 @@ class Worker:
                     execution_id=execution.id,
                     event_id=event.id,
                     event_name=event.name,
-                    language=event.language.value,
+                    language=language.value,
                     owner_id=event.owner_id,
                     attempt=execution.attempt,
                     trigger=execution.trigger,
@@ -212,7 +217,7 @@ class Worker:
             env |= {"CRONIUM_RUNTIME_API": SANDBOX_URL, "CRONIUM_EXECUTION_TOKEN": token}
         return SandboxSpec(
             execution_id=execution.id,
-            language=event.language,
+            language=language,
             script=event.script,
             env=env,
             runtime_socket=None if self.runtime is None else self.runtime.socket_path,
@@ -224,19 +229,24 @@ class Worker:
 
     async def execute(self, execution: Execution, event: Event) -> Execution:
         """Run a claimed execution and record how it ended; never raises for the script's sake."""
-        try:
-            spec = self.prepare(execution, event)
-        except CroniumError as exc:
-            refused = RunRecord(
-                status=ExecutionStatus.FAILED, finished_at=self.clock(), error=exc.message
-            )
-            return await self.store.record_run(execution.id, self.worker_id, refused)
+        spec = None
+        if event.kind is EventKind.SCRIPT:
+            try:
+                spec = self.prepare(execution, event)
+            except CroniumError as exc:
+                refused = RunRecord(
+                    status=ExecutionStatus.FAILED, finished_at=self.clock(), error=exc.message
+                )
+                return await self.store.record_run(execution.id, self.worker_id, refused)
         cancel = self._cancels.setdefault(execution.id, asyncio.Event())
         if execution.cancel_requested_at is not None:
             self.request_cancel(execution.id)
         try:
             async with LogWriter(self.store, execution.id) as logs:
-                record = await self._run(spec, logs, cancel)
+                if spec is None:
+                    record = await self._request(execution, event, logs, cancel)
+                else:
+                    record = await self._run(spec, logs, cancel)
             # the last lines and the result in one transaction
             return await self.store.record_run(
                 execution.id,
@@ -271,6 +281,44 @@ class Worker:
             reason = self._cancel_reasons.get(spec.execution_id, USER_CANCEL_REASON)
             record = dataclasses.replace(record, error=reason)
         return record
+
+    async def _request(
+        self, execution: Execution, event: Event, logs: LogWriter, cancel: asyncio.Event
+    ) -> RunRecord:
+        """An HTTP-request event: the worker makes the request, no sandbox needed."""
+        assert event.http is not None
+
+        def log_line(stream: str, text: str) -> None:
+            logs.add(OutputLine(stream="stderr" if stream == "stderr" else "stdout",
+                                at=self.clock(), text=text))  # fmt: skip
+
+        outcome = await http.perform(
+            event.http,
+            execution.input,
+            time_limit=event.limits.timeout_seconds,
+            cancel=cancel,
+            max_body=self.http_max_body,
+            allow_private=self.http_allow_private,
+            log=log_line,
+        )
+        error: str | None
+        if outcome.cancelled:
+            status = ExecutionStatus.CANCELLED
+            error = self._cancel_reasons.get(execution.id, USER_CANCEL_REASON)
+        elif outcome.timed_out:
+            status, error = ExecutionStatus.TIMED_OUT, outcome.error
+        else:
+            failed = outcome.error is not None
+            status = ExecutionStatus.FAILED if failed else ExecutionStatus.SUCCEEDED
+            error = outcome.error
+        return RunRecord(
+            status=status,
+            finished_at=self.clock(),
+            output=outcome.output,
+            error=error,
+            timed_out=outcome.timed_out,
+            run_seconds=outcome.seconds,
+        )
 
     async def run(self, stop: asyncio.Event, stop_now: asyncio.Event | None = None) -> None:
         """Work until ``stop`` is set, drain (see the module's docstring), then return."""

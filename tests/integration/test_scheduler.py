@@ -12,7 +12,7 @@ from cronium.domain.execution import ExecutionStatus
 from cronium.domain.schedule import Concurrency, MissedRuns, Schedule, SchedulePolicy
 from cronium.scheduler import Scheduler
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import EventChanges, EventFields, Store
 from cronium.storage.database import create_engine
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -139,3 +139,49 @@ async def test_daylight_saving_through_the_scheduler(store: Store, service: Serv
         "2026-03-29T01:00:00+00:00",  # 02:30 does not exist: 03:00 CEST
         "2026-03-30T00:30:00+00:00",  # 02:30 CEST
     ]
+
+
+async def test_a_scheduler_carries_on_where_another_stopped(
+    database_url: str, service: Service
+) -> None:
+    event_id = await scheduled(service, Schedule.of_cron("*/10 * * * * *"))
+    engines = [create_engine(database_url) for _ in range(2)]
+    first, second = (Scheduler(Store(engine)) for engine in engines)
+    try:
+        for seconds in (10, 20):
+            now = T0 + timedelta(seconds=seconds)
+            await asyncio.gather(first.run_once(now), second.run_once(now))
+        await first.run_once(T0 + timedelta(seconds=30))  # then the first one stops
+        for seconds in (40, 50):
+            await second.run_once(T0 + timedelta(seconds=seconds))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    executions = await service.store.list_executions(event_id=event_id, owner_id=None, limit=100)
+    fires = sorted(e.scheduled_at for e in executions if e.scheduled_at)
+    assert fires == [T0 + timedelta(seconds=s) for s in range(10, 60, 10)]
+
+
+async def test_a_deleted_event_is_forgotten_at_its_next_fire(
+    store: Store, service: Service
+) -> None:
+    event_id = await scheduled(service)
+    scheduler = Scheduler(store)
+    await scheduler.run_once(T0 + timedelta(seconds=1))
+    await store.delete_event(event_id)
+    assert scheduler.tracking() == 1
+    assert await scheduler.run_once(T0 + timedelta(minutes=1)) == []
+    assert scheduler.tracking() == 0
+
+
+async def test_a_change_the_change_feed_misses_is_seen_within_the_refresh(
+    store: Store, service: Service
+) -> None:
+    event_id = await scheduled(service)
+    scheduler = Scheduler(store, refresh=60)
+    await scheduler.run_once(T0 + timedelta(seconds=1))
+    # moved to tomorrow by a host whose clock is an hour behind: its updated_at looks old
+    tomorrow = Schedule.of_once(T0 + timedelta(days=1))
+    await store.update_event(event_id, EventChanges(schedule=tomorrow), T0 - timedelta(hours=1))
+    assert await scheduler.run_once(T0 + timedelta(seconds=61)) == []
+    assert await scheduler.run_once(T0 + timedelta(days=1)) != []

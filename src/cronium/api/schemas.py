@@ -13,12 +13,14 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from cronium.domain import event as ev
 from cronium.domain.action import Action, ActionWhen
-from cronium.domain.event import Event, EventStatus, Language, Network, ResourceLimits
+from cronium.domain.event import Event, EventKind, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.http import METHODS, HttpRequest
 from cronium.domain.schedule import (
     Concurrency,
     MissedRuns,
@@ -29,7 +31,8 @@ from cronium.domain.schedule import (
 )
 from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
-from cronium.storage import EventChanges, EventFields, LogLine
+from cronium.errors import InvalidInputError
+from cronium.storage import EventChanges, EventFields, EventVersion, LogLine
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ev.NAME_MAX)
@@ -99,6 +102,31 @@ class ScheduleIn(Strict):
         return schedule
 
 
+class HttpIn(Strict):
+    """The request an HTTP-request event makes; the response becomes the run's output."""
+
+    method: str = Field(default="GET", description=", ".join(METHODS))
+    url: str = Field(description="http:// or https://")
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = Field(
+        default=None,
+        description="A string is sent as it is, any other JSON value as JSON. Without a body, "
+        "the run's input (if any) is sent as JSON.",
+    )
+    fail_on_status: bool = Field(default=True, description="Whether a 4xx or 5xx fails the run.")
+
+    def to_request(self) -> HttpRequest:
+        request = HttpRequest(
+            method=self.method.upper(),
+            url=self.url,
+            headers=self.headers,
+            body=self.body,
+            fail_on_status=self.fail_on_status,
+        )
+        request.check()
+        return request
+
+
 class ActionIn(Strict):
     when: ActionWhen = Field(description="success, failure, always, or condition (set true).")
     event_id: int = Field(description="The event to run, with this run's output as input.")
@@ -122,9 +150,13 @@ class PolicyFields(Strict):
 
 
 class EventCreate(PolicyFields):
+    """A script event (``language`` and ``script``) or an HTTP-request event (``http``)."""
+
     name: Name
-    language: Language
-    script: Script
+    kind: EventKind | None = Field(default=None, description="Implied by script or http.")
+    language: Language | None = None
+    script: Script | None = None
+    http: HttpIn | None = None
     env: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: Timeout = ev.TIMEOUT_DEFAULT
     cpus: Cpus = ev.CPUS_DEFAULT
@@ -146,11 +178,28 @@ class EventCreate(PolicyFields):
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> EventCreate:
+        kind = self.kind or (EventKind.HTTP if self.http is not None else EventKind.SCRIPT)
+        if kind is EventKind.HTTP:
+            if self.http is None:
+                raise ValueError("http: an HTTP-request event needs its request (method, url...)")
+            if self.script is not None or self.language is not None:
+                raise ValueError("an HTTP-request event has no script or language")
+        elif self.http is not None:
+            raise ValueError("http: only HTTP-request events have one (kind: http)")
+        elif self.script is None or self.language is None:
+            raise ValueError("a script event needs a language and a script (or give http)")
+        self.kind = kind
+        return self
+
     def to_fields(self) -> EventFields:
         return EventFields(
             name=self.name,
+            kind=self.kind or EventKind.SCRIPT,
             language=self.language,
-            script=self.script,
+            script=self.script or "",
+            http=None if self.http is None else self.http.to_request(),
             env=self.env,
             limits=ResourceLimits(
                 timeout_seconds=self.timeout_seconds,
@@ -171,11 +220,13 @@ class EventCreate(PolicyFields):
 
 
 class EventUpdate(Strict):
-    """Fields to change; those left out keep their value."""
+    """Fields to change; those left out keep their value. ``schedule: null`` and
+    ``pool: null`` remove them."""
 
     name: Name | None = None
     language: Language | None = None
     script: Script | None = None
+    http: HttpIn | None = None
     env: dict[str, str] | None = None
     timeout_seconds: Timeout | None = None
     cpus: Cpus | None = None
@@ -183,44 +234,80 @@ class EventUpdate(Strict):
     pids: Pids | None = None
     network: Network | None = None
     max_attempts: Attempts | None = None
+    retry_backoff_seconds: float | None = Field(default=None, ge=0, le=86400)
+    retry_backoff_max_seconds: float | None = Field(default=None, ge=0, le=7 * 86400)
     pool: Pool | None = None
     status: EventStatus | None = None
     schedule: ScheduleIn | None = None
+    missed_runs: MissedRuns | None = None
+    catch_up_seconds: int | None = Field(default=None, ge=0, le=30 * 86400)
+    concurrency: Concurrency | None = None
+    max_concurrent: int | None = Field(default=None, ge=1, le=1000)
+    max_executions: int | None = Field(default=None, ge=1)
     actions: list[ActionIn] | None = Field(default=None, max_length=20)
 
     _script = field_validator("script")(_check_script)
     _env = field_validator("env")(_check_env)
 
-    def to_changes(self, current: ResourceLimits) -> EventChanges:
+    def to_changes(self, current: Event) -> EventChanges:
+        given = self.model_fields_set
         limits = ResourceLimits(
-            timeout_seconds=self.timeout_seconds or current.timeout_seconds,
-            cpus=self.cpus or current.cpus,
-            memory_mb=self.memory_mb or current.memory_mb,
-            pids=self.pids or current.pids,
+            timeout_seconds=self.timeout_seconds or current.limits.timeout_seconds,
+            cpus=self.cpus or current.limits.cpus,
+            memory_mb=self.memory_mb or current.limits.memory_mb,
+            pids=self.pids or current.limits.pids,
         )
         return EventChanges(
             name=self.name,
             language=self.language,
             script=self.script,
+            http=None if self.http is None else self.http.to_request(),
             env=self.env,
-            limits=None if limits == current else limits,
+            limits=None if limits == current.limits else limits,
             network=self.network,
             max_attempts=self.max_attempts,
+            retry_backoff_seconds=self.retry_backoff_seconds,
+            retry_backoff_max_seconds=self.retry_backoff_max_seconds,
             pool=self.pool,
             status=self.status,
             schedule=None if self.schedule is None else self.schedule.to_schedule(),
+            policy=self._policy(current.policy),
             actions=None
             if self.actions is None
             else tuple(Action(a.when, a.event_id) for a in self.actions),
+            clear=frozenset(
+                name
+                for name in ("schedule", "pool")
+                if name in given and getattr(self, name) is None
+            ),
         )
+
+    def _policy(self, current: SchedulePolicy) -> SchedulePolicy | None:
+        given = self.model_fields_set & set(PolicyFields.model_fields)
+        if not given:
+            return None
+        merged = {
+            "missed_runs": current.missed_runs,
+            "catch_up_seconds": int(current.catch_up.total_seconds()),
+            "concurrency": current.concurrency,
+            "max_concurrent": current.max_concurrent,
+            "max_executions": current.max_executions,
+        } | {name: getattr(self, name) for name in given}
+        for name in ("missed_runs", "catch_up_seconds", "concurrency"):
+            if merged[name] is None:
+                raise InvalidInputError(f"{name} cannot be null: give a value")
+        return PolicyFields(**merged).to_policy()
 
 
 class EventPublic(BaseModel):
     id: int
     owner_id: int
     name: str
-    language: Language
+    kind: EventKind
+    language: Language | None
     script: str
+    http: dict[str, Any] | None
+    version: int
     env: dict[str, str]
     timeout_seconds: float
     cpus: float
@@ -250,8 +337,11 @@ class EventPublic(BaseModel):
             id=event.id,
             owner_id=event.owner_id,
             name=event.name,
+            kind=event.kind,
             language=event.language,
             script=event.script,
+            http=None if event.http is None else event.http.to_json(),
+            version=event.version,
             env=event.env,
             timeout_seconds=event.limits.timeout_seconds,
             cpus=event.limits.cpus,
@@ -275,6 +365,17 @@ class EventPublic(BaseModel):
             created_at=event.created_at,
             updated_at=event.updated_at,
         )
+
+
+class EventVersionPublic(BaseModel):
+    version: int
+    settings: dict[str, Any] = Field(description="The script and settings of this version.")
+    restored_from: int | None = Field(description="The version this one brought back, if any.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, version: EventVersion) -> EventVersionPublic:
+        return cls.model_validate(version, from_attributes=True)
 
 
 class NextFiresRequest(Strict):
@@ -305,6 +406,7 @@ class ExecutionPublic(BaseModel):
     scheduled_at: datetime | None
     pool: str | None
     retry_of: int | None
+    event_version: int | None
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
     due_at: datetime | None

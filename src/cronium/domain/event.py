@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from cronium.domain.action import Action
+from cronium.domain.http import HttpRequest
 from cronium.domain.schedule import Schedule, SchedulePolicy
 
 # Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
@@ -31,6 +32,13 @@ class EventStatus(enum.StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     ARCHIVED = "archived"
+
+
+class EventKind(enum.StrEnum):
+    """A script run in a sandbox, or an HTTP request made by the worker."""
+
+    SCRIPT = "script"
+    HTTP = "http"
 
 
 class Language(enum.StrEnum):
@@ -59,13 +67,15 @@ class ResourceLimits:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A script event, as stored."""
+    """An event, as stored: a script (``language`` and ``script``) or an HTTP request (``http``)."""
 
     id: int
     owner_id: int
     name: str
-    language: Language
+    kind: EventKind
+    language: Language | None
     script: str
+    http: HttpRequest | None
     env: dict[str, str]
     limits: ResourceLimits
     network: Network
@@ -80,5 +90,6 @@ class Event:
     schedule_cursor: datetime | None  # the scheduler has handled every fire up to here
     actions: tuple[Action, ...]
     has_webhook: bool
+    version: int  # grows with each change of the script or settings
     created_at: datetime
     updated_at: datetime

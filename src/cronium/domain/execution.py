@@ -118,6 +118,7 @@ class Execution:
     scheduled_at: datetime | None
     pool: str | None
     retry_of: int | None
+    event_version: int | None  # the version of the event that ran
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
     due_at: datetime | None

@@ -50,10 +50,12 @@ class LogLine:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """What a finished sandbox run leaves on its execution."""
+    """What a finished run leaves on its execution. ``output`` None keeps what the run set
+    through the runtime API."""
 
     status: ExecutionStatus
     finished_at: datetime
+    output: Any = None
     exit_code: int | None = None
     signal: int | None = None
     timed_out: bool = False
@@ -72,6 +74,13 @@ class Requeued:
 
     lost: Execution
     retry: Execution | None
+
+
+def _values_of(record: RunRecord) -> dict[str, Any]:
+    values = asdict(record)
+    if values["output"] is None:
+        del values["output"]
+    return values
 
 
 def new_execution(
@@ -172,6 +181,9 @@ class QueueOperations(Gateway):
                 worker_id=worker_id,
                 started_at=now,
                 lease_expires_at=now + lease,
+                event_version=select(EventRow.version)
+                .where(EventRow.id == ExecutionRow.event_id)
+                .scalar_subquery(),
             )
             .returning(ExecutionRow)
             .execution_options(synchronize_session=False)
@@ -187,6 +199,8 @@ class QueueOperations(Gateway):
                     select(EventRow).where(EventRow.id.in_(event_ids))
                 )
             }
+            for row in rows:  # if the event changed in between, record the version that runs
+                row.event_version = events[row.event_id].version
         rows.sort(key=lambda row: (-row.priority, row.queued_at, row.id))
         return [(execution_of(row), events[row.event_id]) for row in rows]
 
@@ -225,7 +239,7 @@ class QueueOperations(Gateway):
                 ExecutionRow.status == ExecutionStatus.RUNNING,
                 ExecutionRow.worker_id == worker_id,
             )
-            .values(**asdict(record), lease_expires_at=None)
+            .values(**_values_of(record), lease_expires_at=None)
             .returning(ExecutionRow)
             .execution_options(synchronize_session=False)
         )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cronium.domain.action import Action
-from cronium.domain.event import Event, EventStatus, Language, ResourceLimits
+from cronium.domain.event import Event, EventKind, EventStatus, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.http import HttpRequest
 from cronium.domain.schedule import (
     Concurrency,
     MissedRuns,
@@ -39,8 +40,10 @@ def event_of(row: EventRow) -> Event:
         id=row.id,
         owner_id=row.owner_id,
         name=row.name,
-        language=Language(row.language),
+        kind=EventKind(row.kind),
+        language=None if row.language is None else Language(row.language),
         script=row.script,
+        http=None if row.http is None else HttpRequest.from_json(row.http),
         env=dict(row.env),
         limits=ResourceLimits(
             timeout_seconds=row.timeout_seconds,
@@ -66,6 +69,7 @@ def event_of(row: EventRow) -> Event:
         schedule_cursor=row.schedule_cursor,
         actions=tuple(Action.from_json(action) for action in row.actions or ()),
         has_webhook=row.webhook_key_hash is not None,
+        version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -82,6 +86,7 @@ def execution_of(row: ExecutionRow) -> Execution:
         scheduled_at=row.scheduled_at,
         pool=row.pool,
         retry_of=row.retry_of,
+        event_version=row.event_version,
         lease_expires_at=row.lease_expires_at,
         cancel_requested_at=row.cancel_requested_at,
         due_at=row.due_at,

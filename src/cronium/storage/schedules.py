@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,21 @@ SKIPPED_REASON = "skipped: an earlier run had not ended (concurrency: {policy})"
 ACTIVE = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 
 
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """What :meth:`ScheduleOperations.fire_batch` did.
+
+    ``made``: the executions queued or skipped. ``moved``: events whose cursor another
+    scheduler had moved already (their cursor now). ``gone``: events that no longer fire
+    (deleted, paused or archived). Every other event of the batch was handled, here or by a
+    scheduler that holds it right now.
+    """
+
+    made: list[Execution] = field(default_factory=list)
+    moved: dict[int, datetime] = field(default_factory=dict)
+    gone: set[int] = field(default_factory=set)
+
+
 class ScheduleOperations(Gateway):
     async def scheduled_events(self, changed_since: datetime | None = None) -> list[Event]:
         """Events that have a schedule: the active ones, or, with ``changed_since``, every
@@ -32,6 +48,20 @@ class ScheduleOperations(Gateway):
             query = query.where(EventRow.status == EventStatus.ACTIVE)
         else:
             query = query.where(EventRow.updated_at >= changed_since)
+        async with self._read() as session:
+            return [event_of(row) for row in await session.scalars(query)]
+
+    async def scheduled_versions(self) -> dict[int, datetime]:
+        """``updated_at`` of every active event that has a schedule, by event id: a cheap
+        way for a scheduler to check that what it holds is still current."""
+        query = select(EventRow.id, EventRow.updated_at).where(
+            EventRow.schedule.is_not(None), EventRow.status == EventStatus.ACTIVE
+        )
+        async with self._read() as session:
+            return {event_id: updated for event_id, updated in (await session.execute(query)).all()}
+
+    async def events_by_id(self, event_ids: Sequence[int]) -> list[Event]:
+        query = select(EventRow).where(EventRow.id.in_(list(event_ids)))
         async with self._read() as session:
             return [event_of(row) for row in await session.scalars(query)]
 
@@ -45,7 +75,8 @@ class ScheduleOperations(Gateway):
         now: datetime,
     ) -> list[Execution]:
         """Queue ``fires`` of one event; see :meth:`fire_batch`."""
-        return await self.fire_batch([(event_id, cursor, list(fires))], until=until, now=now)
+        fired = await self.fire_batch([(event_id, cursor, list(fires))], until=until, now=now)
+        return fired.made
 
     async def fire_batch(
         self,
@@ -53,7 +84,7 @@ class ScheduleOperations(Gateway):
         *,
         until: datetime,
         now: datetime,
-    ) -> list[Execution]:
+    ) -> Fired:
         """For each (event, cursor, fires): queue the fires and move its cursor to ``until``.
 
         One transaction and a few set-wise statements for the whole batch. An event's fires
@@ -64,18 +95,29 @@ class ScheduleOperations(Gateway):
         concurrency policy; reaching ``max_executions`` pauses the event.
         """
         expected = {event_id: cursor for event_id, cursor, _ in batch}
+        fired = Fired()
         async with self._write() as session:
-            events = {
-                row.id: row
-                for row in await session.scalars(
-                    select(EventRow)
-                    .where(EventRow.id.in_(expected), EventRow.status == EventStatus.ACTIVE)
-                    .with_for_update(skip_locked=True)
+            locked = await session.scalars(
+                select(EventRow).where(EventRow.id.in_(expected)).with_for_update(skip_locked=True)
+            )
+            events = {}
+            for row in locked:
+                if row.status != EventStatus.ACTIVE or row.schedule is None:
+                    fired.gone.add(row.id)
+                elif row.schedule_cursor is not None and row.schedule_cursor != expected[row.id]:
+                    fired.moved[row.id] = row.schedule_cursor
+                else:
+                    events[row.id] = row
+            seen = events.keys() | fired.gone | fired.moved.keys()
+            if len(seen) < len(expected):  # deleted, or held by another scheduler
+                present = set(
+                    await session.scalars(
+                        select(EventRow.id).where(EventRow.id.in_(expected.keys() - seen))
+                    )
                 )
-                if row.schedule_cursor == expected[row.id]
-            }
+                fired.gone.update(expected.keys() - seen - present)
             if not events:
-                return []
+                return fired
             await session.execute(
                 update(EventRow)
                 .where(EventRow.id.in_(list(events)))
@@ -87,10 +129,10 @@ class ScheduleOperations(Gateway):
             for event_id, _, fires in batch:
                 if event_id in events:
                     rows += await self._plan_rows(session, events[event_id], fires, active, now)
-            made = await self._insert_new(session, rows)
+            fired.made.extend(await self._insert_new(session, rows))
             if any(row["status"] == ExecutionStatus.QUEUED for row in rows):
                 await self._notify(session, QUEUE_CHANNEL)
-            return made
+            return fired
 
     async def _active_counts(self, session: AsyncSession, event_ids: list[int]) -> dict[int, int]:
         counts = await session.execute(

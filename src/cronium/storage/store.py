@@ -16,10 +16,19 @@ from sqlalchemy import Executable, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cronium.domain.action import Action
-from cronium.domain.event import Event, EventStatus, Language, Network, ResourceLimits
+from cronium.domain.event import (
+    Event,
+    EventKind,
+    EventStatus,
+    Language,
+    Network,
+    ResourceLimits,
+)
 from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.http import HttpRequest
 from cronium.domain.schedule import Schedule, SchedulePolicy, schedule_to_json
 from cronium.domain.user import ApiToken, User
 from cronium.errors import ConflictError, NotFoundError
@@ -29,6 +38,7 @@ from cronium.storage.schedules import ScheduleOperations
 from cronium.storage.tables import (
     ApiTokenRow,
     EventRow,
+    EventVersionRow,
     ExecutionRow,
     LogLineRow,
     UserRow,
@@ -39,13 +49,15 @@ from cronium.storage.workers import WorkerOperations
 
 @dataclass(frozen=True, slots=True)
 class EventFields:
-    """Everything needed to create a script event."""
+    """Everything needed to create an event: a script (language, script) or an HTTP request."""
 
     name: str
-    language: Language
+    language: Language | None
     script: str
     env: dict[str, str]
     limits: ResourceLimits
+    kind: EventKind = EventKind.SCRIPT
+    http: HttpRequest | None = None
     network: Network = "none"
     max_attempts: int = 1
     retry_backoff_seconds: float = 10.0
@@ -59,20 +71,46 @@ class EventFields:
 
 @dataclass(frozen=True, slots=True)
 class EventChanges:
-    """A partial update of an event: None leaves a field as it is."""
+    """A partial update of an event: None leaves a field as it is; the fields named in
+    ``clear`` (``schedule``, ``pool``) are removed."""
 
     name: str | None = None
     language: Language | None = None
     script: str | None = None
+    http: HttpRequest | None = None
     env: dict[str, str] | None = None
     limits: ResourceLimits | None = None
     network: Network | None = None
     max_attempts: int | None = None
+    retry_backoff_seconds: float | None = None
+    retry_backoff_max_seconds: float | None = None
     pool: str | None = None
     status: EventStatus | None = None
     schedule: Schedule | None = None
     policy: SchedulePolicy | None = None
     actions: tuple[Action, ...] | None = None
+    clear: frozenset[str] = frozenset()
+
+
+CLEARABLE = frozenset({"schedule", "pool"})
+# What a version keeps: the script and every setting (not the status, counters or webhook).
+VERSIONED = (
+    "name", "kind", "language", "script", "http", "env", "timeout_seconds", "cpus",
+    "memory_mb", "pids", "network", "max_attempts", "retry_backoff_seconds",
+    "retry_backoff_max_seconds", "pool", "schedule", "missed_runs", "catch_up_seconds",
+    "concurrency", "max_concurrent", "max_executions", "actions",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class EventVersion:
+    """An event's script and settings after one of its changes."""
+
+    event_id: int
+    version: int
+    settings: dict[str, Any]
+    restored_from: int | None
+    created_at: datetime
 
 
 class Store(QueueOperations, ScheduleOperations, WorkerOperations):
@@ -156,11 +194,13 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
     # events
 
     async def create_event(self, owner_id: int, fields: EventFields, now: datetime) -> Event:
-        row = EventRow(owner_id=owner_id, created_at=now, updated_at=now, fire_count=0)
+        row = EventRow(owner_id=owner_id, created_at=now, updated_at=now, fire_count=0, version=1)
         _apply_event_fields(row, asdict_shallow(fields), now)
         try:
             async with self._write() as session:
                 session.add(row)
+                await session.flush()
+                session.add(_version_row(row, now))
         except IntegrityError as exc:
             raise ConflictError(f"an event named {fields.name!r} already exists") from exc
         return event_of(row)
@@ -181,17 +221,79 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
             return [event_of(row) for row in await session.scalars(query)]
 
     async def update_event(self, event_id: int, changes: EventChanges, now: datetime) -> Event:
+        """Apply ``changes``; a change of the script or a setting makes a new version."""
         values = {k: v for k, v in asdict_shallow(changes).items() if v is not None}
+        clear = values.pop("clear")
         try:
             async with self._write() as session:
-                row = await session.get(EventRow, event_id)
-                if row is None:
-                    raise NotFoundError(f"no event has id {event_id}")
+                row = await self._event_row(session, event_id)
+                before = _settings_of(row)
                 _apply_event_fields(row, values, now)
+                for name in clear & CLEARABLE:
+                    setattr(row, name, None)
                 row.updated_at = now
+                if _settings_of(row) != before:
+                    row.version += 1
+                    session.add(_version_row(row, now))
         except IntegrityError as exc:
             raise ConflictError(f"an event named {changes.name!r} already exists") from exc
         return event_of(row)
+
+    async def list_event_versions(self, event_id: int) -> list[EventVersion]:
+        """The event's versions, newest first."""
+        query = (
+            select(EventVersionRow)
+            .where(EventVersionRow.event_id == event_id)
+            .order_by(EventVersionRow.version.desc())
+        )
+        async with self._read() as session:
+            return [_version_of(row) for row in await session.scalars(query)]
+
+    async def get_event_version(self, event_id: int, version: int) -> EventVersion:
+        async with self._read() as session:
+            row = await self._version_row(session, event_id, version)
+        return _version_of(row)
+
+    async def restore_event_version(self, event_id: int, version: int, now: datetime) -> Event:
+        """Bring back the script and settings of ``version``, as a new version."""
+        settings: dict[str, Any] = {}
+        try:
+            async with self._write() as session:
+                row = await self._event_row(session, event_id)
+                settings = dict((await self._version_row(session, event_id, version)).settings)
+                before = _settings_of(row)
+                for name in VERSIONED:
+                    setattr(row, name, settings.get(name, getattr(row, name)))
+                if row.schedule != before["schedule"]:
+                    row.schedule_cursor = now  # as with any new schedule: from now on
+                row.updated_at = now
+                if _settings_of(row) != before:
+                    row.version += 1
+                    session.add(_version_row(row, now, restored_from=version))
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"version {version} is named {settings.get('name')!r}, which another event "
+                "has now: rename that event first"
+            ) from exc
+        return event_of(row)
+
+    @staticmethod
+    async def _event_row(session: AsyncSession, event_id: int) -> EventRow:
+        row = await session.get(EventRow, event_id)
+        if row is None:
+            raise NotFoundError(f"no event has id {event_id}")
+        return row
+
+    @staticmethod
+    async def _version_row(session: AsyncSession, event_id: int, version: int) -> EventVersionRow:
+        row = await session.scalar(
+            select(EventVersionRow).where(
+                EventVersionRow.event_id == event_id, EventVersionRow.version == version
+            )
+        )
+        if row is None:
+            raise NotFoundError(f"event {event_id} has no version {version}")
+        return row
 
     async def set_webhook(self, event_id: int, key_hash: str | None) -> None:
         """Give the event a webhook key (by its hash), or take it away (None)."""
@@ -328,6 +430,30 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
             return [LogLine(seq=r.seq, stream=r.stream, at=r.at, line=r.line) for r in rows]
 
 
+def _settings_of(row: EventRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in VERSIONED}
+
+
+def _version_row(row: EventRow, now: datetime, restored_from: int | None = None) -> EventVersionRow:
+    return EventVersionRow(
+        event_id=row.id,
+        version=row.version,
+        settings=_settings_of(row),
+        restored_from=restored_from,
+        created_at=now,
+    )
+
+
+def _version_of(row: EventVersionRow) -> EventVersion:
+    return EventVersion(
+        event_id=row.event_id,
+        version=row.version,
+        settings=dict(row.settings),
+        restored_from=row.restored_from,
+        created_at=row.created_at,
+    )
+
+
 def asdict_shallow(value: Any) -> dict[str, Any]:
     """A dataclass's fields as a dict, without copying nested values."""
     return {name: getattr(value, name) for name in value.__slots__}
@@ -339,8 +465,11 @@ def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) ->
     policy: SchedulePolicy | None = values.pop("policy", None)
     status: EventStatus | None = values.pop("status", None)
     actions: tuple[Action, ...] | None = values.pop("actions", None)
+    http: HttpRequest | None = values.pop("http", None)
     if actions is not None:
         row.actions = [action.to_json() for action in actions]
+    if http is not None:
+        row.http = http.to_json()
     for name, value in values.items():
         setattr(row, name, value)
     if limits is not None:

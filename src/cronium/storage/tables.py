@@ -92,8 +92,10 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), server_default="script")
+    language: Mapped[str | None] = mapped_column(String(16))
     script: Mapped[str] = mapped_column(Text)
+    http: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
     env: Mapped[dict[str, str]] = mapped_column(JsonValue)
     timeout_seconds: Mapped[float] = mapped_column(Float)
     cpus: Mapped[float] = mapped_column(Float)
@@ -115,8 +117,23 @@ class EventRow(Base):
     retry_backoff_max_seconds: Mapped[float] = mapped_column(Float, server_default="3600")
     webhook_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     actions: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonValue, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)  # schedulers follow changes by it
+
+
+class EventVersionRow(Base):
+    """The script and settings of an event as they were after each change."""
+
+    __tablename__ = "event_versions"
+    __table_args__ = (UniqueConstraint("event_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonValue)
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
 
 
 class ExecutionRow(Base):
@@ -137,6 +154,7 @@ class ExecutionRow(Base):
     trigger: Mapped[str] = mapped_column(String(16), server_default="manual")
     pool: Mapped[str | None] = mapped_column(String(64))
     retry_of: Mapped[int | None] = mapped_column(BigInteger)
+    event_version: Mapped[int | None] = mapped_column(Integer)  # set when a worker takes it
     lease_expires_at: Mapped[datetime | None]
     cancel_requested_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]  # a retry waits for its backoff

@@ -1,4 +1,4 @@
-"""Script events: create, read, update, delete, run."""
+"""Events: create, read, update (with versions), delete, run, schedules and webhooks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cronium.api.schemas import (
     EventCreate,
     EventPublic,
     EventUpdate,
+    EventVersionPublic,
     NextFires,
     NextFiresRequest,
     RunAccepted,
@@ -52,8 +53,31 @@ async def update_event(
     event_id: int, body: EventUpdate, user: UserDep, service: ServiceDep
 ) -> EventPublic:
     current = await service.get_event(user, event_id)
-    changes = body.to_changes(current.limits)
+    changes = body.to_changes(current)
     return EventPublic.of(await service.update_event(user, event_id, changes))
+
+
+@router.get("/{event_id}/versions")
+async def list_versions(
+    event_id: int, user: UserDep, service: ServiceDep
+) -> list[EventVersionPublic]:
+    """Every version of the event's script and settings, newest first."""
+    return [EventVersionPublic.of(v) for v in await service.list_event_versions(user, event_id)]
+
+
+@router.get("/{event_id}/versions/{version}")
+async def get_version(
+    event_id: int, version: int, user: UserDep, service: ServiceDep
+) -> EventVersionPublic:
+    return EventVersionPublic.of(await service.get_event_version(user, event_id, version))
+
+
+@router.post("/{event_id}/versions/{version}/restore", responses={409: {"model": ErrorBody}})
+async def restore_version(
+    event_id: int, version: int, user: UserDep, service: ServiceDep
+) -> EventPublic:
+    """Bring back the script and settings of a version; this makes a new version."""
+    return EventPublic.of(await service.restore_event_version(user, event_id, version))
 
 
 @router.delete(

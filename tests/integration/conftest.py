@@ -1,0 +1,5 @@
+"""Fixtures of the integration tests."""
+
+from tests.integration.rest import client
+
+__all__ = ["client"]
