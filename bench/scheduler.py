@@ -8,19 +8,26 @@ Baseline, in the same run: computing the next fire time of every schedule once, 
 scheduler must at least do each minute.
 
     .venv/bin/python bench/scheduler.py [--schedules 10000] [--minutes 3] [--postgres URL]
+
+``--postgres``: a superuser URL of a PostgreSQL server; the benchmark creates its own databases
+there and drops them at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.schedule import Schedule
@@ -122,6 +129,19 @@ async def idle_cpu(url: str, count: int, seconds: float) -> float:
     return share
 
 
+@contextlib.asynccontextmanager
+async def postgres_database(server_url: str, name: str) -> AsyncIterator[str]:
+    """A new database on the server for the time of the block; its URL."""
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+
 def baseline(count: int) -> float:
     schedules = [Schedule.of_cron(f"{i % 60} * * * * *") for i in range(count)]
     now = datetime.now(UTC)
@@ -144,9 +164,10 @@ async def main() -> None:
         idle = f"sqlite:///{directory}/idle.db"
         results["sqlite"]["cpu_share_idle"] = await idle_cpu(idle, arguments.schedules, 30)
     if arguments.postgres:
-        results["postgres"] = await measure(
-            arguments.postgres, arguments.schedules, arguments.minutes
-        )
+        async with postgres_database(arguments.postgres, "cronium_bench_firing") as url:
+            results["postgres"] = await measure(url, arguments.schedules, arguments.minutes)
+        async with postgres_database(arguments.postgres, "cronium_bench_idle") as url:
+            results["postgres"]["cpu_share_idle"] = await idle_cpu(url, arguments.schedules, 30)
     print(f"baseline: next fire of {arguments.schedules} schedules: "
           f"{results['baseline_next_fire_all_seconds'] * 1000:.0f} ms of CPU")  # fmt: skip
     print(f"{'database':<10} {'fires':>7} {'late med ms':>12} {'late p99 ms':>12} "

@@ -27,6 +27,7 @@ from cronium.errors import CroniumError
 
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_REDIRECTS = 5
+CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 REDIRECTS = (301, 302, 303, 307, 308)
 PRIVATE_REFUSED = (
     "{host} resolves to {address}, a {kind} address: HTTP-request events may not reach it "
@@ -102,19 +103,18 @@ async def _exchange(
     content = _content(request, input, headers)
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            target, host = await _pinned(url, allow_private)
-            outgoing = client.build_request(
-                method, target, headers={"Host": host, **headers}, content=content,
-                extensions={"sni_hostname": urlsplit(url).hostname or ""},
-            )  # fmt: skip
             started = time.monotonic()
-            response = await client.send(outgoing, stream=True)
+            response = await _send(client, method, url, headers, content, allow_private)
             try:
                 elapsed = (time.monotonic() - started) * 1000
                 log("stdout", f"{method} {url} -> {response.status_code} in {elapsed:.0f} ms")
                 location = response.headers.get("location")
                 if response.status_code in REDIRECTS and location:
-                    url = urljoin(url, location)
+                    target = urljoin(url, location)
+                    if _origin(target) != _origin(url):  # credentials stay with their origin
+                        for name in [n for n in headers if n.lower() in CREDENTIALS]:
+                            del headers[name]
+                    url = target
                     if response.status_code == 303 or (
                         response.status_code in (301, 302) and method == "POST"
                     ):
@@ -128,6 +128,35 @@ async def _exchange(
     raise RequestRefusedError(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
 
 
+async def _send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    allow_private: bool,
+) -> httpx.Response:
+    """Send to each checked address of the URL's host in turn, until one connects."""
+    targets, host = await _pinned(url, allow_private)
+    failure: httpx.ConnectError | None = None
+    for target in targets:
+        outgoing = client.build_request(
+            method, target, headers={"Host": host, **headers}, content=content,
+            extensions={"sni_hostname": urlsplit(url).hostname or ""},
+        )  # fmt: skip
+        try:
+            return await client.send(outgoing, stream=True)
+        except httpx.ConnectError as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 def _content(request: HttpRequest, input: Any, headers: dict[str, str]) -> bytes | None:
     body = request.body if request.body is not None else input
     if body is None or request.method in ("GET", "HEAD"):
@@ -139,8 +168,8 @@ def _content(request: HttpRequest, input: Any, headers: dict[str, str]) -> bytes
     return json.dumps(body).encode()
 
 
-async def _pinned(url: str, allow_private: bool) -> tuple[str, str]:
-    """``url`` with its host replaced by the checked address it resolves to, and the Host
+async def _pinned(url: str, allow_private: bool) -> tuple[list[str], str]:
+    """``url`` with its host replaced by each checked address it resolves to, and the Host
     header to send."""
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -157,11 +186,12 @@ async def _pinned(url: str, allow_private: bool) -> tuple[str, str]:
                 raise RequestRefusedError(
                     PRIVATE_REFUSED.format(host=host, address=address, kind=kind)
                 )
-    address = addresses[0]
-    literal = f"[{address}]" if address.version == 6 else str(address)
-    netloc = f"{literal}:{parts.port}" if parts.port else literal
-    host_header = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc)), host_header
+    targets = []
+    for address in dict.fromkeys(addresses):
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        netloc = f"{literal}:{parts.port}" if parts.port else literal
+        targets.append(urlunsplit(parts._replace(netloc=netloc)))
+    return targets, f"{host}:{parts.port}" if parts.port else host
 
 
 def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
