@@ -259,6 +259,98 @@ def events_create(
         out.print(f"Created event {event['id']} ({event['name']}).")
 
 
+@events_app.command("create-http")
+def events_create_http(
+    name: Annotated[str, typer.Argument(help="Event name.")],
+    target: Annotated[str, typer.Argument(metavar="URL", help="The http:// or https:// URL.")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    method: Annotated[str, typer.Option(help="GET, POST, PUT, PATCH, DELETE...")] = "GET",
+    header: Annotated[list[str] | None, typer.Option(help="'Name: value', repeatable.")] = None,
+    body: Annotated[str | None, typer.Option(help="Sent as it is.")] = None,
+    json_body: Annotated[str | None, typer.Option(help="A JSON value, sent as JSON.")] = None,
+    fail_on_status: Annotated[
+        bool, typer.Option(help="Whether a 4xx or 5xx answer fails the run.")
+    ] = True,
+    timeout: Annotated[float | None, typer.Option(help="Timeout in seconds.")] = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an HTTP-request event: the response becomes each run's output."""
+    if body is not None and json_body is not None:
+        raise ClientError("give --body or --json-body, not both")
+    headers = {}
+    for line in header or []:
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise ClientError(f"--header {line!r}: write it as 'Name: value'")
+        headers[key.strip()] = value.strip()
+    request = {
+        "method": method,
+        "url": target,
+        "headers": headers,
+        "body": body if body is not None else _parse_json(json_body, "--json-body"),
+        "fail_on_status": fail_on_status,
+    }
+    fields = {
+        "name": name,
+        "http": request,
+        "timeout_seconds": timeout,
+        "schedule": _schedule(cron, tz, every, at),
+    }
+    event = ApiClient(url, token).post(
+        "/events", {k: v for k, v in fields.items() if v is not None}
+    )
+    if as_json:
+        _print_json(event)
+    else:
+        out.print(f"Created event {event['id']} ({event['name']}).")
+
+
+@events_app.command("versions")
+def events_versions(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List an event's versions, newest first, with what each one changed."""
+    versions = ApiClient(url, token).get(f"/events/{event_id}/versions")
+    if as_json:
+        _print_json(versions)
+        return
+    rows = []
+    for index, version in enumerate(versions):
+        earlier = versions[index + 1]["settings"] if index + 1 < len(versions) else None
+        changed = (
+            "created"
+            if earlier is None
+            else ", ".join(k for k, v in version["settings"].items() if earlier.get(k) != v)
+        )
+        restored = version["restored_from"]
+        note = f"restored {restored}: {changed}" if restored else changed
+        rows.append({"version": version["version"], "created_at": version["created_at"],
+                     "changes": note})  # fmt: skip
+    _print_table(rows, ["version", "created_at", "changes"])
+
+
+@events_app.command("restore")
+def events_restore(
+    event_id: int,
+    version: Annotated[int, typer.Argument(help="The version to bring back.")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Bring back the script and settings of an earlier version (as a new version)."""
+    event = ApiClient(url, token).post(f"/events/{event_id}/versions/{version}/restore")
+    out.print(
+        f"Restored version {version} of event {event_id}: it is now version {event['version']}."
+    )
+
+
 @events_app.command("list")
 def events_list(
     url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False
@@ -268,7 +360,8 @@ def events_list(
     if as_json:
         _print_json(events)
     else:
-        _print_table(events, ["id", "name", "language", "timeout_seconds", "updated_at"])
+        columns = ["id", "name", "kind", "language", "status", "version", "updated_at"]
+        _print_table(events, columns)
 
 
 @events_app.command("show")
@@ -283,10 +376,12 @@ def events_show(
     if as_json:
         _print_json(event)
         return
-    fields = ["id", "name", "language", "env", "timeout_seconds", "cpus", "memory_mb", "pids"]
-    _print_record(event, [*fields, "created_at", "updated_at"])
-    out.print("[b]script[/b]:")
-    print(event["script"])
+    fields = ["id", "name", "kind", "status", "version", "language", "http", "schedule", "env"]
+    limits = ["timeout_seconds", "cpus", "memory_mb", "pids"]
+    _print_record(event, [*fields, *limits, "created_at", "updated_at"])
+    if event["kind"] == "script":
+        out.print("[b]script[/b]:")
+        print(event["script"])
 
 
 @events_app.command("next")
@@ -370,9 +465,12 @@ def events_run(
         return
     execution = _wait_for(client, execution_id)
     _print_logs(client.get(f"/executions/{execution_id}/logs"))
-    err.print(f"Execution {execution_id} {execution['status']}.")
+    reason = f": {execution['error']}" if execution["error"] else ""
+    err.print(f"Execution {execution_id} {execution['status']}{reason}.", highlight=False)
     code = execution["exit_code"]
-    raise typer.Exit(code if code is not None else EXIT_NOT_SUCCEEDED)
+    if code is None:
+        code = 0 if execution["status"] == "succeeded" else EXIT_NOT_SUCCEEDED
+    raise typer.Exit(code)
 
 
 def _wait_for(client: ApiClient, execution_id: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -246,3 +247,37 @@ def test_a_scheduled_event_fires_through_the_servers_scheduler(
         count = len(client.get("/api/v1/executions", params={"event_id": event_id}).json())
         time.sleep(2)
         assert len(client.get("/api/v1/executions", params={"event_id": event_id}).json()) == count
+
+
+def test_the_cli_lists_and_restores_versions(server: RunningServer, tmp_path: Path) -> None:
+    script = tmp_path / "versioned.sh"
+    script.write_text("echo one\n")
+    created = cli(server, "events", "create", str(script), "--json")
+    event_id = str(json.loads(created.stdout)["id"])
+    with server.client() as client:
+        client.patch(f"/api/v1/events/{event_id}", json={"script": "echo two\n", "cpus": 1})
+    listed = cli(server, "events", "versions", event_id)
+    assert listed.returncode == 0, listed.stderr
+    assert "created" in listed.stdout
+    assert "script, cpus" in listed.stdout
+    restored = cli(server, "events", "restore", event_id, "1")
+    assert restored.returncode == 0, restored.stderr
+    assert "it is now version 3" in restored.stdout
+    assert "restored 1: script, cpus" in cli(server, "events", "versions", event_id).stdout
+    ran = cli(server, "events", "run", event_id, "--wait")
+    assert ran.stdout == "one\n"
+    missing_version = cli(server, "events", "restore", event_id, "9")
+    assert missing_version.returncode != 0
+    assert f"event {event_id} has no version 9" in missing_version.stderr
+
+
+def test_the_cli_creates_an_http_event(server: RunningServer) -> None:
+    created = cli(server, "events", "create-http", "health", f"{server.url}/healthz",
+                  "--header", "Accept: application/json", "--json")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    event = json.loads(created.stdout)
+    assert (event["kind"], event["http"]["headers"]) == ("http", {"Accept": "application/json"})
+    # the server keeps its default: no loopback for HTTP-request events
+    ran = cli(server, "events", "run", str(event["id"]), "--wait")
+    assert ran.returncode != 0
+    assert "CRONIUM_HTTP_ALLOW_PRIVATE=true" in ran.stderr
