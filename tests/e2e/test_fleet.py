@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import yaml
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import TERMINAL_STATUSES, Execution, ExecutionStatus
+from cronium.domain.schedule import Schedule
 from cronium.domain.user import User
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox.native import NativeBackend
@@ -40,9 +42,12 @@ class Fleet:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+        return self.start("worker", **env)
+
+    def start(self, role: str, **env: str) -> subprocess.Popen[bytes]:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
         process = subprocess.Popen(
-            [sys.executable, "-m", "cronium", "worker"],
+            [sys.executable, "-m", "cronium", role],
             env={
                 **environment,
                 "CRONIUM_DATABASE_URL": self.url,
@@ -199,6 +204,37 @@ async def test_sigterm_lets_running_executions_finish_then_stops(fleet: Fleet) -
         assert (await fleet.store.get_execution(execution_id)).status is ExecutionStatus.SUCCEEDED
     (info,) = await fleet.store.list_workers()
     assert info.stopped_at is not None
+
+
+@pytest.mark.timeout(120)
+async def test_two_scheduler_processes_fire_each_time_exactly_once(fleet: Fleet) -> None:
+    every_second = Schedule.of_cron("* * * * * *")
+    events = [await fleet.event("true", schedule=every_second) for _ in range(20)]
+    schedulers = [fleet.start("scheduler") for _ in range(2)]
+    for _ in range(300):  # until they fire (both are up two seconds later)
+        if len(await _fires(fleet)) >= len(events):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(2)
+    started = datetime.now(UTC)
+    await asyncio.sleep(4)
+    schedulers[0].send_signal(signal.SIGKILL)  # the other one carries on alone
+    await asyncio.sleep(4)
+    ended = datetime.now(UTC)
+    schedulers[1].send_signal(signal.SIGTERM)
+    assert schedulers[1].wait(timeout=30) == 0
+    fires = await _fires(fleet)
+    assert len(fires) == len(set(fires)), "a fire happened twice"
+    first = started.replace(microsecond=0) + timedelta(seconds=1)
+    seconds = int((ended - first).total_seconds())
+    for event_id in events:
+        expected = {first + timedelta(seconds=n) for n in range(seconds)}
+        assert expected <= {at for event, at in fires if event == event_id}, "a fire was missed"
+
+
+async def _fires(fleet: Fleet) -> list[tuple[int, datetime]]:
+    executions = await fleet.store.list_executions(event_id=None, owner_id=None, limit=100_000)
+    return [(e.event_id, e.scheduled_at) for e in executions if e.scheduled_at is not None]
 
 
 def test_the_compose_file_runs_postgres_the_api_the_scheduler_and_two_workers() -> None:
