@@ -6,6 +6,7 @@ Objects a user may not see are reported as not found, so their existence does no
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import WorkerInfo
+from cronium.domain.workflow import Graph, Node, NodeRun
 from cronium.errors import (
     AuthenticationError,
     ConflictError,
@@ -125,6 +127,8 @@ class Service:
     async def create_event(self, user: User, fields: EventFields) -> Event:
         self._check_network(fields.network)
         await self._check_actions(user, fields.actions)
+        if fields.workflow is not None:
+            await self._check_nodes(user, fields.workflow)
         return await self.store.create_event(user.id, fields, self.clock())
 
     async def get_event(self, user: User, event_id: int) -> Event:
@@ -145,12 +149,38 @@ class Service:
                 f"event {event_id} makes an HTTP request: it has no script or language "
                 "(change its http settings)"
             )
-        if event.kind is EventKind.SCRIPT and changes.http is not None:
+        if event.kind is not EventKind.HTTP and changes.http is not None:
             raise InvalidInputError(
-                f"event {event_id} runs a script: it has no http settings (create an "
-                "HTTP-request event instead)"
+                f"event {event_id} is a {event.kind.value} event: it has no http settings "
+                "(create an HTTP-request event instead)"
             )
+        if event.kind is not EventKind.WORKFLOW and changes.workflow is not None:
+            raise InvalidInputError(
+                f"event {event_id} is a {event.kind.value} event: it has no graph (create a "
+                "workflow instead)"
+            )
+        if event.kind is EventKind.WORKFLOW and (changes.script or changes.language):
+            raise InvalidInputError(f"event {event_id} is a workflow: it has no script")
+        if changes.workflow is not None:
+            await self._check_nodes(user, changes.workflow)
         return await self.store.update_event(event_id, changes, self.clock())
+
+    async def _check_nodes(self, user: User, graph: Graph) -> None:
+        """Every node runs an event of the caller that is a script or an HTTP request."""
+        for event_id in graph.event_ids():
+            try:
+                event = await self.get_event(user, event_id)
+            except NotFoundError as exc:
+                names = [node.name for node in graph.nodes if node.event_id == event_id]
+                raise InvalidInputError(
+                    f"workflow node {names[0]!r}: no event has id {event_id} (a node runs an "
+                    "event of yours)"
+                ) from exc
+            if event.kind is EventKind.WORKFLOW:
+                raise InvalidInputError(
+                    f"workflow node runs event {event_id}, which is a workflow itself: "
+                    "nodes run scripts and HTTP requests"
+                )
 
     async def list_event_versions(self, user: User, event_id: int) -> list[EventVersion]:
         await self.get_event(user, event_id)
@@ -224,8 +254,68 @@ class Service:
         return schedule.next_fires(self.clock(), count)
 
     async def delete_event(self, user: User, event_id: int) -> None:
-        await self.get_event(user, event_id)
+        event = await self.get_event(user, event_id)
+        for workflow in await self.store.list_events(event.owner_id):
+            if workflow.workflow is not None and event_id in workflow.workflow.event_ids():
+                raise ConflictError(
+                    f"event {event_id} is a node of workflow {workflow.id} ({workflow.name}): "
+                    "take it out of the workflow first"
+                )
         await self.store.delete_event(event_id)
+
+    # workflows
+
+    async def list_workflows(self, user: User) -> list[Event]:
+        return [e for e in await self.list_events(user) if e.kind is EventKind.WORKFLOW]
+
+    async def get_workflow(self, user: User, workflow_id: int) -> Event:
+        event = await self.get_event(user, workflow_id)
+        if event.kind is not EventKind.WORKFLOW:
+            raise NotFoundError(
+                f"no workflow has id {workflow_id} (event {workflow_id} is not one)"
+            )
+        return event
+
+    async def list_workflow_runs(self, user: User, workflow_id: int, limit: int) -> list[Execution]:
+        await self.get_workflow(user, workflow_id)
+        return await self.store.list_executions(event_id=workflow_id, owner_id=None, limit=limit)
+
+    async def get_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
+        """A workflow run (an execution of a workflow) with its nodes."""
+        run = await self.get_execution(user, run_id)
+        event = await self.store.get_event(run.event_id)
+        if event.kind is not EventKind.WORKFLOW:
+            raise NotFoundError(f"execution {run_id} is not a workflow run")
+        return run, await self.store.workflow_nodes(run_id)
+
+    async def import_workflow(
+        self, user: User, events: list[EventFields], workflow: EventFields, nodes: dict[str, str]
+    ) -> Event:
+        """Create or update (by name) ``events``, then the workflow, whose node ``n`` runs the
+        event named ``nodes[n]`` (one of ``events`` or an event the user has)."""
+        mine = {event.name: event for event in await self.store.list_events(user.id)}
+        for fields in events:
+            mine[fields.name] = await self._upsert(user, mine.get(fields.name), fields)
+        missing = sorted({name for name in nodes.values() if name not in mine})
+        if missing:
+            raise InvalidInputError(f"workflow nodes name unknown events: {', '.join(missing)}")
+        assert workflow.workflow is not None
+        graph = Graph(
+            nodes=tuple(Node(n.name, mine[nodes[n.name]].id) for n in workflow.workflow.nodes),
+            edges=workflow.workflow.edges,
+        )
+        fields = dataclasses.replace(workflow, workflow=graph)
+        return await self._upsert(user, mine.get(workflow.name), fields)
+
+    async def _upsert(self, user: User, current: Event | None, fields: EventFields) -> Event:
+        if current is None:
+            return await self.create_event(user, fields)
+        if current.kind is not fields.kind:
+            raise ConflictError(
+                f"an event named {fields.name!r} exists already and is a {current.kind.value} "
+                f"event, not a {fields.kind.value} one: rename one of them"
+            )
+        return await self.update_event(user, current.id, changes_from(fields))
 
     async def run_event(self, user: User, event_id: int, input: Any = None) -> Execution:
         """Queue a run of the event now, with ``input`` for the script."""
@@ -266,6 +356,16 @@ class Service:
     async def read_logs(self, user: User, execution_id: int, after_seq: int = -1) -> list[LogLine]:
         await self.get_execution(user, execution_id)
         return await self.store.read_logs(execution_id, after_seq=after_seq)
+
+
+def changes_from(fields: EventFields) -> EventChanges:
+    """Changes that make an event match ``fields`` (a schedule or pool it lacks is removed;
+    its actions are left as they are)."""
+    values = {
+        name: getattr(fields, name) for name in fields.__slots__ if name not in ("kind", "actions")
+    }
+    clear = frozenset(name for name in ("schedule", "pool") if values[name] is None)
+    return EventChanges(**values, clear=clear)
 
 
 def _may_see(user: User, owner_id: int) -> bool:

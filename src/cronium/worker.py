@@ -38,7 +38,7 @@ from cronium.sandbox.spec import (
 )
 from cronium.service import EGRESS_REFUSED, Clock, utcnow
 from cronium.storage import LogLine, RunRecord, Store
-from cronium.storage.queue import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from cronium import __version__
 from cronium.api.errors import install_error_handlers
-from cronium.api.routers import events, executions, health, tokens, workers
+from cronium.api.routers import events, executions, health, tokens, workers, workflows
 from cronium.service import Service
 
 API_PREFIX = "/api/v1"
@@ -23,7 +23,7 @@ def create_app(service: Service, *, worker_status: str = "not running in this pr
     app.state.worker_status = worker_status
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (events, executions, tokens, workers):
+    for module in (events, executions, tokens, workers, workflows):
         api.include_router(module.router)
     api.include_router(events.schedules)
     api.include_router(events.hooks)

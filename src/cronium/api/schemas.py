@@ -31,6 +31,7 @@ from cronium.domain.schedule import (
 )
 from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
+from cronium.domain.workflow import NODES_MAX, Edge, EdgeKind, Graph, Node, NodeRun, NodeStatus
 from cronium.errors import InvalidInputError
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine
 
@@ -127,6 +128,33 @@ class HttpIn(Strict):
         return request
 
 
+class NodeIn(Strict):
+    name: str = Field(description="Unique in the workflow: letters, digits, _ . -")
+    event_id: int = Field(description="The event this node runs (a script or an HTTP request).")
+
+
+class EdgeIn(Strict):
+    source: str
+    target: str
+    kind: EdgeKind = Field(default=EdgeKind.ALWAYS, description=", ".join(EdgeKind))
+    value: bool = Field(default=True, description="on_condition: the condition taking it.")
+
+
+class WorkflowIn(Strict):
+    """The graph of a workflow; see docs/workflows.md for how a run moves through it."""
+
+    nodes: list[NodeIn] = Field(max_length=NODES_MAX)
+    edges: list[EdgeIn] = Field(default_factory=list, max_length=4 * NODES_MAX)
+
+    def to_graph(self) -> Graph:
+        graph = Graph(
+            nodes=tuple(Node(node.name, node.event_id) for node in self.nodes),
+            edges=tuple(Edge(e.source, e.target, e.kind, e.value) for e in self.edges),
+        )
+        graph.check()
+        return graph
+
+
 class ActionIn(Strict):
     when: ActionWhen = Field(description="success, failure, always, or condition (set true).")
     event_id: int = Field(description="The event to run, with this run's output as input.")
@@ -157,6 +185,7 @@ class EventCreate(PolicyFields):
     language: Language | None = None
     script: Script | None = None
     http: HttpIn | None = None
+    workflow: WorkflowIn | None = None
     env: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: Timeout = ev.TIMEOUT_DEFAULT
     cpus: Cpus = ev.CPUS_DEFAULT
@@ -180,16 +209,25 @@ class EventCreate(PolicyFields):
 
     @model_validator(mode="after")
     def _one_kind(self) -> EventCreate:
-        kind = self.kind or (EventKind.HTTP if self.http is not None else EventKind.SCRIPT)
-        if kind is EventKind.HTTP:
-            if self.http is None:
-                raise ValueError("http: an HTTP-request event needs its request (method, url...)")
-            if self.script is not None or self.language is not None:
-                raise ValueError("an HTTP-request event has no script or language")
-        elif self.http is not None:
-            raise ValueError("http: only HTTP-request events have one (kind: http)")
-        elif self.script is None or self.language is None:
+        given = {
+            EventKind.SCRIPT: self.script is not None or self.language is not None,
+            EventKind.HTTP: self.http is not None,
+            EventKind.WORKFLOW: self.workflow is not None,
+        }
+        kinds = [kind for kind, present in given.items() if present]
+        if len(kinds) > 1:
+            raise ValueError("give one of: language and script, http, or workflow")
+        kind = self.kind or (kinds[0] if kinds else EventKind.SCRIPT)
+        if kind is EventKind.HTTP and self.http is None:
+            raise ValueError("http: an HTTP-request event needs its request (method, url...)")
+        if kind is EventKind.WORKFLOW and self.workflow is None:
+            raise ValueError("workflow: a workflow needs its nodes (and edges)")
+        if kind is EventKind.SCRIPT and (self.script is None or self.language is None):
             raise ValueError("a script event needs a language and a script (or give http)")
+        if kinds and kinds[0] is not kind:
+            raise ValueError(
+                f"kind is {kind.value}, but the fields given are of a {kinds[0].value}"
+            )
         self.kind = kind
         return self
 
@@ -200,6 +238,7 @@ class EventCreate(PolicyFields):
             language=self.language,
             script=self.script or "",
             http=None if self.http is None else self.http.to_request(),
+            workflow=None if self.workflow is None else self.workflow.to_graph(),
             env=self.env,
             limits=ResourceLimits(
                 timeout_seconds=self.timeout_seconds,
@@ -227,6 +266,7 @@ class EventUpdate(Strict):
     language: Language | None = None
     script: Script | None = None
     http: HttpIn | None = None
+    workflow: WorkflowIn | None = None
     env: dict[str, str] | None = None
     timeout_seconds: Timeout | None = None
     cpus: Cpus | None = None
@@ -262,6 +302,7 @@ class EventUpdate(Strict):
             language=self.language,
             script=self.script,
             http=None if self.http is None else self.http.to_request(),
+            workflow=None if self.workflow is None else self.workflow.to_graph(),
             env=self.env,
             limits=None if limits == current.limits else limits,
             network=self.network,
@@ -307,6 +348,7 @@ class EventPublic(BaseModel):
     language: Language | None
     script: str
     http: dict[str, Any] | None
+    workflow: dict[str, Any] | None
     version: int
     env: dict[str, str]
     timeout_seconds: float
@@ -341,6 +383,7 @@ class EventPublic(BaseModel):
             language=event.language,
             script=event.script,
             http=None if event.http is None else event.http.to_json(),
+            workflow=None if event.workflow is None else event.workflow.to_json(),
             version=event.version,
             env=event.env,
             timeout_seconds=event.limits.timeout_seconds,
@@ -407,6 +450,8 @@ class ExecutionPublic(BaseModel):
     pool: str | None
     retry_of: int | None
     event_version: int | None
+    parent_id: int | None
+    node: str | None
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
     due_at: datetime | None
@@ -431,6 +476,27 @@ class ExecutionPublic(BaseModel):
     @classmethod
     def of(cls, execution: Execution) -> ExecutionPublic:
         return cls.model_validate(execution, from_attributes=True)
+
+
+class NodeRunPublic(BaseModel):
+    node: str
+    status: NodeStatus
+    execution_id: int | None = Field(description="Its latest attempt, once started.")
+    input: Any
+    output: Any
+    condition: bool | None
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, node: NodeRun) -> NodeRunPublic:
+        return cls.model_validate(node, from_attributes=True)
+
+
+class WorkflowRunPublic(BaseModel):
+    run: ExecutionPublic = Field(description="The run: an execution of the workflow's event.")
+    nodes: list[NodeRunPublic]
 
 
 class RunAccepted(BaseModel):

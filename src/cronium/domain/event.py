@@ -10,6 +10,7 @@ from typing import Literal
 from cronium.domain.action import Action
 from cronium.domain.http import HttpRequest
 from cronium.domain.schedule import Schedule, SchedulePolicy
+from cronium.domain.workflow import Graph
 
 # Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
 CPUS_DEFAULT, CPUS_MIN, CPUS_MAX = 0.5, 0.05, 2.0
@@ -35,10 +36,11 @@ class EventStatus(enum.StrEnum):
 
 
 class EventKind(enum.StrEnum):
-    """A script run in a sandbox, or an HTTP request made by the worker."""
+    """A script run in a sandbox, an HTTP request made by the worker, or a workflow of events."""
 
     SCRIPT = "script"
     HTTP = "http"
+    WORKFLOW = "workflow"
 
 
 class Language(enum.StrEnum):
@@ -67,7 +69,8 @@ class ResourceLimits:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An event, as stored: a script (``language`` and ``script``) or an HTTP request (``http``)."""
+    """An event, as stored: a script (``language`` and ``script``), an HTTP request (``http``)
+    or a workflow (``workflow``)."""
 
     id: int
     owner_id: int
@@ -76,6 +79,7 @@ class Event:
     language: Language | None
     script: str
     http: HttpRequest | None
+    workflow: Graph | None
     env: dict[str, str]
     limits: ResourceLimits
     network: Network

@@ -119,6 +119,8 @@ class Execution:
     pool: str | None
     retry_of: int | None
     event_version: int | None  # the version of the event that ran
+    parent_id: int | None  # the workflow run this execution is a node of
+    node: str | None
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
     due_at: datetime | None

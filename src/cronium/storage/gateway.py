@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cronium.errors import StorageError
 from cronium.storage.database import READ_OPTION, WRITE_OPTION
 
+# PostgreSQL notification channels: something was queued; a running execution was cancelled.
+QUEUE_CHANNEL = "cronium_queue"
+CANCEL_CHANNEL = "cronium_cancel"
+
 
 class Gateway:
     """Sessions over one engine; the named operations live in the classes built on it."""

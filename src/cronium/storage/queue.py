@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import CTE, ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from cronium.domain.action import Action, actions_to_run
-from cronium.domain.event import Event, EventStatus
+from cronium.domain.event import Event, EventKind, EventStatus
 from cronium.domain.execution import (
     Execution,
     ExecutionStatus,
@@ -29,13 +30,13 @@ from cronium.domain.execution import (
 )
 from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConflictError, NotFoundError
-from cronium.storage.gateway import Gateway
-from cronium.storage.rows import event_of, execution_of
+from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.storage.rows import event_of, execution_of, new_execution
 from cronium.storage.tables import EventRow, ExecutionRow, LogLineRow
+from cronium.storage.workflows import WorkflowOperations
 
-QUEUE_CHANNEL = "cronium_queue"
-CANCEL_CHANNEL = "cronium_cancel"
 WORKER_LOST = "worker lost: {worker} stopped renewing its lease"
+CLAIM_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,24 @@ class Requeued:
     retry: Execution | None
 
 
+def _take(
+    picked: CTE, worker_id: str, now: datetime, lease: timedelta
+) -> ReturningUpdate[ExecutionRow]:
+    """Move the picked executions to running for the worker."""
+    return (
+        update(ExecutionRow)
+        .where(ExecutionRow.id == picked.c.id, ExecutionRow.status == ExecutionStatus.QUEUED)
+        .values(
+            status=ExecutionStatus.RUNNING,
+            worker_id=worker_id,
+            started_at=now,
+            lease_expires_at=now + lease,
+        )
+        .returning(ExecutionRow)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _values_of(record: RunRecord) -> dict[str, Any]:
     values = asdict(record)
     if values["output"] is None:
@@ -83,23 +102,7 @@ def _values_of(record: RunRecord) -> dict[str, Any]:
     return values
 
 
-def new_execution(
-    event_id: int, *, input: Any, now: datetime, priority: int = 0, attempt: int = 1
-) -> ExecutionRow:
-    return ExecutionRow(
-        event_id=event_id,
-        status=ExecutionStatus.QUEUED,
-        attempt=attempt,
-        priority=priority,
-        trigger="manual",
-        input=input,
-        queued_at=now,
-        timed_out=False,
-        oom_killed=False,
-    )
-
-
-class QueueOperations(Gateway):
+class QueueOperations(WorkflowOperations):
     async def enqueue(
         self,
         event_id: int,
@@ -158,51 +161,49 @@ class QueueOperations(Gateway):
             allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
         # A CTE, not "id IN (SELECT ... LIMIT n)": PostgreSQL may evaluate such a subquery
         # once per row it updates, each time picking (and locking) another row.
-        picked = (
-            select(ExecutionRow.id)
-            .where(
-                ExecutionRow.status == ExecutionStatus.QUEUED,
-                allowed,
-                or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
-            )
-            .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("picked")
-        )
-        take = (
-            update(ExecutionRow)
-            .where(
-                ExecutionRow.id == picked.c.id,
-                ExecutionRow.status == ExecutionStatus.QUEUED,
-            )
-            .values(
-                status=ExecutionStatus.RUNNING,
-                worker_id=worker_id,
-                started_at=now,
-                lease_expires_at=now + lease,
-                event_version=select(EventRow.version)
-                .where(EventRow.id == ExecutionRow.event_id)
-                .scalar_subquery(),
-            )
-            .returning(ExecutionRow)
-            .execution_options(synchronize_session=False)
-        )
-        async with self._write() as session:
-            rows = list(await session.scalars(take))
-            if not rows:
-                return []
-            event_ids = {row.event_id for row in rows}
-            events = {
-                event.id: event_of(event)
-                for event in await session.scalars(
-                    select(EventRow).where(EventRow.id.in_(event_ids))
+
+        def picked(count: int) -> CTE:
+            return (
+                select(ExecutionRow.id)
+                .where(
+                    ExecutionRow.status == ExecutionStatus.QUEUED,
+                    allowed,
+                    or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
                 )
-            }
-            for row in rows:  # if the event changed in between, record the version that runs
-                row.event_version = events[row.event_id].version
-        rows.sort(key=lambda row: (-row.priority, row.queued_at, row.id))
-        return [(execution_of(row), events[row.event_id]) for row in rows]
+                .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
+                .limit(count)
+                .with_for_update(skip_locked=True)
+                .cte("picked")
+            )
+
+        claimed: list[tuple[ExecutionRow, Event]] = []
+        async with self._write() as session:
+            # A workflow run is started here, not handed out; its first nodes are then
+            # claimable in the same transaction, hence a few rounds.
+            for _ in range(CLAIM_ROUNDS):
+                take = _take(picked(limit - len(claimed)), worker_id, now, lease)
+                rows = list(await session.scalars(take))
+                if not rows:
+                    break
+                events = {
+                    event.id: event
+                    for event in await session.scalars(
+                        select(EventRow).where(EventRow.id.in_({row.event_id for row in rows}))
+                    )
+                }
+                started = False
+                for row in rows:
+                    event = events[row.event_id]
+                    row.event_version = event.version  # the version that runs, even if changed
+                    if event.kind == EventKind.WORKFLOW:
+                        await self._start_run(session, row, event, now)
+                        started = True
+                    else:
+                        claimed.append((row, event_of(event)))
+                if not started or len(claimed) >= limit:
+                    break
+        claimed.sort(key=lambda pair: (-pair[0].priority, pair[0].queued_at, pair[0].id))
+        return [(execution_of(row), event) for row, event in claimed]
 
     async def renew_leases(self, worker_id: str, now: datetime, lease: timedelta) -> int:
         """Extend the leases of everything this worker runs; how many it runs."""
@@ -244,14 +245,14 @@ class QueueOperations(Gateway):
             .execution_options(synchronize_session=False)
         )
         async with self._write() as session:
+            await self._lock_run_of(session, execution_id)
             row = await session.scalar(finish)
             if row is not None and logs:
                 session.add_all(
                     LogLineRow(execution_id=execution_id, **asdict(line)) for line in logs
                 )
             if row is not None:
-                await self._queue_retry(session, row, record.finished_at, retry_jitter)
-                await self._queue_actions(session, row, record.finished_at)
+                await self._after_end(session, row, record.finished_at, retry_jitter)
             if row is None:
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:
@@ -261,6 +262,31 @@ class QueueOperations(Gateway):
                     f"execution {execution_id} is not running on worker {worker_id!r}"
                 )
             return execution_of(row)
+
+    async def _after_end(
+        self, session: AsyncSession, ended: ExecutionRow, now: datetime, jitter: float
+    ) -> None:
+        """What follows the end of an execution: its retry, its event's actions, and, for a
+        node of a workflow run, the run moving on (and, if that ended the run, the same for
+        the run)."""
+        retry = await self._queue_retry(session, ended, now, jitter)
+        await self._queue_actions(session, ended, now)
+        run = await self._advance(session, ended, now, retry)
+        if run is not None:
+            await self._after_end(session, run, now, jitter)
+
+    async def _lock_run_of(self, session: AsyncSession, execution_id: int) -> None:
+        """Lock the workflow run the execution belongs to (if any) before the execution, the
+        order every transaction that touches both follows (no deadlock on PostgreSQL)."""
+        if self.dialect != "postgresql":
+            return  # SQLite: one writer at a time
+        parent = await session.scalar(
+            select(ExecutionRow.parent_id).where(ExecutionRow.id == execution_id)
+        )
+        if parent is not None:
+            await session.execute(
+                select(ExecutionRow.id).where(ExecutionRow.id == parent).with_for_update()
+            )
 
     async def _queue_retry(
         self, session: AsyncSession, ended: ExecutionRow, now: datetime, jitter: float
@@ -308,38 +334,26 @@ class QueueOperations(Gateway):
             await self._notify(session, QUEUE_CHANNEL)
 
     async def cancel(self, execution_id: int, now: datetime) -> Execution:
-        """Cancel a queued execution at once, or ask the worker of a running one to stop it."""
-        cancel_queued = (
-            update(ExecutionRow)
-            .where(ExecutionRow.id == execution_id, ExecutionRow.status == ExecutionStatus.QUEUED)
-            .values(
-                status=ExecutionStatus.CANCELLED,
-                finished_at=now,
-                error="cancelled before it started",
-            )
-            .returning(ExecutionRow)
-            .execution_options(synchronize_session=False)
-        )
-        ask_worker = (
-            update(ExecutionRow)
-            .where(ExecutionRow.id == execution_id, ExecutionRow.status == ExecutionStatus.RUNNING)
-            .values(cancel_requested_at=now)
-            .returning(ExecutionRow)
-            .execution_options(synchronize_session=False)
-        )
+        """Cancel a queued execution at once, ask the worker of a running one to stop it, or
+        cancel a workflow run with its nodes."""
         async with self._write() as session:
-            row = await session.scalar(cancel_queued)
+            await self._lock_run_of(session, execution_id)
+            row = await session.scalar(
+                select(ExecutionRow).where(ExecutionRow.id == execution_id).with_for_update()
+            )
             if row is None:
-                row = await session.scalar(ask_worker)
-                if row is not None:
-                    await self._notify(session, CANCEL_CHANNEL, str(execution_id))
-            if row is None:
-                current = await session.get(ExecutionRow, execution_id)
-                if current is None:
-                    raise NotFoundError(f"no execution has id {execution_id}")
-                raise ConflictError(
-                    f"execution {execution_id} has already ended ({current.status})"
-                )
+                raise NotFoundError(f"no execution has id {execution_id}")
+            if row.status == ExecutionStatus.QUEUED:
+                row.status, row.finished_at = ExecutionStatus.CANCELLED, now
+                row.error = "cancelled before it started"
+                await self._after_end(session, row, now, 0.5)
+            elif row.status == ExecutionStatus.RUNNING and row.worker_id is None:
+                await self._cancel_run(session, row, now)  # a workflow run
+            elif row.status == ExecutionStatus.RUNNING:
+                row.cancel_requested_at = now
+                await self._notify(session, CANCEL_CHANNEL, str(execution_id))
+            else:
+                raise ConflictError(f"execution {execution_id} has already ended ({row.status})")
             return execution_of(row)
 
     async def cancel_requests(self, worker_id: str) -> list[int]:
@@ -377,6 +391,7 @@ class QueueOperations(Gateway):
 
     async def _requeue_one(self, execution_id: int, now: datetime) -> Requeued | None:
         async with self._write() as session:
+            await self._lock_run_of(session, execution_id)
             row = await session.get(ExecutionRow, execution_id)
             if row is None or row.status != ExecutionStatus.RUNNING:
                 return None
@@ -418,6 +433,9 @@ class QueueOperations(Gateway):
                 session.add(retry)
                 await session.flush()
                 await self._notify(session, QUEUE_CHANNEL)
+            run = await self._advance(session, failed, now, retry)
+            if run is not None:
+                await self._after_end(session, run, now, 0.5)
             return Requeued(execution_of(failed), None if retry is None else execution_of(retry))
 
     async def set_output(self, execution_id: int, value: Any) -> None:

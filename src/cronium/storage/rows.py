@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from cronium.domain.action import Action
 from cronium.domain.event import Event, EventKind, EventStatus, Language, ResourceLimits
@@ -15,6 +16,7 @@ from cronium.domain.schedule import (
     schedule_from_json,
 )
 from cronium.domain.user import ApiToken, User
+from cronium.domain.workflow import Graph
 from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, UserRow
 
 
@@ -44,6 +46,7 @@ def event_of(row: EventRow) -> Event:
         language=None if row.language is None else Language(row.language),
         script=row.script,
         http=None if row.http is None else HttpRequest.from_json(row.http),
+        workflow=None if row.workflow is None else Graph.from_json(row.workflow),
         env=dict(row.env),
         limits=ResourceLimits(
             timeout_seconds=row.timeout_seconds,
@@ -87,6 +90,8 @@ def execution_of(row: ExecutionRow) -> Execution:
         pool=row.pool,
         retry_of=row.retry_of,
         event_version=row.event_version,
+        parent_id=row.parent_id,
+        node=row.node,
         lease_expires_at=row.lease_expires_at,
         cancel_requested_at=row.cancel_requested_at,
         due_at=row.due_at,
@@ -107,4 +112,20 @@ def execution_of(row: ExecutionRow) -> Execution:
         oom_killed=row.oom_killed,
         peak_memory_bytes=row.peak_memory_bytes,
         cpu_seconds=row.cpu_seconds,
+    )
+
+
+def new_execution(
+    event_id: int, *, input: Any, now: datetime, priority: int = 0, attempt: int = 1
+) -> ExecutionRow:
+    return ExecutionRow(
+        event_id=event_id,
+        status=ExecutionStatus.QUEUED,
+        attempt=attempt,
+        priority=priority,
+        trigger="manual",
+        input=input,
+        queued_at=now,
+        timed_out=False,
+        oom_killed=False,
     )

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Concurrency, concurrency_action
-from cronium.storage.gateway import Gateway
-from cronium.storage.queue import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
 from cronium.storage.rows import event_of, execution_of
 from cronium.storage.tables import EventRow, ExecutionRow
+from cronium.storage.workflows import WorkflowOperations
 
 SKIPPED_REASON = "skipped: an earlier run had not ended (concurrency: {policy})"
 ACTIVE = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
@@ -39,7 +39,7 @@ class Fired:
     gone: set[int] = field(default_factory=set)
 
 
-class ScheduleOperations(Gateway):
+class ScheduleOperations(WorkflowOperations):
     async def scheduled_events(self, changed_since: datetime | None = None) -> list[Event]:
         """Events that have a schedule: the active ones, or, with ``changed_since``, every
         one changed since then (whatever its status, so that a pause is seen too)."""
@@ -137,7 +137,11 @@ class ScheduleOperations(Gateway):
     async def _active_counts(self, session: AsyncSession, event_ids: list[int]) -> dict[int, int]:
         counts = await session.execute(
             select(ExecutionRow.event_id, func.count())
-            .where(ExecutionRow.event_id.in_(event_ids), ExecutionRow.status.in_(ACTIVE))
+            .where(
+                ExecutionRow.event_id.in_(event_ids),
+                ExecutionRow.status.in_(ACTIVE),
+                ExecutionRow.parent_id.is_(None),  # nodes of workflow runs do not count
+            )
             .group_by(ExecutionRow.event_id)
         )
         return {event_id: int(count) for event_id, count in counts.all()}
@@ -196,12 +200,10 @@ class ScheduleOperations(Gateway):
         return [execution_of(row) for row in made]
 
     async def _replace_active(self, session: AsyncSession, event_id: int, now: datetime) -> None:
+        own = (ExecutionRow.event_id == event_id, ExecutionRow.parent_id.is_(None))
         await session.execute(
             update(ExecutionRow)
-            .where(
-                ExecutionRow.event_id == event_id,
-                ExecutionRow.status == ExecutionStatus.QUEUED,
-            )
+            .where(*own, ExecutionRow.status == ExecutionStatus.QUEUED)
             .values(
                 status=ExecutionStatus.CANCELLED,
                 finished_at=now,
@@ -209,13 +211,12 @@ class ScheduleOperations(Gateway):
             )
         )
         running = await session.scalars(
-            update(ExecutionRow)
-            .where(
-                ExecutionRow.event_id == event_id,
-                ExecutionRow.status == ExecutionStatus.RUNNING,
-            )
-            .values(cancel_requested_at=now)
-            .returning(ExecutionRow.id)
+            select(ExecutionRow).where(*own, ExecutionRow.status == ExecutionStatus.RUNNING)
         )
-        for execution_id in running:
-            await self._notify(session, CANCEL_CHANNEL, str(execution_id))
+        for row in list(running):
+            if row.worker_id is None:  # a workflow run
+                await self._cancel_run(session, row, now)
+                row.error = "cancelled: replaced by a newer scheduled run"
+            else:
+                row.cancel_requested_at = now
+                await self._notify(session, CANCEL_CHANNEL, str(row.id))

@@ -31,6 +31,7 @@ from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import HttpRequest
 from cronium.domain.schedule import Schedule, SchedulePolicy, schedule_to_json
 from cronium.domain.user import ApiToken, User
+from cronium.domain.workflow import Graph
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.queue import LogLine, QueueOperations
 from cronium.storage.rows import event_of, execution_of, token_of, user_of
@@ -58,6 +59,7 @@ class EventFields:
     limits: ResourceLimits
     kind: EventKind = EventKind.SCRIPT
     http: HttpRequest | None = None
+    workflow: Graph | None = None
     network: Network = "none"
     max_attempts: int = 1
     retry_backoff_seconds: float = 10.0
@@ -78,6 +80,7 @@ class EventChanges:
     language: Language | None = None
     script: str | None = None
     http: HttpRequest | None = None
+    workflow: Graph | None = None
     env: dict[str, str] | None = None
     limits: ResourceLimits | None = None
     network: Network | None = None
@@ -95,7 +98,7 @@ class EventChanges:
 CLEARABLE = frozenset({"schedule", "pool"})
 # What a version keeps: the script and every setting (not the status, counters or webhook).
 VERSIONED = (
-    "name", "kind", "language", "script", "http", "env", "timeout_seconds", "cpus",
+    "name", "kind", "language", "script", "http", "workflow", "env", "timeout_seconds", "cpus",
     "memory_mb", "pids", "network", "max_attempts", "retry_backoff_seconds",
     "retry_backoff_max_seconds", "pool", "schedule", "missed_runs", "catch_up_seconds",
     "concurrency", "max_concurrent", "max_executions", "actions",
@@ -466,6 +469,9 @@ def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) ->
     status: EventStatus | None = values.pop("status", None)
     actions: tuple[Action, ...] | None = values.pop("actions", None)
     http: HttpRequest | None = values.pop("http", None)
+    workflow: Graph | None = values.pop("workflow", None)
+    if workflow is not None:
+        row.workflow = workflow.to_json()
     if actions is not None:
         row.actions = [action.to_json() for action in actions]
     if http is not None:

@@ -96,6 +96,7 @@ class EventRow(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     script: Mapped[str] = mapped_column(Text)
     http: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
+    workflow: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
     env: Mapped[dict[str, str]] = mapped_column(JsonValue)
     timeout_seconds: Mapped[float] = mapped_column(Float)
     cpus: Mapped[float] = mapped_column(Float)
@@ -155,6 +156,8 @@ class ExecutionRow(Base):
     pool: Mapped[str | None] = mapped_column(String(64))
     retry_of: Mapped[int | None] = mapped_column(BigInteger)
     event_version: Mapped[int | None] = mapped_column(Integer)  # set when a worker takes it
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # its workflow run
+    node: Mapped[str | None] = mapped_column(String(100))  # its node in that workflow
     lease_expires_at: Mapped[datetime | None]
     cancel_requested_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]  # a retry waits for its backoff
@@ -176,6 +179,25 @@ class ExecutionRow(Base):
     oom_killed: Mapped[bool] = mapped_column(Boolean, default=False)
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     cpu_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class WorkflowNodeRow(Base):
+    """One node of one workflow run (the run is the workflow event's execution)."""
+
+    __tablename__ = "workflow_nodes"
+    __table_args__ = (UniqueConstraint("run_id", "node"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("executions.id", ondelete="CASCADE"))
+    node: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    execution_id: Mapped[int | None] = mapped_column(BigInteger)  # its latest attempt
+    input: Mapped[Any] = mapped_column(JsonValue, nullable=True)
+    output: Mapped[Any] = mapped_column(JsonValue, nullable=True)
+    condition: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class WorkerRow(Base):

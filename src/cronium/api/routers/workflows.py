@@ -1,0 +1,114 @@
+"""Workflows: DAGs of events. A workflow is an event of kind ``workflow``, so its schedule,
+webhook, pause and resume, versions and PATCH are those of /events; here are its runs, its
+nodes, and export and import as one YAML document."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response, status
+
+from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.documents import export_document, parse_document
+from cronium.api.schemas import (
+    ErrorBody,
+    EventCreate,
+    EventPublic,
+    ExecutionPublic,
+    NodeRunPublic,
+    RunAccepted,
+    RunRequest,
+    WorkflowRunPublic,
+)
+from cronium.domain.event import EventKind
+from cronium.errors import InvalidInputError, PayloadTooLargeError
+
+DOCUMENT_MAX = 4 * 1024 * 1024
+YAML = "application/yaml"
+router = APIRouter(
+    prefix="/workflows",
+    tags=["workflows"],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorBody}})
+async def create_workflow(body: EventCreate, user: UserDep, service: ServiceDep) -> EventPublic:
+    """Create a workflow: ``name`` and ``workflow`` (nodes and edges), and any schedule or
+    policy an event takes."""
+    if body.kind is not EventKind.WORKFLOW:
+        raise InvalidInputError("workflow: give the workflow's nodes and edges")
+    return EventPublic.of(await service.create_event(user, body.to_fields()))
+
+
+@router.get("")
+async def list_workflows(user: UserDep, service: ServiceDep) -> list[EventPublic]:
+    return [EventPublic.of(event) for event in await service.list_workflows(user)]
+
+
+@router.get("/{workflow_id}")
+async def get_workflow(workflow_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+    return EventPublic.of(await service.get_workflow(user, workflow_id))
+
+
+@router.post("/{workflow_id}/run", status_code=status.HTTP_202_ACCEPTED)
+async def run_workflow(
+    workflow_id: int,
+    user: UserDep,
+    service: ServiceDep,
+    body: Annotated[RunRequest | None, Body()] = None,
+) -> RunAccepted:
+    """Start a run now; the optional ``input`` goes to the start nodes."""
+    await service.get_workflow(user, workflow_id)
+    run = await service.run_event(user, workflow_id, None if body is None else body.input)
+    return RunAccepted(execution_id=run.id, status=run.status)
+
+
+@router.get("/{workflow_id}/runs")
+async def list_runs(
+    workflow_id: int,
+    user: UserDep,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[ExecutionPublic]:
+    """The workflow's runs, newest first."""
+    runs = await service.list_workflow_runs(user, workflow_id, limit)
+    return [ExecutionPublic.of(run) for run in runs]
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: int, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
+    """A run with each node's status, timings, input, output and execution."""
+    run, nodes = await service.get_workflow_run(user, run_id)
+    return WorkflowRunPublic(
+        run=ExecutionPublic.of(run), nodes=[NodeRunPublic.of(node) for node in nodes]
+    )
+
+
+@router.post("/runs/{run_id}/cancel", responses={409: {"model": ErrorBody}})
+async def cancel_run(run_id: int, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
+    """Cancel a run: nodes not started never start, running ones are stopped."""
+    await service.get_workflow_run(user, run_id)
+    await service.cancel_execution(user, run_id)
+    return await get_run(run_id, user, service)
+
+
+@router.get(
+    "/{workflow_id}/export", response_class=Response, responses={200: {"content": {YAML: {}}}}
+)
+async def export_workflow(workflow_id: int, user: UserDep, service: ServiceDep) -> Response:
+    """The workflow and its events as one YAML document."""
+    workflow = await service.get_workflow(user, workflow_id)
+    assert workflow.workflow is not None
+    events = {i: await service.get_event(user, i) for i in workflow.workflow.event_ids()}
+    return Response(export_document(workflow, events), media_type=YAML)
+
+
+@router.post("/import", responses={409: {"model": ErrorBody}})
+async def import_workflow(request: Request, user: UserDep, service: ServiceDep) -> EventPublic:
+    """Create or update a workflow and its events from a YAML document (as exported)."""
+    raw = await request.body()
+    if len(raw) > DOCUMENT_MAX:
+        raise PayloadTooLargeError(f"the document exceeds {DOCUMENT_MAX} bytes")
+    events, workflow, nodes = parse_document(raw.decode("utf-8", errors="replace"))
+    return EventPublic.of(await service.import_workflow(user, events, workflow, nodes))

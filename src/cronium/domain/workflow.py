@@ -1,0 +1,315 @@
+"""Workflows: a DAG of events, and how a run of it progresses. Pure: no I/O, no clock.
+
+A workflow is nodes (each runs an event) and edges between them, each of a kind:
+
+- ``always``: taken once the source ended (succeeded, failed or timed out);
+- ``on_success``: taken if the source succeeded;
+- ``on_failure``: taken if the source failed or timed out (it *handles* the failure);
+- ``on_condition``: taken if the source succeeded and set its condition to the edge's
+  ``value`` (true by default; a condition never set counts as false).
+
+Start nodes (no incoming edge) run at once, in parallel, with the run's input. A node is
+resolved once every incoming edge is: it runs if at least one of them was taken, else it is
+skipped, and a skipped or cancelled node takes none of its outgoing edges, so skipping flows
+downstream to every node without another path and a run never hangs. A node's input is its
+predecessor's output when it has one predecessor, else an object keyed by predecessor name
+(null for those that did not run). A run ends when every node has; it fails if a node failed
+without an ``on_failure`` edge to handle it; its output is its last node's output (or an object
+keyed by name when several nodes have no outgoing edge).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cronium.errors import InvalidInputError
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+NODES_MAX = 200
+
+
+class EdgeKind(enum.StrEnum):
+    ALWAYS = "always"
+    ON_SUCCESS = "on_success"
+    ON_FAILURE = "on_failure"
+    ON_CONDITION = "on_condition"
+
+
+class NodeStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+    @property
+    def ended(self) -> bool:
+        return self not in (NodeStatus.PENDING, NodeStatus.RUNNING)
+
+    @property
+    def failed(self) -> bool:
+        return self in (NodeStatus.FAILED, NodeStatus.TIMED_OUT)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+    kind: EdgeKind = EdgeKind.ALWAYS
+    value: bool = True  # for on_condition: the condition that takes the edge
+
+    def taken(self, source: NodeState) -> bool:
+        """Whether the edge is taken, once its source has ended."""
+        status = source.status
+        if self.kind is EdgeKind.ALWAYS:
+            return status is NodeStatus.SUCCEEDED or status.failed
+        if self.kind is EdgeKind.ON_SUCCESS:
+            return status is NodeStatus.SUCCEEDED
+        if self.kind is EdgeKind.ON_FAILURE:
+            return status.failed
+        return status is NodeStatus.SUCCEEDED and bool(source.condition) is self.value
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    status: NodeStatus = NodeStatus.PENDING
+    output: Any = None
+    condition: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRun:
+    """One node of one run, as recorded."""
+
+    node: str
+    status: NodeStatus
+    execution_id: int | None  # its latest attempt, once started
+    input: Any
+    output: Any
+    condition: bool | None
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What to do next: nodes to start (with their input) and nodes to skip."""
+
+    start: dict[str, Any] = field(default_factory=dict)
+    skip: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a run ended."""
+
+    status: NodeStatus  # succeeded, failed or cancelled
+    output: Any
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...] = ()
+
+    # structure
+
+    def node(self, name: str) -> Node:
+        return next(node for node in self.nodes if node.name == name)
+
+    def incoming(self, name: str) -> list[Edge]:
+        return [edge for edge in self.edges if edge.target == name]
+
+    def outgoing(self, name: str) -> list[Edge]:
+        return [edge for edge in self.edges if edge.source == name]
+
+    def predecessors(self, name: str) -> list[str]:
+        return list(dict.fromkeys(edge.source for edge in self.incoming(name)))
+
+    def starts(self) -> list[str]:
+        targets = {edge.target for edge in self.edges}
+        return [node.name for node in self.nodes if node.name not in targets]
+
+    def check(self) -> None:
+        """InvalidInputError listing everything wrong: unknown or duplicate names, duplicate
+        edges, cycles, nodes that can never run."""
+        problems = self._name_problems() + self._edge_problems()
+        if not problems:
+            problems = self._cycle_problems()
+        if problems:
+            raise InvalidInputError("the workflow is not valid: " + "; ".join(problems))
+
+    def _name_problems(self) -> list[str]:
+        problems = []
+        if not self.nodes:
+            problems.append("it has no nodes: add at least one")
+        if len(self.nodes) > NODES_MAX:
+            problems.append(f"it has {len(self.nodes)} nodes, more than {NODES_MAX}")
+        seen: set[str] = set()
+        for node in self.nodes:
+            if not NODE_NAME.match(node.name):
+                problems.append(
+                    f"node name {node.name!r} is not valid (letters, digits, _ . -; at most 100)"
+                )
+            if node.name in seen:
+                problems.append(f"two nodes are named {node.name!r}")
+            seen.add(node.name)
+        return problems
+
+    def _edge_problems(self) -> list[str]:
+        names = {node.name for node in self.nodes}
+        problems, pairs = [], set()
+        for edge in self.edges:
+            for end in (edge.source, edge.target):
+                if end not in names:
+                    problems.append(
+                        f"edge {edge.source} -> {edge.target}: no node is named {end!r}"
+                    )
+            if edge.source == edge.target:
+                problems.append(f"edge {edge.source} -> {edge.target} links a node to itself")
+            if (edge.source, edge.target) in pairs:
+                problems.append(
+                    f"two edges go from {edge.source} to {edge.target}: keep one (an 'always' "
+                    "edge covers success and failure)"
+                )
+            pairs.add((edge.source, edge.target))
+        return problems
+
+    def _cycle_problems(self) -> list[str]:
+        order = self.topological_order()
+        if len(order) == len(self.nodes):
+            return []
+        stuck = [node.name for node in self.nodes if node.name not in order]
+        cycle = self._find_cycle(stuck)
+        on_cycle = set(cycle)
+        problems = [f"it has a cycle: {' -> '.join([*cycle, cycle[0]])}"]
+        downstream = [name for name in stuck if name not in on_cycle]
+        if downstream:
+            problems.append(f"{', '.join(downstream)} can never run (reached only through a cycle)")
+        return problems
+
+    def _find_cycle(self, stuck: list[str]) -> list[str]:
+        # every stuck node has a stuck predecessor: walk back until a node repeats
+        path: list[str] = []
+        current = stuck[0]
+        while current not in path:
+            path.append(current)
+            current = next(p for p in self.predecessors(current) if p in stuck)
+        cycle = list(reversed(path[path.index(current) :]))
+        first = min(range(len(cycle)), key=lambda i: stuck.index(cycle[i]))
+        return cycle[first:] + cycle[:first]  # from the node listed first
+
+    def topological_order(self) -> list[str]:
+        """Node names, each after all its predecessors (nodes on cycles left out)."""
+        waiting = {node.name: len(self.predecessors(node.name)) for node in self.nodes}
+        ready = deque(name for name, count in waiting.items() if count == 0)
+        order = []
+        while ready:
+            name = ready.popleft()
+            order.append(name)
+            for successor in dict.fromkeys(edge.target for edge in self.outgoing(name)):
+                waiting[successor] -= 1
+                if waiting[successor] == 0:
+                    ready.append(successor)
+        return order
+
+    # progression
+
+    def progress(self, states: Mapping[str, NodeState], run_input: Any) -> Progress:
+        """The nodes that can start now (with their input) and those to skip, given every
+        node's state. Skips are followed through: a node whose only paths were skipped is
+        skipped in the same step."""
+        current = dict(states)
+        progress = Progress()
+        for name in self.topological_order():
+            if current[name].status is not NodeStatus.PENDING:
+                continue
+            incoming = self.incoming(name)
+            if not incoming:
+                progress.start[name] = run_input
+                continue
+            if not all(current[edge.source].status.ended for edge in incoming):
+                continue
+            if any(edge.taken(current[edge.source]) for edge in incoming):
+                progress.start[name] = self.input_of(name, current)
+            else:
+                progress.skip.append(name)
+                current[name] = NodeState(NodeStatus.SKIPPED)
+        return progress
+
+    def input_of(self, name: str, states: Mapping[str, NodeState]) -> Any:
+        predecessors = self.predecessors(name)
+        if len(predecessors) == 1:
+            return states[predecessors[0]].output
+        return {source: states[source].output for source in predecessors}
+
+    def outcome(self, states: Mapping[str, NodeState]) -> Outcome | None:
+        """How the run ended, or None while a node has not."""
+        if not all(state.status.ended for state in states.values()):
+            return None
+        if any(state.status is NodeStatus.CANCELLED for state in states.values()):
+            return Outcome(NodeStatus.CANCELLED, None, "cancelled")
+        unhandled = [
+            node.name
+            for node in self.nodes
+            if states[node.name].status.failed
+            and not any(edge.kind is EdgeKind.ON_FAILURE for edge in self.outgoing(node.name))
+        ]
+        if unhandled:
+            return Outcome(NodeStatus.FAILED, None, f"node(s) failed: {', '.join(unhandled)}")
+        ends = [
+            node.name
+            for node in self.nodes
+            if not self.outgoing(node.name) and states[node.name].status is NodeStatus.SUCCEEDED
+        ]
+        output = (
+            states[ends[0]].output
+            if len(ends) == 1
+            else {name: states[name].output for name in ends}
+        )
+        return Outcome(NodeStatus.SUCCEEDED, output, None)
+
+    # storage form
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nodes": [{"name": node.name, "event_id": node.event_id} for node in self.nodes],
+            "edges": [
+                {"source": e.source, "target": e.target, "kind": e.kind.value, "value": e.value}
+                for e in self.edges
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Graph:
+        return cls(
+            nodes=tuple(Node(str(n["name"]), int(n["event_id"])) for n in data["nodes"]),
+            edges=tuple(
+                Edge(
+                    str(e["source"]),
+                    str(e["target"]),
+                    EdgeKind(e.get("kind", "always")),
+                    bool(e.get("value", True)),
+                )
+                for e in data.get("edges", ())
+            ),
+        )
+
+    def event_ids(self) -> Iterable[int]:
+        return dict.fromkeys(node.event_id for node in self.nodes)
