@@ -37,6 +37,9 @@ class ApiClient:
     def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, json=body)
 
+    def post_text(self, path: str, text: str, content_type: str) -> Any:
+        return self.request("POST", path, content=text, headers={"Content-Type": content_type})
+
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, json=body)
 
@@ -53,7 +56,11 @@ class ApiClient:
             ) from exc
         if response.is_error:
             raise ClientError(f"{response.status_code}: {_message(response)}")
-        return None if response.status_code == 204 else response.json()
+        if response.status_code == 204:
+            return None
+        if "json" not in response.headers.get("content-type", ""):
+            return response.text
+        return response.json()
 
 
 def _message(response: httpx.Response) -> str:
