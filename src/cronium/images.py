@@ -141,5 +141,7 @@ def _assemble_context(context: Path, language: Language) -> None:
     shutil.copy(source / language.value / "Dockerfile", context / "Dockerfile")
     shutil.copy(source / "prepare.sh", context / "prepare.sh")
     shutil.copytree(
-        helpers_source(), context / "helpers", ignore=shutil.ignore_patterns("__pycache__")
+        helpers_source(),
+        context / "helpers",
+        ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"),
     )

@@ -162,6 +162,7 @@ class Worker:
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _cancels: dict[int, asyncio.Event] = field(default_factory=dict, init=False)
     _cancel_reasons: dict[int, str] = field(default_factory=dict, init=False)
+    _stopping: bool = field(default=False, init=False)
 
     def wake(self) -> None:
         """Look for queued executions now rather than at the next poll."""
@@ -228,7 +229,20 @@ class Worker:
         )
 
     async def execute(self, execution: Execution, event: Event) -> Execution:
-        """Run a claimed execution and record how it ended; never raises for the script's sake."""
+        """Run a claimed execution and record how it ended; never raises for the script's sake.
+
+        If its end makes the next node of its workflow run ready, that node is handed to this
+        worker in the same transaction, and run here at once (unless the worker is stopping).
+        """
+        taken: tuple[Execution, Event] | None = (execution, event)
+        ended = execution
+        while taken is not None:
+            ended, taken = await self._execute_one(*taken)
+        return ended
+
+    async def _execute_one(
+        self, execution: Execution, event: Event
+    ) -> tuple[Execution, tuple[Execution, Event] | None]:
         spec = None
         if event.kind is EventKind.SCRIPT:
             try:
@@ -237,7 +251,7 @@ class Worker:
                 refused = RunRecord(
                     status=ExecutionStatus.FAILED, finished_at=self.clock(), error=exc.message
                 )
-                return await self.store.record_run(execution.id, self.worker_id, refused)
+                return await self.store.record_run(execution.id, self.worker_id, refused), None
         cancel = self._cancels.setdefault(execution.id, asyncio.Event())
         if execution.cancel_requested_at is not None:
             self.request_cancel(execution.id)
@@ -246,20 +260,31 @@ class Worker:
                 if spec is None:
                     record = await self._request(execution, event, logs, cancel)
                 else:
-                    record = await self._run(spec, logs, cancel)
+                    record = self._with_results(execution.id, await self._run(spec, logs, cancel))
             # the last lines and the result in one transaction
-            return await self.store.record_run(
+            return await self.store.record_and_continue(
                 execution.id,
                 self.worker_id,
                 record,
                 logs.take_pending(),
                 retry_jitter=random.random(),
+                pools=None if self._stopping else self.tags,
+                lease=self.lease,
             )
         finally:
             self._cancels.pop(execution.id, None)
             self._cancel_reasons.pop(execution.id, None)
             if self.runtime is not None:
                 self.runtime.dismiss(execution.id)
+
+    def _with_results(self, execution_id: int, record: RunRecord) -> RunRecord:
+        """The record with what the script handed over through the runtime API."""
+        if self.runtime is None:
+            return record
+        handed = self.runtime.results(execution_id)
+        return dataclasses.replace(
+            record, output=handed.output if handed.output_set else None, condition=handed.condition
+        )
 
     async def _run(self, spec: SandboxSpec, logs: LogWriter, cancel: asyncio.Event) -> RunRecord:
         try:
@@ -434,6 +459,7 @@ class Worker:
         self, tasks: set[asyncio.Task[Execution]], stop_now: asyncio.Event | None
     ) -> None:
         """Let what runs finish for ``shutdown_grace`` seconds (or until ``stop_now``)."""
+        self._stopping = True  # nothing new, not even the next node of a workflow run
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.shutdown_grace
         interrupt = asyncio.ensure_future(stop_now.wait()) if stop_now is not None else None

@@ -324,11 +324,13 @@ async def test_conditional_actions_run_the_next_event_with_the_output(
     )
     execution = await service.run_event(user, first)
     assert await store.claim("w", service.clock())
-    await store.set_output(execution.id, {"total": 3})
-    await store.set_condition(execution.id, True)
-    await store.record_run(
-        execution.id, "w", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=service.clock())
+    ended = RunRecord(
+        status=ExecutionStatus.SUCCEEDED,
+        finished_at=service.clock(),
+        output={"total": 3},
+        condition=True,
     )
+    await store.record_run(execution.id, "w", ended)
     queued = {
         e.event_id: e
         for target in (on_success, on_failure, on_condition)

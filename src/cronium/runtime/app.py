@@ -192,7 +192,7 @@ class RuntimeApi:
         return ok(active.input)
 
     async def post_output(self, request: Request, active: ActiveExecution) -> Response:
-        await self.store.set_output(active.execution_id, await self.field(request, "data"))
+        self.registry.set_output(active.execution_id, await self.field(request, "data"))
         return ok(None)
 
     async def list_variables(self, request: Request, active: ActiveExecution) -> Response:
@@ -220,12 +220,11 @@ class RuntimeApi:
 
     async def condition(self, request: Request, active: ActiveExecution) -> Response:
         if request.method == "GET":
-            execution = await self.store.get_execution(active.execution_id)
-            return ok(execution.condition)
+            return ok(self.registry.results(active.execution_id).condition)
         condition = await self.field(request, "condition")
         if not isinstance(condition, bool):
             raise InvalidInputError('"condition" must be true or false')
-        await self.store.set_condition(active.execution_id, condition)
+        self.registry.set_condition(active.execution_id, condition)
         return ok(None)
 
     async def context(self, request: Request, active: ActiveExecution) -> Response:

@@ -35,20 +35,51 @@ class ActiveExecution:
         }
 
 
+@dataclass(slots=True)
+class Results:
+    """What a running execution handed over: kept here and stored with its end, in the same
+    transaction (no database write while the script waits)."""
+
+    output_set: bool = False
+    output: Any = None
+    condition: bool | None = None
+
+
 class Registry:
-    """Thread-safe: the worker adds and removes, the runtime API's thread reads."""
+    """Thread-safe: the worker adds and removes, the runtime API's thread reads and sets."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active: dict[int, ActiveExecution] = {}
+        self._results: dict[int, Results] = {}
 
     def add(self, execution: ActiveExecution) -> None:
         with self._lock:
             self._active[execution.execution_id] = execution
+            self._results[execution.execution_id] = Results()
 
     def remove(self, execution_id: int) -> None:
         with self._lock:
             self._active.pop(execution_id, None)
+            self._results.pop(execution_id, None)
+
+    def set_output(self, execution_id: int, value: Any) -> None:
+        with self._lock:
+            results = self._results.get(execution_id)
+            if results is not None:
+                results.output_set, results.output = True, value
+
+    def set_condition(self, execution_id: int, condition: bool) -> None:
+        with self._lock:
+            results = self._results.get(execution_id)
+            if results is not None:
+                results.condition = condition
+
+    def results(self, execution_id: int) -> Results:
+        """A copy of what the execution handed over so far."""
+        with self._lock:
+            results = self._results.get(execution_id) or Results()
+            return Results(results.output_set, results.output, results.condition)
 
     def get(self, execution_id: int) -> ActiveExecution | None:
         with self._lock:

@@ -22,7 +22,7 @@ import uvloop
 
 from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
-from cronium.runtime.registry import ActiveExecution, Registry
+from cronium.runtime.registry import ActiveExecution, Registry, Results
 from cronium.runtime.tokens import TokenIssuer
 from cronium.sandbox.process import process_alive
 from cronium.storage import Store
@@ -87,6 +87,10 @@ class RuntimeServer:
             now=now,
             lifetime=timedelta(seconds=timeout) + TOKEN_MARGIN,
         )
+
+    def results(self, execution_id: int) -> Results:
+        """What the execution handed over through the API (output, condition) so far."""
+        return self.registry.results(execution_id)
 
     def dismiss(self, execution_id: int) -> None:
         """The execution has ended: its token stops working."""

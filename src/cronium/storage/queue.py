@@ -51,12 +51,13 @@ class LogLine:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """What a finished run leaves on its execution. ``output`` None keeps what the run set
-    through the runtime API."""
+    """What a finished run leaves on its execution (``output`` and ``condition``: None keeps
+    what is stored)."""
 
     status: ExecutionStatus
     finished_at: datetime
     output: Any = None
+    condition: bool | None = None
     exit_code: int | None = None
     signal: int | None = None
     timed_out: bool = False
@@ -75,6 +76,14 @@ class Requeued:
 
     lost: Execution
     retry: Execution | None
+
+
+def _pool_allowed(pools: Collection[str]) -> ColumnElement[bool]:
+    """Executions of no pool, or of one of ``pools``."""
+    allowed: ColumnElement[bool] = ExecutionRow.pool.is_(None)
+    if pools:
+        allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
+    return allowed
 
 
 def _take(
@@ -97,8 +106,9 @@ def _take(
 
 def _values_of(record: RunRecord) -> dict[str, Any]:
     values = asdict(record)
-    if values["output"] is None:
-        del values["output"]
+    for name in ("output", "condition"):
+        if values[name] is None:
+            del values[name]
     return values
 
 
@@ -156,9 +166,7 @@ class QueueOperations(WorkflowOperations):
         lock. Either way each row changes for exactly one worker.
         """
         check_transition(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-        allowed: ColumnElement[bool] = ExecutionRow.pool.is_(None)
-        if pools:
-            allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
+        allowed = _pool_allowed(pools)
         # A CTE, not "id IN (SELECT ... LIMIT n)": PostgreSQL may evaluate such a subquery
         # once per row it updates, each time picking (and locking) another row.
 
@@ -232,6 +240,25 @@ class QueueOperations(WorkflowOperations):
         A failure or timeout with attempts left queues the next attempt in the same
         transaction, due after an exponential backoff (``retry_jitter`` in [0, 1) spreads it).
         """
+        ended, _ = await self.record_and_continue(
+            execution_id, worker_id, record, logs, retry_jitter
+        )
+        return ended
+
+    async def record_and_continue(
+        self,
+        execution_id: int,
+        worker_id: str,
+        record: RunRecord,
+        logs: Sequence[LogLine] = (),
+        retry_jitter: float = 0.5,
+        *,
+        pools: Collection[str] | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> tuple[Execution, tuple[Execution, Event] | None]:
+        """:meth:`record_run`; then, given the worker's ``pools``, if the end made a node of
+        the same workflow run ready, claim it for the worker in the same transaction (the
+        worker goes on with it at once: no trip through the queue)."""
         check_transition(ExecutionStatus.RUNNING, record.status)
         finish = (
             update(ExecutionRow)
@@ -247,12 +274,6 @@ class QueueOperations(WorkflowOperations):
         async with self._write() as session:
             await self._lock_run_of(session, execution_id)
             row = await session.scalar(finish)
-            if row is not None and logs:
-                session.add_all(
-                    LogLineRow(execution_id=execution_id, **asdict(line)) for line in logs
-                )
-            if row is not None:
-                await self._after_end(session, row, record.finished_at, retry_jitter)
             if row is None:
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:
@@ -261,7 +282,49 @@ class QueueOperations(WorkflowOperations):
                 raise ConflictError(
                     f"execution {execution_id} is not running on worker {worker_id!r}"
                 )
-            return execution_of(row)
+            if logs:
+                session.add_all(
+                    LogLineRow(execution_id=execution_id, **asdict(line)) for line in logs
+                )
+            await self._after_end(session, row, record.finished_at, retry_jitter)
+            following = None
+            if pools is not None and row.parent_id is not None:
+                following = await self._take_node(
+                    session, row.parent_id, worker_id, record.finished_at, lease, pools
+                )
+            return execution_of(row), following
+
+    async def _take_node(
+        self,
+        session: AsyncSession,
+        run_id: int,
+        worker_id: str,
+        now: datetime,
+        lease: timedelta,
+        pools: Collection[str],
+    ) -> tuple[Execution, Event] | None:
+        """Claim a queued node of the run for the worker, if there is one it may take."""
+        query = (
+            select(ExecutionRow)
+            .where(
+                ExecutionRow.parent_id == run_id,
+                ExecutionRow.status == ExecutionStatus.QUEUED,
+                _pool_allowed(pools),
+                or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
+            )
+            .order_by(ExecutionRow.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = await session.scalar(query)
+        if row is None:
+            return None
+        event = await session.get(EventRow, row.event_id)
+        if event is None or event.kind == EventKind.WORKFLOW:
+            return None
+        row.status, row.worker_id, row.started_at = ExecutionStatus.RUNNING, worker_id, now
+        row.lease_expires_at, row.event_version = now + lease, event.version
+        return execution_of(row), event_of(event)
 
     async def _after_end(
         self, session: AsyncSession, ended: ExecutionRow, now: datetime, jitter: float
@@ -437,28 +500,6 @@ class QueueOperations(WorkflowOperations):
             if run is not None:
                 await self._after_end(session, run, now, 0.5)
             return Requeued(execution_of(failed), None if retry is None else execution_of(retry))
-
-    async def set_output(self, execution_id: int, value: Any) -> None:
-        """Store the JSON a running execution hands on."""
-        await self._set_running_field(execution_id, output=value)
-
-    async def set_condition(self, execution_id: int, condition: bool) -> None:
-        """Store the branch a running execution chose."""
-        await self._set_running_field(execution_id, condition=condition)
-
-    async def _set_running_field(self, execution_id: int, **values: Any) -> None:
-        change = (
-            update(ExecutionRow)
-            .where(
-                ExecutionRow.id == execution_id,
-                ExecutionRow.status == ExecutionStatus.RUNNING,
-            )
-            .values(**values)
-        )
-        async with self._write() as session:
-            result = await session.execute(change)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConflictError(f"execution {execution_id} is not running")
 
     @contextlib.asynccontextmanager
     async def listen(
