@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from cronium.errors import InvalidInputError
@@ -123,21 +124,39 @@ class Outcome:
     error: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...] = ()
 
-    # structure
+    # structure (indexes built once per graph: a run consults them at each node's end)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Node]:
+        return {node.name: node for node in self.nodes}
+
+    @cached_property
+    def _incoming(self) -> dict[str, list[Edge]]:
+        index: dict[str, list[Edge]] = {node.name: [] for node in self.nodes}
+        for edge in self.edges:
+            index.setdefault(edge.target, []).append(edge)
+        return index
+
+    @cached_property
+    def _outgoing(self) -> dict[str, list[Edge]]:
+        index: dict[str, list[Edge]] = {node.name: [] for node in self.nodes}
+        for edge in self.edges:
+            index.setdefault(edge.source, []).append(edge)
+        return index
 
     def node(self, name: str) -> Node:
-        return next(node for node in self.nodes if node.name == name)
+        return self._by_name[name]
 
     def incoming(self, name: str) -> list[Edge]:
-        return [edge for edge in self.edges if edge.target == name]
+        return self._incoming.get(name, [])
 
     def outgoing(self, name: str) -> list[Edge]:
-        return [edge for edge in self.edges if edge.source == name]
+        return self._outgoing.get(name, [])
 
     def predecessors(self, name: str) -> list[str]:
         return list(dict.fromkeys(edge.source for edge in self.incoming(name)))

@@ -92,13 +92,9 @@ class WorkflowOperations(Gateway):
         if not progress.start:
             return
         event_ids = [graph.node(name).event_id for name in progress.start]
-        pools = dict(
-            (
-                await session.execute(
-                    select(EventRow.id, EventRow.pool).where(EventRow.id.in_(event_ids))
-                )
-            ).all()
-        )
+        # whole rows: the worker that takes a node next finds its event in the session
+        events = await session.scalars(select(EventRow).where(EventRow.id.in_(event_ids)))
+        pools = {event.id: event.pool for event in events}
         for name, node_input in progress.start.items():
             event_id = graph.node(name).event_id
             if event_id not in pools:  # the event was deleted since the run started
