@@ -27,14 +27,19 @@ from cronium.sandbox.spec import OutputLine, SandboxResult, SandboxSpec
 from cronium.settings import describe_settings, load_settings
 
 app = typer.Typer(
-    help="Cronium: run Bash, Python and Node.js scripts in sandboxes, on demand and on schedules.",
+    help=(
+        "Cronium: run Bash, Python and Node.js scripts in sandboxes (and HTTP requests), on "
+        "demand, on schedules and in workflows."
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
-events_app = typer.Typer(help="Script events on a server.", no_args_is_help=True)
+events_app = typer.Typer(
+    help="Events (scripts, HTTP requests, workflows) on a server.", no_args_is_help=True
+)
 executions_app = typer.Typer(help="Executions on a server.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Your API tokens on a server.", no_args_is_help=True)
 workflows_app = typer.Typer(help="Workflows (DAGs of events) on a server.", no_args_is_help=True)
