@@ -303,23 +303,36 @@ class QueueOperations(WorkflowOperations):
         lease: timedelta,
         pools: Collection[str],
     ) -> tuple[Execution, Event] | None:
-        """Claim a queued node of the run for the worker, if there is one it may take."""
-        query = (
-            select(ExecutionRow)
-            .where(
-                ExecutionRow.parent_id == run_id,
-                ExecutionRow.status == ExecutionStatus.QUEUED,
-                _pool_allowed(pools),
-                or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
-            )
-            .order_by(ExecutionRow.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        """Claim a queued node of the run for the worker, if there is one it may take: one
+        this transaction queued, or else one queued before."""
+        allowed = set(pools)
+        started: list[ExecutionRow] = session.info.get("started", [])
+        row = next(
+            (
+                row
+                for row in started
+                if row.parent_id == run_id
+                and row.status == ExecutionStatus.QUEUED
+                and (row.pool is None or row.pool in allowed)
+            ),
+            None,
         )
-        row = await session.scalar(query)
+        if row is None and not started:
+            row = await session.scalar(
+                select(ExecutionRow)
+                .where(
+                    ExecutionRow.parent_id == run_id,
+                    ExecutionRow.status == ExecutionStatus.QUEUED,
+                    _pool_allowed(pools),
+                    or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
+                )
+                .order_by(ExecutionRow.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
         if row is None:
             return None
-        event = await session.get(EventRow, row.event_id)
+        event = await self._held_event(session, row.event_id)
         if event is None or event.kind == EventKind.WORKFLOW:
             return None
         row.status, row.worker_id, row.started_at = ExecutionStatus.RUNNING, worker_id, now
@@ -354,7 +367,7 @@ class QueueOperations(WorkflowOperations):
     async def _queue_retry(
         self, session: AsyncSession, ended: ExecutionRow, now: datetime, jitter: float
     ) -> ExecutionRow | None:
-        event = await session.get(EventRow, ended.event_id)
+        event = await self._held_event(session, ended.event_id)
         status = ExecutionStatus(ended.status)
         if event is None or not should_retry(status, ended.attempt, event.max_attempts):
             return None
@@ -380,7 +393,7 @@ class QueueOperations(WorkflowOperations):
         self, session: AsyncSession, ended: ExecutionRow, now: datetime
     ) -> None:
         """Queue the events the ended run's conditional actions ask for, with its output."""
-        event = await session.get(EventRow, ended.event_id)
+        event = await self._held_event(session, ended.event_id)
         actions = (
             tuple(Action.from_json(action) for action in (event.actions or ())) if event else ()
         )

@@ -27,6 +27,14 @@ RUN_CANCELLED = "cancelled: its workflow run was cancelled"
 
 
 class WorkflowOperations(Gateway):
+    async def _held_event(self, session: AsyncSession, event_id: int) -> EventRow | None:
+        """The event's row, read once per transaction (a session keeps only weak references
+        to what it loaded, so a row read and dropped would be read again)."""
+        held: dict[int, EventRow | None] = session.info.setdefault("events", {})
+        if event_id not in held:
+            held[event_id] = await session.get(EventRow, event_id)
+        return held[event_id]
+
     async def _start_run(
         self, session: AsyncSession, run: ExecutionRow, event: EventRow, now: datetime
     ) -> None:
@@ -92,9 +100,13 @@ class WorkflowOperations(Gateway):
         if not progress.start:
             return
         event_ids = [graph.node(name).event_id for name in progress.start]
-        # whole rows: the worker that takes a node next finds its event in the session
-        events = await session.scalars(select(EventRow).where(EventRow.id.in_(event_ids)))
-        pools = {event.id: event.pool for event in events}
+        held: dict[int, EventRow | None] = session.info.setdefault("events", {})
+        missing = [event_id for event_id in event_ids if event_id not in held]
+        if missing:  # the worker taking a node next needs them too
+            held.update(dict.fromkeys(missing))
+            for event in await session.scalars(select(EventRow).where(EventRow.id.in_(missing))):
+                held[event.id] = event
+        pools = {event_id: row.pool for event_id, row in held.items() if row is not None}
         for name, node_input in progress.start.items():
             event_id = graph.node(name).event_id
             if event_id not in pools:  # the event was deleted since the run started
@@ -107,6 +119,7 @@ class WorkflowOperations(Gateway):
             execution.parent_id, execution.node = run.id, name
             session.add(execution)
             await session.flush()
+            session.info.setdefault("started", []).append(execution)
             node = nodes[name]
             node.status, node.execution_id = NodeStatus.RUNNING, execution.id
             node.input, node.started_at = node_input, now
