@@ -31,7 +31,7 @@ import asyncpg
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.schedule import Schedule
-from cronium.scheduler import Scheduler
+from cronium.scheduler import CHANGE_OVERLAP, Scheduler
 from cronium.service import Service
 from cronium.storage import EventFields, Store
 from cronium.storage.database import create_engine, migrate
@@ -119,6 +119,8 @@ async def idle_cpu(url: str, count: int, seconds: float) -> float:
     scheduler = Scheduler(store)
     stop = asyncio.Event()
     await scheduler.run_once()  # the first full load is not idle time
+    # nor is reading again the events just created (changes are read with an overlap)
+    await asyncio.sleep(CHANGE_OVERLAP.total_seconds() + 1)
     cpu, wall = time.process_time(), time.monotonic()
     running = asyncio.create_task(scheduler.run(stop))
     await asyncio.sleep(seconds)

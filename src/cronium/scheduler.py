@@ -115,6 +115,9 @@ class Scheduler:
         since = self._changes_seen_at - CHANGE_OVERLAP
         self._changes_seen_at = now
         for event in await self.store.scheduled_events(changed_since=since):
+            held = self._events.get(event.id)
+            if held is not None and held.updated_at == event.updated_at:
+                continue  # seen at an earlier tick (the overlap reads changes again)
             self._track(event if event.status is EventStatus.ACTIVE else None, event.id, now)
         if (now - self._checked_at).total_seconds() >= self.refresh:
             self._checked_at = now
