@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+from postgres_db import postgres_database
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.schedule import Schedule
@@ -129,19 +127,6 @@ async def idle_cpu(url: str, count: int, seconds: float) -> float:
     share = (time.process_time() - cpu) / (time.monotonic() - wall)
     await engine.dispose()
     return share
-
-
-@contextlib.asynccontextmanager
-async def postgres_database(server_url: str, name: str) -> AsyncIterator[str]:
-    """A new database on the server for the time of the block; its URL."""
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.close()
 
 
 def baseline(count: int) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import statistics
@@ -26,11 +25,10 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+from postgres_db import postgres_database
 
 from cronium.domain.event import EventKind, Language, ResourceLimits
 from cronium.domain.workflow import Edge, EdgeKind, Graph, Node
@@ -106,18 +104,6 @@ async def chain(url: str, steps: int, runs: int) -> list[float]:
         await asyncio.to_thread(runtime.stop)
         await engine.dispose()
     return seconds[1:]
-
-
-@contextlib.asynccontextmanager
-async def postgres_database(server_url: str, name: str) -> AsyncIterator[str]:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.close()
 
 
 def row(name: str, totals: list[float], bare: float, steps: int) -> dict[str, Any]:

@@ -282,11 +282,21 @@ class Service:
 
     async def get_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
         """A workflow run (an execution of a workflow) with its nodes."""
+        run = await self._workflow_run(user, run_id)
+        return run, await self.store.workflow_nodes(run_id)
+
+    async def cancel_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
+        """Cancel a run: its nodes not started never start, running ones are stopped."""
+        await self._workflow_run(user, run_id)
+        run = await self.store.cancel(run_id, self.clock())
+        return run, await self.store.workflow_nodes(run_id)
+
+    async def _workflow_run(self, user: User, run_id: int) -> Execution:
         run = await self.get_execution(user, run_id)
         event = await self.store.get_event(run.event_id)
         if event.kind is not EventKind.WORKFLOW:
             raise NotFoundError(f"execution {run_id} is not a workflow run")
-        return run, await self.store.workflow_nodes(run_id)
+        return run
 
     async def import_workflow(
         self, user: User, events: list[EventFields], workflow: EventFields, nodes: dict[str, str]

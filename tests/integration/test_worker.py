@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Language, ResourceLimits
-from cronium.domain.execution import ExecutionStatus
+from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.errors import SandboxError
 from cronium.sandbox.fake import FakeBackend, FakeRun
 from cronium.sandbox.spec import SandboxSpec
@@ -126,22 +126,26 @@ async def test_the_loop_wakes_on_enqueue_and_runs_several_at_once(
     assert starts[-1] < finishes[0]
 
 
-async def test_stopping_lets_what_runs_finish_within_the_grace_period(
-    store: Store, service: Service
-) -> None:
-    worker = Worker(
-        store,
-        FakeBackend(lambda spec: FakeRun(duration=0.5)),
-        poll_interval=0.05,
-        shutdown_grace=10,
-    )
+async def stopped_while_running(
+    store: Store, service: Service, *, duration: float, grace: float
+) -> Execution:
+    """An execution of ``duration`` seconds, its worker stopped while it runs; how it ended."""
+    backend = FakeBackend(lambda spec: FakeRun(duration=duration))
+    worker = Worker(store, backend, poll_interval=0.05, shutdown_grace=grace)
     execution_id = await queue_run(service)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
     await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
     stop.set()
     await loop
-    assert (await store.get_execution(execution_id)).status is ExecutionStatus.SUCCEEDED
+    return await store.get_execution(execution_id)
+
+
+async def test_stopping_lets_what_runs_finish_within_the_grace_period(
+    store: Store, service: Service
+) -> None:
+    execution = await stopped_while_running(store, service, duration=0.5, grace=10)
+    assert execution.status is ExecutionStatus.SUCCEEDED
     (info,) = await store.list_workers()
     assert info.stopped_at is not None
 
@@ -167,19 +171,7 @@ async def test_stop_now_cancels_at_once(store: Store, service: Service) -> None:
 async def test_stopping_cancels_what_outlives_the_grace_period_and_records_why(
     store: Store, service: Service
 ) -> None:
-    worker = Worker(
-        store,
-        FakeBackend(lambda spec: FakeRun(duration=60)),
-        poll_interval=0.05,
-        shutdown_grace=0.2,
-    )
-    execution_id = await queue_run(service)
-    stop = asyncio.Event()
-    loop = asyncio.create_task(worker.run(stop))
-    await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
-    stop.set()
-    await loop
-    execution = await store.get_execution(execution_id)
+    execution = await stopped_while_running(store, service, duration=60, grace=0.2)
     assert execution.status is ExecutionStatus.CANCELLED
     assert execution.error == SHUTDOWN_REASON
 

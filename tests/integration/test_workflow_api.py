@@ -155,3 +155,22 @@ async def test_bad_documents_say_where_they_are_wrong(client: httpx.AsyncClient)
     for text, message in cases:
         assert_error(await client.post("/api/v1/workflows/import", content=text), 422, message)
     assert (await client.get("/api/v1/events")).json() == []
+
+
+async def test_a_run_is_cancelled_over_rest(client: httpx.AsyncClient, store: Store) -> None:
+    first, second = await two_events(client)
+    workflow = await make(client, "stoppable", graph(first, second))
+    run = (await client.post(f"/api/v1/workflows/{workflow['id']}/run")).json()
+    await Worker(store, FakeBackend()).claim()  # the run starts: its first node is taken
+    cancelled = await client.post(f"/api/v1/workflows/runs/{run['execution_id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    body = cancelled.json()
+    assert body["run"]["status"] == "cancelled"
+    assert [(n["node"], n["status"]) for n in body["nodes"]] == [
+        ("a", "running"), ("b", "cancelled"),
+    ]  # fmt: skip
+    plain = (await client.post(f"/api/v1/events/{first}/run")).json()
+    assert_error(
+        await client.post(f"/api/v1/workflows/runs/{plain['execution_id']}/cancel"),
+        404, "is not a workflow run",
+    )  # fmt: skip

@@ -26,15 +26,28 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from cronium.api.schemas import EdgeIn, EventCreate, PolicyFields, ScheduleIn, Strict
+from cronium.api.schemas import (
+    EdgeIn,
+    EventCreate,
+    EventPublic,
+    PolicyFields,
+    ScheduleIn,
+    Strict,
+)
 from cronium.domain.event import Event, EventKind, ResourceLimits
-from cronium.domain.schedule import schedule_to_json
 from cronium.domain.workflow import NODES_MAX, Edge, Graph, Node
 from cronium.errors import InvalidInputError
 from cronium.storage import EventFields
 
 M = TypeVar("M", bound=BaseModel)
 FORMAT = 1
+POLICY = ("missed_runs", "catch_up_seconds", "concurrency", "max_concurrent", "max_executions")
+WORKFLOW_SETTINGS = ("name", "schedule", "max_attempts", *POLICY)
+EVENT_SETTINGS = (
+    "name", "language", "script", "http", "env", "timeout_seconds", "cpus", "memory_mb", "pids",
+    "network", "max_attempts", "retry_backoff_seconds", "retry_backoff_max_seconds", "pool",
+    "schedule", *POLICY,
+)  # fmt: skip
 
 
 class NodeDocument(Strict):
@@ -60,18 +73,14 @@ def export_document(workflow: Event, events: dict[int, Event]) -> str:
     """The YAML document of ``workflow``, with the events its nodes run (by id)."""
     assert workflow.workflow is not None
     graph = workflow.workflow
-    public = {
-        "name": workflow.name,
-        "schedule": _schedule(workflow),
-        "max_attempts": workflow.max_attempts,
-        **_policy(workflow),
-        "nodes": [{"name": n.name, "event": events[n.event_id].name} for n in graph.nodes],
-        "edges": [_edge(edge) for edge in graph.edges],
-    }
     document = {
         "cronium": FORMAT,
-        "workflow": {k: v for k, v in public.items() if v is not None},
-        "events": [_event(events[event_id]) for event_id in graph.event_ids()],
+        "workflow": {
+            **_settings(workflow, WORKFLOW_SETTINGS),
+            "nodes": [{"name": n.name, "event": events[n.event_id].name} for n in graph.nodes],
+            "edges": [_edge(edge) for edge in graph.edges],
+        },
+        "events": [_settings(events[event_id], EVENT_SETTINGS) for event_id in graph.event_ids()],
     }
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
@@ -118,21 +127,12 @@ def _validated(model: type[M], data: Any, where: str) -> M:
         raise InvalidInputError(f"{where}{location}: {first['msg']}") from exc
 
 
-def _schedule(event: Event) -> dict[str, Any] | None:
-    if event.schedule is None:
-        return None
-    return {k: v for k, v in schedule_to_json(event.schedule).items() if v is not None}
-
-
-def _policy(event: Event) -> dict[str, Any]:
-    policy = event.policy
-    return {
-        "missed_runs": policy.missed_runs.value,
-        "catch_up_seconds": int(policy.catch_up.total_seconds()),
-        "concurrency": policy.concurrency.value,
-        "max_concurrent": policy.max_concurrent,
-        "max_executions": policy.max_executions,
-    }
+def _settings(event: Event, names: tuple[str, ...]) -> dict[str, Any]:
+    """The event's settings a document keeps, as the API shows them, empty ones left out."""
+    public = EventPublic.of(event).model_dump(mode="json", include=set(names))
+    if public.get("schedule"):
+        public["schedule"] = {k: v for k, v in public["schedule"].items() if v is not None}
+    return {name: public[name] for name in names if public[name] not in (None, "", {})}
 
 
 def _edge(edge: Edge) -> dict[str, Any]:
@@ -140,25 +140,3 @@ def _edge(edge: Edge) -> dict[str, Any]:
     if not edge.value:
         out["value"] = False
     return out
-
-
-def _event(event: Event) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "name": event.name,
-        "language": None if event.language is None else event.language.value,
-        "script": event.script or None,
-        "http": None if event.http is None else event.http.to_json(),
-        "env": event.env or None,
-        "timeout_seconds": event.limits.timeout_seconds,
-        "cpus": event.limits.cpus,
-        "memory_mb": event.limits.memory_mb,
-        "pids": event.limits.pids,
-        "network": event.network,
-        "max_attempts": event.max_attempts,
-        "retry_backoff_seconds": event.retry_backoff,
-        "retry_backoff_max_seconds": event.retry_backoff_max,
-        "pool": event.pool,
-        "schedule": _schedule(event),
-        **_policy(event),
-    }
-    return {k: v for k, v in values.items() if v is not None}

@@ -498,6 +498,10 @@ class WorkflowRunPublic(BaseModel):
     run: ExecutionPublic = Field(description="The run: an execution of the workflow's event.")
     nodes: list[NodeRunPublic]
 
+    @classmethod
+    def of(cls, run: Execution, nodes: list[NodeRun]) -> WorkflowRunPublic:
+        return cls(run=ExecutionPublic.of(run), nodes=[NodeRunPublic.of(node) for node in nodes])
+
 
 class RunAccepted(BaseModel):
     execution_id: int

@@ -78,12 +78,14 @@ class Requeued:
     retry: Execution | None
 
 
-def _pool_allowed(pools: Collection[str]) -> ColumnElement[bool]:
-    """Executions of no pool, or of one of ``pools``."""
+def _claimable(pools: Collection[str], now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Queued executions a worker of ``pools`` may take now: of no pool or of one of its
+    pools, and not waiting for a retry's backoff."""
     allowed: ColumnElement[bool] = ExecutionRow.pool.is_(None)
     if pools:
         allowed = or_(allowed, ExecutionRow.pool.in_(list(pools)))
-    return allowed
+    due = or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now)
+    return ExecutionRow.status == ExecutionStatus.QUEUED, allowed, due
 
 
 def _take(
@@ -166,18 +168,13 @@ class QueueOperations(WorkflowOperations):
         lock. Either way each row changes for exactly one worker.
         """
         check_transition(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-        allowed = _pool_allowed(pools)
         # A CTE, not "id IN (SELECT ... LIMIT n)": PostgreSQL may evaluate such a subquery
         # once per row it updates, each time picking (and locking) another row.
 
         def picked(count: int) -> CTE:
             return (
                 select(ExecutionRow.id)
-                .where(
-                    ExecutionRow.status == ExecutionStatus.QUEUED,
-                    allowed,
-                    or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
-                )
+                .where(*_claimable(pools, now))
                 .order_by(ExecutionRow.priority.desc(), ExecutionRow.queued_at, ExecutionRow.id)
                 .limit(count)
                 .with_for_update(skip_locked=True)
@@ -320,12 +317,7 @@ class QueueOperations(WorkflowOperations):
         if row is None and not started:
             row = await session.scalar(
                 select(ExecutionRow)
-                .where(
-                    ExecutionRow.parent_id == run_id,
-                    ExecutionRow.status == ExecutionStatus.QUEUED,
-                    _pool_allowed(pools),
-                    or_(ExecutionRow.due_at.is_(None), ExecutionRow.due_at <= now),
-                )
+                .where(ExecutionRow.parent_id == run_id, *_claimable(pools, now))
                 .order_by(ExecutionRow.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)

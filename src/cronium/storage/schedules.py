@@ -65,19 +65,6 @@ class ScheduleOperations(WorkflowOperations):
         async with self._read() as session:
             return [event_of(row) for row in await session.scalars(query)]
 
-    async def fire(
-        self,
-        event_id: int,
-        *,
-        cursor: datetime,
-        until: datetime,
-        fires: Sequence[datetime],
-        now: datetime,
-    ) -> list[Execution]:
-        """Queue ``fires`` of one event; see :meth:`fire_batch`."""
-        fired = await self.fire_batch([(event_id, cursor, list(fires))], until=until, now=now)
-        return fired.made
-
     async def fire_batch(
         self,
         batch: Sequence[tuple[int, datetime, list[datetime]]],

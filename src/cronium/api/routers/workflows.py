@@ -15,7 +15,6 @@ from cronium.api.schemas import (
     EventCreate,
     EventPublic,
     ExecutionPublic,
-    NodeRunPublic,
     RunAccepted,
     RunRequest,
     WorkflowRunPublic,
@@ -79,18 +78,13 @@ async def list_runs(
 @router.get("/runs/{run_id}")
 async def get_run(run_id: int, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
     """A run with each node's status, timings, input, output and execution."""
-    run, nodes = await service.get_workflow_run(user, run_id)
-    return WorkflowRunPublic(
-        run=ExecutionPublic.of(run), nodes=[NodeRunPublic.of(node) for node in nodes]
-    )
+    return WorkflowRunPublic.of(*await service.get_workflow_run(user, run_id))
 
 
 @router.post("/runs/{run_id}/cancel", responses={409: {"model": ErrorBody}})
 async def cancel_run(run_id: int, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
     """Cancel a run: nodes not started never start, running ones are stopped."""
-    await service.get_workflow_run(user, run_id)
-    await service.cancel_execution(user, run_id)
-    return await get_run(run_id, user, service)
+    return WorkflowRunPublic.of(*await service.cancel_workflow_run(user, run_id))
 
 
 @router.get(
