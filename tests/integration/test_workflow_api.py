@@ -174,3 +174,28 @@ async def test_a_run_is_cancelled_over_rest(client: httpx.AsyncClient, store: St
         await client.post(f"/api/v1/workflows/runs/{plain['execution_id']}/cancel"),
         404, "is not a workflow run",
     )  # fmt: skip
+
+
+async def test_a_node_whose_event_is_gone_fails_and_the_run_still_ends(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    first, second = await two_events(client)
+    chain = graph(first, second, kind="on_success")
+    chain["nodes"].append({"name": "c", "event_id": first})
+    chain["edges"].append({"source": "b", "target": "c", "kind": "on_success"})
+    workflow = await make(client, "shrinking", chain)
+    run = (await client.post(f"/api/v1/workflows/{workflow['id']}/run")).json()
+    worker = Worker(store, FakeBackend())
+    ((execution, event),) = await worker.claim()  # the run starts; its node a is taken
+    # meanwhile the workflow loses node b, whose event is then deleted
+    alone = {"nodes": [{"name": "a", "event_id": first}]}
+    edited = await client.patch(f"/api/v1/events/{workflow['id']}", json={"workflow": alone})
+    assert edited.status_code == 200, edited.text
+    assert (await client.delete(f"/api/v1/events/{second}")).status_code == 204
+    await worker.execute(execution, event)
+    detail = (await client.get(f"/api/v1/workflows/runs/{run['execution_id']}")).json()
+    assert detail["run"]["status"] == "failed"  # the run followed the graph it started with
+    assert [(n["node"], n["status"]) for n in detail["nodes"]] == [
+        ("a", "succeeded"), ("b", "failed"), ("c", "skipped"),
+    ]  # fmt: skip
+    assert detail["nodes"][1]["error"] == f"its event {second} no longer exists"

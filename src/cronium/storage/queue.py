@@ -201,7 +201,9 @@ class QueueOperations(WorkflowOperations):
                     event = events[row.event_id]
                     row.event_version = event.version  # the version that runs, even if changed
                     if event.kind == EventKind.WORKFLOW:
-                        await self._start_run(session, row, event, now)
+                        ended = await self._start_run(session, row, event, now)
+                        if ended is not None:
+                            await self._after_end(session, ended, now, 0.5)
                         started = True
                     else:
                         claimed.append((row, event_of(event)))

@@ -37,8 +37,9 @@ class WorkflowOperations(Gateway):
 
     async def _start_run(
         self, session: AsyncSession, run: ExecutionRow, event: EventRow, now: datetime
-    ) -> None:
-        """Start a claimed workflow execution: its nodes, and the start nodes' executions.
+    ) -> ExecutionRow | None:
+        """Start a claimed workflow execution: its nodes, and the start nodes' executions; the
+        run's row if it ended at once (no node could start).
 
         The run belongs to no worker and has no lease: it lasts as long as its nodes do.
         """
@@ -49,8 +50,7 @@ class WorkflowOperations(Gateway):
             for node in graph.nodes
         }
         session.add_all(nodes.values())
-        states = {name: NodeState() for name in nodes}
-        await self._apply(session, run, graph, nodes, graph.progress(states, run.input), now)
+        return await self._move_on(session, run, graph, nodes, now)
 
     async def _advance(
         self, session: AsyncSession, ended: ExecutionRow, now: datetime, retry: ExecutionRow | None
@@ -77,8 +77,23 @@ class WorkflowOperations(Gateway):
         if run.status != ExecutionStatus.RUNNING:
             return None  # the run was cancelled: nothing more starts
         graph = await self._graph_of(session, run)
-        states = {name: _state(row) for name, row in nodes.items()}
-        await self._apply(session, run, graph, nodes, graph.progress(states, run.input), now)
+        return await self._move_on(session, run, graph, nodes, now)
+
+    async def _move_on(
+        self,
+        session: AsyncSession,
+        run: ExecutionRow,
+        graph: Graph,
+        nodes: dict[str, WorkflowNodeRow],
+        now: datetime,
+    ) -> ExecutionRow | None:
+        """Skip and start what the nodes' states call for (again while a node fails on the
+        spot because its event is gone, so that what follows it is resolved too); the run's
+        row if that ended the run."""
+        for _ in range(len(nodes) + 1):
+            progress = graph.progress({name: _state(row) for name, row in nodes.items()}, run.input)
+            if not await self._apply(session, run, graph, nodes, progress, now):
+                break
         outcome = graph.outcome({name: _state(row) for name, row in nodes.items()})
         if outcome is None:
             return None
@@ -94,11 +109,12 @@ class WorkflowOperations(Gateway):
         nodes: dict[str, WorkflowNodeRow],
         progress: Progress,
         now: datetime,
-    ) -> None:
+    ) -> bool:
+        """Whether a node failed on the spot."""
         for name in progress.skip:
             nodes[name].status, nodes[name].finished_at = NodeStatus.SKIPPED, now
         if not progress.start:
-            return
+            return False
         event_ids = [graph.node(name).event_id for name in progress.start]
         held: dict[int, EventRow | None] = session.info.setdefault("events", {})
         missing = [event_id for event_id in event_ids if event_id not in held]
@@ -107,12 +123,14 @@ class WorkflowOperations(Gateway):
             for event in await session.scalars(select(EventRow).where(EventRow.id.in_(missing))):
                 held[event.id] = event
         pools = {event_id: row.pool for event_id, row in held.items() if row is not None}
+        failed = False
         for name, node_input in progress.start.items():
             event_id = graph.node(name).event_id
             if event_id not in pools:  # the event was deleted since the run started
                 node = nodes[name]
                 node.status, node.finished_at = NodeStatus.FAILED, now
                 node.error = f"its event {event_id} no longer exists"
+                failed = True
                 continue
             execution = new_execution(event_id, input=node_input, now=now, priority=run.priority)
             execution.trigger, execution.pool = "workflow", pools[event_id]
@@ -123,7 +141,9 @@ class WorkflowOperations(Gateway):
             node = nodes[name]
             node.status, node.execution_id = NodeStatus.RUNNING, execution.id
             node.input, node.started_at = node_input, now
-        await self._notify(session, QUEUE_CHANNEL)
+        if not all(nodes[name].status == NodeStatus.FAILED for name in progress.start):
+            await self._notify(session, QUEUE_CHANNEL)  # something was queued
+        return failed
 
     async def _cancel_run(self, session: AsyncSession, run: ExecutionRow, now: datetime) -> None:
         """Cancel a running workflow run with every node that has not ended."""
