@@ -7,6 +7,7 @@
      +-- InvalidInputError         a request or command carried bad data (HTTP 422)
      +-- NotFoundError             the named object does not exist (HTTP 404)
      +-- ConflictError             the change collides with existing state (HTTP 409)
+     |    +-- LeaseLostError        a worker no longer holds the execution it writes for
      +-- PayloadTooLargeError      a request body over its limit (HTTP 413)
      +-- AuthenticationError       no, unknown, expired or revoked credentials (HTTP 401)
      +-- PermissionDeniedError     credentials are fine but not for this (HTTP 403)
@@ -51,6 +52,14 @@ class PayloadTooLargeError(CroniumError):
 
 class ConflictError(CroniumError):
     """The requested change collides with existing state (a duplicate name, say)."""
+
+
+class LeaseLostError(ConflictError):
+    """The execution ended or went to another worker: this worker's writes for it are refused."""
+
+    def __init__(self, message: str, execution_id: int) -> None:
+        super().__init__(message)
+        self.execution_id = execution_id
 
 
 class AuthenticationError(CroniumError):

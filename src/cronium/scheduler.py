@@ -26,6 +26,7 @@ from cronium.domain.schedule import plan_fires
 from cronium.errors import CroniumError
 from cronium.service import Clock, utcnow
 from cronium.storage import Store
+from cronium.supervision import Health
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class Scheduler:
     _due: list[tuple[datetime, int]] = field(default_factory=list, init=False)
     _checked_at: datetime | None = field(default=None, init=False)
     _changes_seen_at: datetime | None = field(default=None, init=False)
+    _aside: dict[int, str] = field(default_factory=dict, init=False)
+    health: Health = field(default_factory=Health)
 
     async def run_once(self, now: datetime | None = None) -> list[Execution]:
         """Fire everything due up to ``now``; the executions made (queued or skipped)."""
@@ -61,6 +64,7 @@ class Scheduler:
         made: list[Execution] = []
         for start in range(0, len(events), BATCH):
             made += await self._fire(events[start : start + BATCH], now)
+        await self._pause_set_aside(now)
         return made
 
     async def _fire(
@@ -69,17 +73,17 @@ class Scheduler:
         """Fire ``events`` from their cursor up to ``now``."""
         batch = []
         for event in events:
-            assert event.schedule is not None
             cursor = event.schedule_cursor or now
-            batch.append((event.id, cursor, plan_fires(event.schedule, event.policy, cursor, now)))
+            planned = self._plan(event, cursor, now)
+            if planned is not None:
+                batch.append((event.id, cursor, planned))
         fired = await self.store.fire_batch(batch, until=now, now=now)
         made = fired.made
-        queued: dict[int, int] = {}
-        for execution in made:
-            if execution.status == ExecutionStatus.QUEUED:
-                queued[execution.event_id] = queued.get(execution.event_id, 0) + 1
+        queued = _queued_by_event(made)
         behind = []
         for event in events:
+            if event.id in self._aside:
+                continue
             if event.id in fired.gone:
                 self._track(None, event.id, now)
                 continue
@@ -92,7 +96,7 @@ class Scheduler:
             cursor = fired.moved.get(event.id, now)
             event = replace(event, schedule_cursor=cursor, fire_count=count)
             assert event.schedule is not None
-            if cursor < now and plan_fires(event.schedule, event.policy, cursor, now):
+            if cursor < now and self._plan(event, cursor, now):
                 behind.append(event)  # it stopped short of now: fire the rest here
             else:
                 self._track(event, event.id, now)
@@ -145,10 +149,37 @@ class Scheduler:
             return
         self._events[event_id] = event
         cursor = event.schedule_cursor or now
-        upcoming = event.schedule.next_fires(cursor, 1)
+        try:
+            upcoming = event.schedule.next_fires(cursor, 1)
+        except Exception as exc:
+            self._set_aside(event_id, exc)
+            return
         if upcoming:
             heapq.heappush(self._due, (upcoming[0], event_id))
         # Stale heap entries of an event are harmless: firing is conditional on its cursor.
+
+    def _plan(self, event: Event, cursor: datetime, now: datetime) -> list[datetime] | None:
+        """The event's fires due now; None if they cannot be computed (it is set aside)."""
+        assert event.schedule is not None
+        try:
+            return plan_fires(event.schedule, event.policy, cursor, now)
+        except Exception as exc:
+            self._set_aside(event.id, exc)
+            return None
+
+    def _set_aside(self, event_id: int, exc: Exception) -> None:
+        """Stop handling an event whose schedule fails; it is paused with the reason at the
+        end of the tick, and the other events carry on."""
+        reason = exc.message if isinstance(exc, CroniumError) else f"{type(exc).__name__}: {exc}"
+        log.error("the scheduler set event %s aside: %s", event_id, reason, exc_info=exc)
+        self._events.pop(event_id, None)
+        self._aside[event_id] = f"paused by the scheduler: {reason}"
+
+    async def _pause_set_aside(self, now: datetime) -> None:
+        while self._aside:
+            event_id, reason = next(iter(self._aside.items()))
+            await self.store.set_aside(event_id, reason[:2000], now)
+            del self._aside[event_id]
 
     def tracking(self) -> int:
         """How many schedules this scheduler holds."""
@@ -164,14 +195,27 @@ class Scheduler:
         """Fire schedules and requeue lost executions until ``stop`` is set."""
         loop = asyncio.get_running_loop()
         last_requeue = -self.requeue_interval
+        health = self.health.loop("scheduler")
         while not stop.is_set():
             try:
                 await self.run_once()
                 if loop.time() - last_requeue >= self.requeue_interval:
-                    last_requeue = loop.time()
                     await self.store.requeue_expired(self.clock())
-            except CroniumError as exc:
-                log.warning("the scheduler's tick failed: %s", exc)
-            delay = self.seconds_to_next(self.clock())
+                    last_requeue = loop.time()
+                health.succeeded()
+                delay = self.seconds_to_next(self.clock())
+            except Exception as exc:  # supervised: see cronium.supervision
+                delay = health.failed(exc)
+                # what the failed tick took off its heap is read again, whole, at the next one
+                self._checked_at = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
+def _queued_by_event(made: list[Execution]) -> dict[int, int]:
+    """How many queued (not skipped) executions each event got."""
+    queued: dict[int, int] = {}
+    for execution in made:
+        if execution.status == ExecutionStatus.QUEUED:
+            queued[execution.event_id] = queued.get(execution.event_id, 0) + 1
+    return queued

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from cronium.service import IssuedToken, Service
 from cronium.settings import Settings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
+from cronium.supervision import Health
 from cronium.worker import Worker, default_capacity
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
         concurrency=settings.worker_concurrency or default_capacity(),
         poll_interval=settings.worker_poll_interval,
         output_cap_bytes=settings.output_cap_bytes,
+        output_max_lines=settings.output_max_lines,
         allow_egress=settings.allow_egress,
         http_allow_private=settings.http_allow_private,
         http_max_body=settings.http_max_body,
@@ -102,22 +105,42 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
             worker, worker_status = build_worker(settings, store)
         if worker is not None:
             service.notify_on_enqueue(worker.wake)
-        app = create_app(service, worker_status=worker_status)
+        health = Health()
+        if worker is not None:
+            worker.health = health
+        app = create_app(service, worker_status=worker_status, loops=health)
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level
         )
-        scheduler = Scheduler(store) if with_worker else None
-        await _serve_with_worker(uvicorn.Server(config), worker, scheduler)
+        scheduler = Scheduler(store, health=health) if with_worker else None
+        await _serve_with_worker(ApiServer(config), worker, scheduler)
+
+
+class ApiServer(uvicorn.Server):
+    """uvicorn's server, minus its signal handling: uvicorn re-raises SIGTERM once it has
+    served, which would end the process before the worker drains. ``_serve_with_worker``
+    handles the signals instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def _serve_with_worker(
     server: uvicorn.Server, worker: Worker | None, scheduler: Scheduler | None
 ) -> None:
-    stop = asyncio.Event()
+    """Serve until SIGTERM or SIGINT; then stop taking requests and drain the worker
+    (a second signal: stop the runs at once), then return."""
+    stop, stop_now = asyncio.Event(), asyncio.Event()
+
+    def on_stop() -> None:
+        server.should_exit = True
+
+    _on_stop_signals(stop, stop_now, on_stop)
     runtime = worker.runtime if worker is not None else None
     if runtime is not None:
         await asyncio.to_thread(runtime.start)
-    working = asyncio.create_task(worker.run(stop)) if worker is not None else None
+    working = asyncio.create_task(worker.run(stop, stop_now)) if worker is not None else None
     scheduling = asyncio.create_task(scheduler.run(stop)) if scheduler is not None else None
     try:
         await server.serve()
@@ -156,7 +179,9 @@ async def run_scheduler(settings: Settings) -> None:
         await Scheduler(store).run(stop)
 
 
-def _on_stop_signals(stop: asyncio.Event, stop_now: asyncio.Event) -> None:
+def _on_stop_signals(
+    stop: asyncio.Event, stop_now: asyncio.Event, also: Callable[[], None] | None = None
+) -> None:
     """First SIGTERM or SIGINT: stop gracefully. A second one: stop at once."""
     loop = asyncio.get_running_loop()
 
@@ -164,6 +189,8 @@ def _on_stop_signals(stop: asyncio.Event, stop_now: asyncio.Event) -> None:
         if stop.is_set():
             stop_now.set()
         stop.set()
+        if also is not None:
+            also()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal)

@@ -139,6 +139,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="Most bytes kept of each of a run's stdout and stderr; the rest is dropped.",
     )
+    output_max_lines: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Most lines kept of a run's stdout and stderr together; the rest is dropped.",
+    )
     runtime_max_payload: int = Field(
         default=10 * 1024 * 1024,
         ge=1024,

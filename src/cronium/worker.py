@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,11 +27,18 @@ from cronium.actions import http
 from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
-from cronium.errors import CroniumError, PermissionDeniedError, SandboxError
+from cronium.errors import (
+    CroniumError,
+    LeaseLostError,
+    PermissionDeniedError,
+    SandboxError,
+    StorageError,
+)
 from cronium.runtime.registry import ActiveExecution
 from cronium.runtime.server import SANDBOX_URL, RuntimeServer
 from cronium.sandbox.spec import (
     DEFAULT_OUTPUT_CAP,
+    DEFAULT_OUTPUT_LINES,
     OutputLine,
     SandboxBackend,
     SandboxResult,
@@ -39,10 +47,14 @@ from cronium.sandbox.spec import (
 from cronium.service import EGRESS_REFUSED, Clock, utcnow
 from cronium.storage import LogLine, RunRecord, Store
 from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.supervision import Health
 
 log = logging.getLogger(__name__)
 
 LOG_FLUSH_SECONDS = 0.2
+LOG_BATCH_LINES = 2000
+RECORD_RETRY_MAX_SECONDS = 5.0
+LEASE_LOST_REASON = "this worker lost its lease on the execution"
 SHUTDOWN_REASON = "cancelled: the worker stopped while the execution ran"
 USER_CANCEL_REASON = "cancelled by a user"
 
@@ -91,23 +103,47 @@ def record_of(result: SandboxResult, now: datetime, *, timeout: float) -> RunRec
 
 
 class LogWriter:
-    """Numbers a run's output lines and writes them to the store in small batches.
+    """Numbers a run's output lines and writes them to the store in batches.
 
-    A batch leaves the pending lines only once it is stored; on exit the writer finishes the
-    batch it is writing (never interrupts it) and leaves the rest to ``take_pending``.
+    Every ``LOG_FLUSH_SECONDS`` what is pending is written in transactions of at most
+    ``LOG_BATCH_LINES`` lines. A batch leaves the pending lines only once it is stored, so
+    while the database is away they wait here (bounded by the run's output caps); on exit the
+    writer finishes the batch it is writing (never interrupts it) and leaves the rest to
+    ``take_pending``. Once the store refuses a batch because this worker no longer holds the
+    execution, ``on_lost`` is called and every later line is dropped.
     """
 
-    def __init__(self, store: Store, execution_id: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        execution_id: int,
+        worker_id: str | None = None,
+        on_lost: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = store
         self.execution_id = execution_id
+        self.worker_id = worker_id
+        self.on_lost = on_lost
+        self.lost = False
         self._pending: list[LogLine] = []
         self._seq = 0
+        self._failing = False
         self._stop = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
     def add(self, line: OutputLine) -> None:
+        if self.lost:
+            return
         self._pending.append(LogLine(seq=self._seq, stream=line.stream, at=line.at, line=line.text))
         self._seq += 1
+
+    def lose(self) -> None:
+        """This worker no longer holds the execution: drop what is pending and what comes."""
+        if not self.lost:
+            self.lost = True
+            self._pending.clear()
+            if self.on_lost is not None:
+                self.on_lost(self.execution_id)
 
     async def __aenter__(self) -> LogWriter:
         self._flusher = asyncio.create_task(self._flush_regularly())
@@ -118,14 +154,22 @@ class LogWriter:
         if self._flusher is not None:
             await self._flusher
 
-    def take_pending(self) -> list[LogLine]:
+    def take_pending(self, *, peek: bool = False) -> list[LogLine]:
+        """The lines not stored yet; with ``peek`` they stay pending (for a retried write)."""
+        if peek:
+            return list(self._pending)
         lines, self._pending = self._pending, []
         return lines
 
     async def flush(self) -> None:
-        batch = list(self._pending)
-        if batch:
-            await self.store.append_logs(self.execution_id, batch)
+        while self._pending and not self.lost:
+            batch = self._pending[:LOG_BATCH_LINES]
+            try:
+                await self.store.append_logs(self.execution_id, batch, self.worker_id)
+            except LeaseLostError as exc:
+                log.warning("%s; its later output is dropped", exc.message)
+                self.lose()
+                return
             del self._pending[: len(batch)]
 
     async def _flush_regularly(self) -> None:
@@ -135,8 +179,22 @@ class LogWriter:
                 return
             try:
                 await self.flush()
-            except CroniumError as exc:
-                log.warning("could not store logs of execution %s: %s", self.execution_id, exc)
+            except StorageError as exc:
+                if not self._failing:
+                    log.warning(
+                        "could not store logs of execution %s (kept until the database is back):"
+                        " %s",
+                        self.execution_id,
+                        exc,
+                    )
+                self._failing = True
+                continue
+            except Exception:
+                log.exception("could not store logs of execution %s", self.execution_id)
+                continue
+            if self._failing:
+                log.info("stored the logs of execution %s again", self.execution_id)
+                self._failing = False
 
 
 @dataclass
@@ -149,6 +207,7 @@ class Worker:
     concurrency: int = 4
     poll_interval: float = 1.0
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
+    output_max_lines: int = DEFAULT_OUTPUT_LINES
     allow_egress: bool = False
     http_max_body: int = http.DEFAULT_MAX_BODY
     http_allow_private: bool = False
@@ -159,10 +218,13 @@ class Worker:
     control_interval: float = 0.25
     shutdown_grace: float = 30.0
     clock: Clock = utcnow
+    health: Health = field(default_factory=Health)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _cancels: dict[int, asyncio.Event] = field(default_factory=dict, init=False)
     _cancel_reasons: dict[int, str] = field(default_factory=dict, init=False)
     _stopping: bool = field(default=False, init=False)
+    # executions whose sandbox or request is in progress (not yet being recorded)
+    _running: set[int] = field(default_factory=set, init=False)
 
     def wake(self) -> None:
         """Look for queued executions now rather than at the next poll."""
@@ -211,6 +273,7 @@ class Worker:
                     trigger=execution.trigger,
                     scheduled_at=execution.scheduled_at,
                     input=execution.input,
+                    worker_id=self.worker_id,
                 ),
                 now=self.clock(),
                 timeout=event.limits.timeout_seconds,
@@ -226,6 +289,7 @@ class Worker:
             limits=event.limits,
             network=event.network,
             output_cap_bytes=self.output_cap_bytes,
+            output_max_lines=self.output_max_lines,
         )
 
     async def execute(self, execution: Execution, event: Event) -> Execution:
@@ -253,29 +317,68 @@ class Worker:
                 )
                 return await self.store.record_run(execution.id, self.worker_id, refused), None
         cancel = self._cancels.setdefault(execution.id, asyncio.Event())
+        self._running.add(execution.id)
         if execution.cancel_requested_at is not None:
             self.request_cancel(execution.id)
         try:
-            async with LogWriter(self.store, execution.id) as logs:
+            async with LogWriter(self.store, execution.id, self.worker_id, self._lose) as logs:
                 if spec is None:
                     record = await self._request(execution, event, logs, cancel)
                 else:
                     record = self._with_results(execution.id, await self._run(spec, logs, cancel))
+            self._running.discard(execution.id)
+            if logs.lost:
+                return execution, None
             # the last lines and the result in one transaction
-            return await self.store.record_and_continue(
-                execution.id,
-                self.worker_id,
-                record,
-                logs.take_pending(),
-                retry_jitter=random.random(),
-                pools=None if self._stopping else self.tags,
-                lease=self.lease,
+            return await self._record(
+                lambda: self.store.record_and_continue(
+                    execution.id,
+                    self.worker_id,
+                    record,
+                    logs.take_pending(peek=True),
+                    retry_jitter=random.random(),
+                    pools=None if self._stopping else self.tags,
+                    lease=self.lease,
+                ),
+                (execution, None),
             )
         finally:
+            self._running.discard(execution.id)
             self._cancels.pop(execution.id, None)
             self._cancel_reasons.pop(execution.id, None)
             if self.runtime is not None:
                 self.runtime.dismiss(execution.id)
+
+    async def _record(
+        self,
+        store: Callable[[], Awaitable[tuple[Execution, tuple[Execution, Event] | None]]],
+        lost: tuple[Execution, tuple[Execution, Event] | None],
+    ) -> tuple[Execution, tuple[Execution, Event] | None]:
+        """Store a run's end, again and again while the database is away (with a capped
+        back-off), until it is stored or the run turns out to be no longer this worker's."""
+        delay = 0.1
+        while True:
+            try:
+                return await store()
+            except LeaseLostError as exc:
+                log.warning("%s", exc.message)
+                return lost
+            except StorageError as exc:
+                log.warning(
+                    "could not store the end of execution %s, trying again in %.1f s: %s",
+                    lost[0].id,
+                    delay,
+                    exc,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+
+    def _lose(self, execution_id: int) -> None:
+        """This worker no longer holds the execution: stop its sandbox and its token now."""
+        self._running.discard(execution_id)
+        self.request_cancel(execution_id, LEASE_LOST_REASON)
+        if self.runtime is not None:
+            self.runtime.dismiss(execution_id)
 
     def _with_results(self, execution_id: int, record: RunRecord) -> RunRecord:
         """The record with what the script handed over through the runtime API."""
@@ -349,13 +452,13 @@ class Worker:
         """Work until ``stop`` is set, drain (see the module's docstring), then return."""
         tasks: set[asyncio.Task[Execution]] = set()
         await self.register()
-        async with self.store.listen([QUEUE_CHANNEL, CANCEL_CHANNEL], self._on_notify):
+        listener = self.health.loop("worker notifications")
+        async with self.store.listen([QUEUE_CHANNEL, CANCEL_CHANNEL], self._on_notify, listener):
             control = asyncio.create_task(self._control_loop())
             stopper = asyncio.create_task(stop.wait())
             try:
                 while not stop.is_set():
-                    await self._fill(tasks)
-                    await self._idle(tasks, stopper)
+                    await self._idle(tasks, stopper, await self._fill(tasks))
             finally:
                 stopper.cancel()
                 await self._drain(tasks, stop_now)
@@ -396,30 +499,42 @@ class Worker:
             )
 
     def _on_notify(self, channel: str, payload: str) -> None:
-        if channel == QUEUE_CHANNEL:
+        if channel in (QUEUE_CHANNEL, ""):  # "": the listener is back, look at once
             self.wake()
         elif channel == CANCEL_CHANNEL and payload.isdigit():
             self.request_cancel(int(payload))
 
     async def _control_loop(self) -> None:
+        """Cancellations, heartbeats and lost leases, supervised (see cronium.supervision)."""
+        health = self.health.loop("worker control")
         last_heartbeat = -self.heartbeat_interval
         loop = asyncio.get_running_loop()
         while True:
+            delay = self.control_interval
             try:
                 for execution_id in await self.store.cancel_requests(self.worker_id):
                     self.request_cancel(execution_id)
                 if loop.time() - last_heartbeat >= self.heartbeat_interval:
-                    last_heartbeat = loop.time()
                     await self.heartbeat()
-            except CroniumError as exc:
-                log.warning("the worker's control loop failed: %s", exc)
-            await asyncio.sleep(self.control_interval)
+                    last_heartbeat = loop.time()
+                health.succeeded()
+            except Exception as exc:
+                delay = max(delay, health.failed(exc))
+            await asyncio.sleep(delay)
 
     async def heartbeat(self) -> None:
         """Renew the leases of what runs here, and requeue what lost workers left."""
         now = self.clock()
-        running = await self.store.renew_leases(self.worker_id, now, self.lease)
-        await self.store.worker_heartbeat(self.worker_id, now, running)
+        held = set(self._running)
+        renewed = await self.store.renew_leases(self.worker_id, now, self.lease)
+        for execution_id in sorted((held - renewed) & self._running):
+            log.warning(
+                "execution %s is no longer this worker's (its lease ran out, and it was failed"
+                " as lost or run elsewhere): its sandbox is stopped and its late output dropped",
+                execution_id,
+            )
+            self._lose(execution_id)
+        await self.store.worker_heartbeat(self.worker_id, now, len(renewed))
         for requeued in await self.store.requeue_expired(now):
             log.warning(
                 "execution %s was lost with its worker (%s)%s",
@@ -430,28 +545,32 @@ class Worker:
             if requeued.retry is not None:
                 self.wake()
 
-    async def _fill(self, tasks: set[asyncio.Task[Execution]]) -> None:
+    async def _fill(self, tasks: set[asyncio.Task[Execution]]) -> float:
+        """Claim up to the free capacity; the seconds to wait before claiming again."""
+        health = self.health.loop("worker claims")
         self._wake.clear()
         while len(tasks) < self.concurrency:
             try:
                 claimed = await self.claim(limit=self.concurrency - len(tasks))
-            except CroniumError as exc:
-                log.warning("could not claim an execution: %s", exc)
-                return
+            except Exception as exc:
+                return health.failed(exc)
+            health.succeeded()
             if not claimed:
-                return
+                break
             for execution, event in claimed:
                 task = asyncio.create_task(self.execute(execution, event))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
+                task.add_done_callback(_report_failure(execution.id))
+        return self.poll_interval
 
-    async def _idle(self, tasks: set[asyncio.Task[Execution]], stopper: asyncio.Task[bool]) -> None:
+    async def _idle(
+        self, tasks: set[asyncio.Task[Execution]], stopper: asyncio.Task[bool], wait: float
+    ) -> None:
         waker = asyncio.create_task(self._wake.wait())
         waiting: set[asyncio.Future[object]] = {waker, stopper, *tasks}  # type: ignore[arg-type]
         try:
-            await asyncio.wait(
-                waiting, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait(waiting, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waker.cancel()
 
@@ -479,3 +598,13 @@ class Worker:
             self.request_cancel(execution_id, SHUTDOWN_REASON)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _report_failure(execution_id: int) -> Callable[[asyncio.Task[Execution]], None]:
+    """A done-callback that logs what ended a run's task other than its result."""
+
+    def report(task: asyncio.Task[Execution]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("the worker failed running execution %s", execution_id, exc_info=exc)
+
+    return report

@@ -185,3 +185,57 @@ async def test_a_change_the_change_feed_misses_is_seen_within_the_refresh(
     await store.update_event(event_id, EventChanges(schedule=tomorrow), T0 - timedelta(hours=1))
     assert await scheduler.run_once(T0 + timedelta(seconds=61)) == []
     assert await scheduler.run_once(T0 + timedelta(days=1)) != []
+
+
+async def test_a_schedule_that_cannot_be_computed_is_set_aside_and_the_rest_fire(
+    store: Store, service: Service
+) -> None:
+    """A schedule stored before it was validated (or by an older version) must not stop the
+    scheduler for everyone: it is paused with the reason, the canary fires on."""
+    from cronium.domain.schedule import ScheduleKind
+
+    far = Schedule(
+        ScheduleKind.CRON, cron="* * * * *", start=datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC)
+    )
+    broken = await scheduled(service, far)
+    canary = await scheduled(service, Schedule.of_cron("* * * * * *"))
+    scheduler = Scheduler(store)
+    made = await scheduler.run_once(T0 + timedelta(seconds=3))
+    assert {execution.event_id for execution in made} == {canary}
+    event = await store.get_event(broken)
+    assert event.status is EventStatus.PAUSED
+    assert event.paused_reason is not None
+    assert "cannot be computed" in event.paused_reason
+    made = await scheduler.run_once(T0 + timedelta(seconds=5))
+    assert {execution.event_id for execution in made} == {canary}
+    # a resume clears the reason (and the scheduler tries again)
+    await store.update_event(broken, EventChanges(status=EventStatus.ACTIVE), now=T0)
+    assert (await store.get_event(broken)).paused_reason is None
+
+
+async def test_the_scheduler_loop_survives_an_unexpected_error(
+    store: Store, service: Service
+) -> None:
+    canary = await scheduled(service, Schedule.of_cron("* * * * * *"), created=datetime.now(UTC))
+    scheduler = Scheduler(store, tick=0.05)
+    failures = {"left": 2}
+    real = store.fire_batch
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("a bug in one tick")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.fire_batch = failing  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    running = asyncio.create_task(scheduler.run(stop))
+    for _ in range(200):  # bounded: 200 x 50 ms
+        if await store.list_executions(event_id=canary, owner_id=None, limit=10):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await running
+    assert failures["left"] == 0
+    assert await store.list_executions(event_id=canary, owner_id=None, limit=10)
+    assert scheduler.health.loop("scheduler").ok

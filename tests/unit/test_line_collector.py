@@ -1,5 +1,6 @@
-from cronium.sandbox.output import MAX_LINE_BYTES, LineCollector
-from cronium.sandbox.spec import OutputLine
+from cronium.domain.event import Language
+from cronium.sandbox.output import MAX_LINE_BYTES, LineCollector, collectors_of
+from cronium.sandbox.spec import OutputLine, SandboxSpec
 
 
 def collect(cap: int, *chunks: bytes) -> tuple[list[str], LineCollector]:
@@ -37,3 +38,38 @@ def test_it_splits_an_endless_line_to_bound_memory() -> None:
 def test_it_replaces_bytes_that_are_not_utf8() -> None:
     texts, _ = collect(100, b"caf\xe9\n")
     assert texts == ["caf\ufffd"]
+
+
+def test_it_caps_the_lines_of_both_streams_together_and_counts_the_rest() -> None:
+    lines: list[OutputLine] = []
+    spec = SandboxSpec(execution_id=1, language=Language.BASH, script="", output_max_lines=3)
+    stdout, stderr = collectors_of(spec, lines.append)
+    stdout.feed(b"a\nb\n")
+    stderr.feed(b"c\nd\ne\n")
+    stdout.feed(b"f\n" * 1000)
+    stdout.finish()
+    stderr.finish()
+    texts = [(line.stream, line.text) for line in lines]
+    assert texts[:3] == [("stdout", "a"), ("stdout", "b"), ("stderr", "c")]
+    assert len(texts) == 5  # the three lines and one marker a stream
+    assert stdout.truncated
+    assert stderr.truncated
+    assert "1000 more line(s)" in texts[3][1] or "1000 more line(s)" in texts[4][1]
+    assert stderr.dropped_lines == 2
+    assert stdout.dropped_lines == 1000
+    assert stdout.dropped_bytes == 2000
+
+
+def test_a_flood_of_short_lines_is_split_in_bounded_time() -> None:
+    """Six million lines: the per-line work stops at the cap, the rest is only counted."""
+    lines: list[OutputLine] = []
+    spec = SandboxSpec(execution_id=1, language=Language.BASH, script="")
+    stdout, _ = collectors_of(spec, lines.append)
+    chunk = b"y\n" * 32768
+    for _ in range(12_000_000 // len(chunk)):
+        stdout.feed(chunk)
+    stdout.finish()
+    assert len(lines) == spec.output_max_lines + 1
+    assert stdout.kept_bytes == 2 * spec.output_max_lines
+    assert stdout.dropped_lines + spec.output_max_lines == 12_000_000 // len(chunk) * 32768
+    assert "reached the cap on lines per run" in lines[-1].text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cronium.domain.user import User
@@ -32,3 +32,9 @@ async def current_user(
 
 ServiceDep = Annotated[Service, Depends(get_service)]
 UserDep = Annotated[User, Depends(current_user)]
+
+# Ids are 64-bit signed integers on every database: anything past them is a 422, not a 500.
+MAX_ID = 2**63 - 1
+MAX_SEQ = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="An id: 1 to 2^63 - 1.")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_SEQ, description="A version: 1 to 2^31 - 1.")]

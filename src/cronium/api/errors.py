@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cronium import errors
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     errors.InvalidInputError: (422, "invalid_input"),
@@ -60,11 +63,22 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        # FastAPI's words for a body that is not JSON (or not UTF-8): bad input, like the rest
+        return error_response(
+            422, "invalid_input", "body: is not valid JSON text in UTF-8: send a JSON document"
+        )
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal", "an internal error occurred; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(errors.CroniumError, _on_cronium_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)

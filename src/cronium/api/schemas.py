@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from cronium.domain import event as ev
+from cronium.domain import schedule as sch
 from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Event, EventKind, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
@@ -50,6 +51,14 @@ Pool = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$"),
     Field(description="Only workers with this tag run the event (CRONIUM_WORKER_TAGS)."),
 ]
+Instant = Annotated[
+    AwareDatetime,
+    Field(
+        ge=sch.EARLIEST,
+        le=sch.LATEST,
+        description=f"With its offset; from {sch.EARLIEST:%Y-%m-%d} to {sch.LATEST:%Y-%m-%d}.",
+    ),
+]
 Pids = Annotated[int, Field(ge=ev.PIDS_MIN, le=ev.PIDS_MAX, description="Processes.")]
 ENV_NAME = re.compile(ev.ENV_NAME_PATTERN)
 
@@ -82,11 +91,13 @@ class ScheduleIn(Strict):
     kind: ScheduleKind
     cron: str | None = Field(default=None, description="5 fields, or 6 with seconds first.")
     timezone: str = Field(default="UTC", description="IANA zone the cron expression is read in.")
-    every_seconds: float | None = Field(default=None, description="For intervals.")
-    anchor: AwareDatetime | None = Field(default=None, description="Intervals count from it.")
-    at: AwareDatetime | None = Field(default=None, description="For a one-off run.")
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    every_seconds: float | None = Field(
+        default=None, ge=1, le=sch.MAX_INTERVAL_SECONDS, description="For intervals."
+    )
+    anchor: Instant | None = Field(default=None, description="Intervals count from it.")
+    at: Instant | None = Field(default=None, description="For a one-off run.")
+    start: Instant | None = Field(default=None, description="No fire before it.")
+    end: Instant | None = Field(default=None, description="No fire after it.")
 
     def to_schedule(self) -> Schedule:
         schedule = Schedule(
@@ -99,7 +110,7 @@ class ScheduleIn(Strict):
             start=self.start,
             end=self.end,
         )
-        schedule.check()
+        schedule.check(datetime.now(UTC))
         return schedule
 
 
@@ -372,6 +383,9 @@ class EventPublic(BaseModel):
     has_webhook: bool
     created_at: datetime
     updated_at: datetime
+    paused_reason: str | None = Field(
+        default=None, description="Why the scheduler paused the event by itself, if it did."
+    )
 
     @classmethod
     def of(cls, event: Event) -> EventPublic:
@@ -405,6 +419,7 @@ class EventPublic(BaseModel):
             fire_count=event.fire_count,
             actions=[action.to_json() for action in event.actions],
             has_webhook=event.has_webhook,
+            paused_reason=event.paused_reason,
             created_at=event.created_at,
             updated_at=event.updated_at,
         )

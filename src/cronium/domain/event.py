@@ -97,3 +97,4 @@ class Event:
     version: int  # grows with each change of the script or settings
     created_at: datetime
     updated_at: datetime
+    paused_reason: str | None = None  # why the scheduler set the event aside, if it did

@@ -28,6 +28,12 @@ from cronsim import CronSim, CronSimError
 from cronium.errors import InvalidInputError
 
 MIN_INTERVAL = timedelta(seconds=1)
+# Ten years: longer intervals are one-off runs. Instants are kept within years 1970 to 9000,
+# so that every fire computed from them (and a catch-up window around it) stays representable.
+MAX_INTERVAL_SECONDS = 10 * 366 * 24 * 3600
+MAX_INTERVAL = timedelta(seconds=MAX_INTERVAL_SECONDS)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class ScheduleKind(enum.StrEnum):
@@ -82,23 +88,46 @@ class Schedule:
         schedule.check()
         return schedule
 
-    def check(self) -> None:
-        """InvalidInputError saying what is wrong, if anything."""
-        for name in ("anchor", "at", "start", "end"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise InvalidInputError(f"schedule {name}: give a time zone (e.g. ...Z or +02:00)")
+    def check(self, now: datetime | None = None) -> None:
+        """InvalidInputError saying what is wrong, if anything.
+
+        With ``now`` (a schedule being saved), its instants must also lie within ``EARLIEST``
+        and ``LATEST`` and its next fire after ``now`` must be computable. Without it (a
+        schedule read back from storage) those are not checked, so that an older stored
+        schedule can still be read, shown and replaced.
+        """
+        self._check_instants(ranged=now is not None)
         if self.start and self.end and self.end <= self.start:
             raise InvalidInputError("schedule window: end must come after start")
         if self.kind is ScheduleKind.CRON:
             self._check_cron()
         elif self.kind is ScheduleKind.INTERVAL:
-            if self.every is None or self.every < MIN_INTERVAL:
-                raise InvalidInputError("interval schedule: 'every' must be at least 1 second")
+            if (
+                self.every is None
+                or self.every < MIN_INTERVAL
+                or (self.every > MAX_INTERVAL and now)
+            ):
+                raise InvalidInputError(
+                    "interval schedule: 'every_seconds' must be at least 1 second and at most"
+                    f" {MAX_INTERVAL_SECONDS} (ten years)"
+                )
             if self.anchor is None:
                 raise InvalidInputError("interval schedule: give an anchor instant")
         elif self.at is None:
             raise InvalidInputError("one-off schedule: give the instant 'at'")
+        if now is not None:
+            self.next_fires(now, 1)
+
+    def _check_instants(self, *, ranged: bool) -> None:
+        for name in ("anchor", "at", "start", "end"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise InvalidInputError(f"schedule {name}: give a time zone (e.g. ...Z or +02:00)")
+            if ranged and value is not None and not EARLIEST <= value <= LATEST:
+                raise InvalidInputError(
+                    f"schedule {name}: {value.isoformat()} is out of range: give an instant"
+                    f" between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+                )
 
     def _check_cron(self) -> None:
         if not self.cron:
@@ -132,8 +161,15 @@ class Schedule:
             yield fire
 
     def next_fires(self, after: datetime, count: int) -> list[datetime]:
-        """The next ``count`` fire times after ``after`` (fewer if the schedule ends)."""
-        return list(islice(self.fires_after(after), count))
+        """The next ``count`` fire times after ``after`` (fewer if the schedule ends);
+        InvalidInputError if they lie past what a datetime can hold."""
+        try:
+            return list(islice(self.fires_after(after), count))
+        except (OverflowError, ValueError, CronSimError) as exc:
+            raise InvalidInputError(
+                f"the schedule's next fire after {after.isoformat()} cannot be computed ({exc}):"
+                " check its start, anchor and expression"
+            ) from exc
 
     def fires_between(self, since: datetime, until: datetime) -> Iterator[datetime]:
         """Fire times in ``(since, until]``."""

@@ -24,6 +24,7 @@ from cronium.errors import (
     ConflictError,
     CroniumError,
     InvalidInputError,
+    LeaseLostError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -141,6 +142,10 @@ class RuntimeApi:
             try:
                 active = self.authorize(request)
                 return await handler(request, active)
+            except LeaseLostError as exc:
+                # the worker lost this execution (failed as lost, or run again elsewhere)
+                self.registry.remove(exc.execution_id)
+                return failure(AuthenticationError(f"{exc.message}: its token is no longer valid"))
             except CroniumError as exc:
                 return failure(exc)
 
@@ -212,9 +217,11 @@ class RuntimeApi:
             return ok(value)
         if request.method == "PUT":
             value = await self.field(request, "value")
-            await self.store.put_variable(active.owner_id, key, value, datetime.now(UTC))
+            await self.store.put_variable(
+                active.owner_id, key, value, datetime.now(UTC), held_by=active.held_by
+            )
             return ok(None)
-        if not await self.store.delete_variable(active.owner_id, key):
+        if not await self.store.delete_variable(active.owner_id, key, held_by=active.held_by):
             raise NotFoundError(f"variable {key!r} is not set")
         return ok(None)
 

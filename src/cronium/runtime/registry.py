@@ -21,6 +21,12 @@ class ActiveExecution:
     trigger: str
     scheduled_at: datetime | None
     input: Any
+    worker_id: str | None = None
+
+    @property
+    def held_by(self) -> tuple[int, str] | None:
+        """The execution and the worker that must still hold it for a write to count."""
+        return None if self.worker_id is None else (self.execution_id, self.worker_id)
 
     def context(self) -> dict[str, Any]:
         return {

@@ -36,7 +36,7 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox import cgroups
-from cronium.sandbox.output import LineCollector
+from cronium.sandbox.output import LineCollector, collectors_of
 from cronium.sandbox.process import process_alive
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
@@ -216,8 +216,7 @@ class DockerBackend(SandboxBackend):
         cgroup: cgroups.Cgroup | None,
     ) -> SandboxResult:
         loop = asyncio.get_running_loop()
-        stdout = LineCollector("stdout", on_output, spec.output_cap_bytes)
-        stderr = LineCollector("stderr", on_output, spec.output_cap_bytes)
+        stdout, stderr = collectors_of(spec, on_output)
         attached = await asyncio.to_thread(
             self.client.api.attach_socket,
             container.id or "",

@@ -1,61 +1,125 @@
-"""Turning a stream's bytes into capped lines, the same way for every backend."""
+"""Turning a stream's bytes into capped lines, the same way for every backend.
+
+A run's output is bounded where it is read: at most ``cap_bytes`` per stream and
+``max_lines`` for both streams together. Past a cap the rest is still read (so the script
+never blocks on a full pipe) but only counted, at the cost of one ``bytes.count`` per chunk,
+and one marker line says at the end how much was dropped.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cronium.sandbox.spec import OutputLine, OutputSink, Stream
+from cronium.sandbox.spec import OutputLine, OutputSink, SandboxSpec, Stream
 
 MAX_LINE_BYTES = 64 * 1024
 
 
-class LineCollector:
-    """Splits one stream into lines and stops passing them on past ``cap_bytes``.
+@dataclass(slots=True)
+class LineBudget:
+    """The lines both streams of one run may still pass on."""
 
-    Lines longer than ``MAX_LINE_BYTES`` are split so that memory stays bounded. Once the cap
-    is reached one marker line says so, and the rest is read and dropped.
+    left: int
+
+
+class LineCollector:
+    """Splits one stream into lines and stops passing them on past its caps.
+
+    Lines longer than ``MAX_LINE_BYTES`` are split so that memory stays bounded.
     """
 
-    def __init__(self, stream: Stream, sink: OutputSink, cap_bytes: int) -> None:
+    def __init__(
+        self, stream: Stream, sink: OutputSink, cap_bytes: int, budget: LineBudget | None = None
+    ) -> None:
         self.stream = stream
         self.sink = sink
         self.cap_bytes = cap_bytes
+        self.budget = budget if budget is not None else LineBudget(left=1 << 62)
         self.kept_bytes = 0
         self.truncated = False
-        self._pending = bytearray()
+        self.cause = ""
+        self.dropped_bytes = 0
+        self.dropped_lines = 0
+        self._pending = b""
 
     def feed(self, data: bytes) -> None:
         """Take the next chunk read from the stream."""
         if self.truncated:
+            self._drop(data)
             return
-        self._pending += data
-        while True:
-            newline = self._pending.find(b"\n")
-            if newline < 0 and len(self._pending) < MAX_LINE_BYTES:
+        parts = (self._pending + data).split(b"\n")
+        self._pending = parts.pop()
+        at = datetime.now(UTC)
+        for index, part in enumerate(parts):
+            if not self._emit_long(part, at):
+                rest = parts[index + 1 :]
+                self.dropped_lines += len(rest)
+                self.dropped_bytes += sum(map(len, rest)) + len(rest)
+                self._drop(self._pending)
+                self._pending = b""
                 return
-            end = newline if 0 <= newline < MAX_LINE_BYTES else MAX_LINE_BYTES
-            line = bytes(self._pending[:end])
-            del self._pending[: end + 1 if end == newline else end]
-            if not self._emit(line, len(line) + 1):
+        while len(self._pending) >= MAX_LINE_BYTES:
+            piece, self._pending = self._pending[:MAX_LINE_BYTES], self._pending[MAX_LINE_BYTES:]
+            if not self._emit(piece, len(piece), at):
+                self._drop(self._pending)
+                self._pending = b""
                 return
 
     def finish(self) -> None:
-        """The stream has closed: pass on what is left of its last line."""
+        """The stream has closed: pass on what is left of its last line, then the marker."""
         if self._pending and not self.truncated:
-            self._emit(bytes(self._pending), len(self._pending))
-        self._pending.clear()
-
-    def _emit(self, line: bytes, size: int) -> bool:
-        if self.kept_bytes + size > self.cap_bytes:
-            self.truncated = True
-            self._pending.clear()
+            self._emit(self._pending, len(self._pending), datetime.now(UTC))
+        elif self._pending:
+            self._drop(self._pending)
+        self._pending = b""
+        if self.truncated:
             self._send(
-                f"[cronium: {self.stream} exceeded {self.cap_bytes} bytes; the rest was dropped]"
+                f"[cronium: {self.stream} {self.cause}; {self.dropped_lines} more line(s),"
+                f" {self.dropped_bytes} byte(s), were dropped]",
+                datetime.now(UTC),
             )
+
+    def _emit_long(self, line: bytes, at: datetime) -> bool:
+        """One line read with its newline, split if it is longer than ``MAX_LINE_BYTES``."""
+        while len(line) > MAX_LINE_BYTES:
+            if not self._emit(line[:MAX_LINE_BYTES], MAX_LINE_BYTES, at):
+                self.dropped_bytes += len(line) - MAX_LINE_BYTES + 1
+                return False
+            line = line[MAX_LINE_BYTES:]
+        return self._emit(line, len(line) + 1, at)
+
+    def _emit(self, line: bytes, size: int, at: datetime) -> bool:
+        if self.kept_bytes + size > self.cap_bytes:
+            self._truncate(f"exceeded {self.cap_bytes} bytes")
+        elif self.budget.left <= 0:
+            self._truncate("reached the cap on lines per run")
+        if self.truncated:
+            self.dropped_bytes += size
+            self.dropped_lines += 1
             return False
         self.kept_bytes += size
-        self._send(line.decode("utf-8", errors="replace"))
+        self.budget.left -= 1
+        self._send(line.decode("utf-8", errors="replace"), at)
         return True
 
-    def _send(self, text: str) -> None:
-        self.sink(OutputLine(stream=self.stream, at=datetime.now(UTC), text=text))
+    def _truncate(self, cause: str) -> None:
+        self.truncated = True
+        self.cause = cause
+
+    def _drop(self, data: bytes) -> None:
+        """Count what is past the caps; a chunk's lines are its newlines."""
+        self.dropped_bytes += len(data)
+        self.dropped_lines += data.count(b"\n")
+
+    def _send(self, text: str, at: datetime) -> None:
+        self.sink(OutputLine(stream=self.stream, at=at, text=text))
+
+
+def collectors_of(spec: SandboxSpec, sink: OutputSink) -> tuple[LineCollector, LineCollector]:
+    """The stdout and stderr collectors of one run, sharing its cap on lines."""
+    budget = LineBudget(left=spec.output_max_lines)
+    return (
+        LineCollector("stdout", sink, spec.output_cap_bytes, budget),
+        LineCollector("stderr", sink, spec.output_cap_bytes, budget),
+    )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cronium.sandbox.output import LineCollector
+from cronium.sandbox.output import LineCollector, collectors_of
 from cronium.sandbox.spec import OutputSink, SandboxSpec
 
 READ_CHUNK = 64 * 1024
@@ -42,8 +42,7 @@ class OutputPump:
         spec: SandboxSpec,
         sink: OutputSink,
     ) -> None:
-        self.stdout = LineCollector("stdout", sink, spec.output_cap_bytes)
-        self.stderr = LineCollector("stderr", sink, spec.output_cap_bytes)
+        self.stdout, self.stderr = collectors_of(spec, sink)
         self._done = asyncio.gather(_pump(stdout, self.stdout), _pump(stderr, self.stderr))
 
     @classmethod

@@ -18,6 +18,7 @@ Stream = Literal["stdout", "stderr"]
 SANDBOX_UID = 1000
 SANDBOX_GID = 1000
 DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
+DEFAULT_OUTPUT_LINES = 100_000
 DEFAULT_GRACE_SECONDS = 1.0
 # Where the runtime helpers are in every sandbox, and where its runtime API socket is.
 HELPERS_DIR = "/opt/cronium"
@@ -55,6 +56,7 @@ class SandboxSpec:
     uid: int = SANDBOX_UID
     gid: int = SANDBOX_GID
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
+    output_max_lines: int = DEFAULT_OUTPUT_LINES
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     runtime_socket: Path | None = None
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cronium.errors import StorageError
@@ -16,6 +16,14 @@ from cronium.storage.database import READ_OPTION, WRITE_OPTION
 # PostgreSQL notification channels: something was queued; a running execution was cancelled.
 QUEUE_CHANNEL = "cronium_queue"
 CANCEL_CHANNEL = "cronium_cancel"
+
+
+def storage_error(exc: DBAPIError | OSError) -> StorageError:
+    """The database's failure (gone, refusing connections, disk full...) as ours."""
+    if isinstance(exc, DBAPIError):
+        detail = getattr(exc.orig, "sqlite_errorname", "")
+        return StorageError(f"the database failed: {exc.orig} {detail}".strip())
+    return StorageError(f"the database could not be reached: {exc}")
 
 
 class Gateway:
@@ -35,9 +43,10 @@ class Gateway:
             try:
                 await session.connection(execution_options={READ_OPTION: True})
                 yield session
-            except OperationalError as exc:
-                detail = getattr(exc.orig, "sqlite_errorname", "")
-                raise StorageError(f"the database failed: {exc.orig} {detail}".strip()) from exc
+            except IntegrityError:
+                raise  # the operation's own business (a duplicate name, say)
+            except (DBAPIError, OSError) as exc:
+                raise storage_error(exc) from exc
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -56,9 +65,10 @@ class Gateway:
                 await session.connection(execution_options={WRITE_OPTION: True})
                 yield session
                 await session.commit()
-            except OperationalError as exc:
-                detail = getattr(exc.orig, "sqlite_errorname", "")
-                raise StorageError(f"the database failed: {exc.orig} {detail}".strip()) from exc
+            except IntegrityError:
+                raise  # the operation's own business (a duplicate name, say)
+            except (DBAPIError, OSError) as exc:
+                raise storage_error(exc) from exc
 
     @property
     def dialect(self) -> str:

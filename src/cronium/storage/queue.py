@@ -7,14 +7,15 @@ rows with FOR UPDATE SKIP LOCKED and announces new work and cancellations with N
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CTE, ColumnElement, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -29,14 +30,18 @@ from cronium.domain.execution import (
     should_retry,
 )
 from cronium.domain.worker import DEFAULT_LEASE
-from cronium.errors import ConflictError, NotFoundError
-from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.errors import ConflictError, LeaseLostError, NotFoundError, StorageError
+from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL, storage_error
 from cronium.storage.rows import event_of, execution_of, new_execution
 from cronium.storage.tables import EventRow, ExecutionRow, LogLineRow
 from cronium.storage.workflows import WorkflowOperations
+from cronium.supervision import LoopHealth
 
 WORKER_LOST = "worker lost: {worker} stopped renewing its lease"
 CLAIM_ROUNDS = 4
+
+
+LISTENER_CHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +217,8 @@ class QueueOperations(WorkflowOperations):
         claimed.sort(key=lambda pair: (-pair[0].priority, pair[0].queued_at, pair[0].id))
         return [(execution_of(row), event) for row, event in claimed]
 
-    async def renew_leases(self, worker_id: str, now: datetime, lease: timedelta) -> int:
-        """Extend the leases of everything this worker runs; how many it runs."""
+    async def renew_leases(self, worker_id: str, now: datetime, lease: timedelta) -> set[int]:
+        """Extend the leases of everything this worker runs; the ids of what it runs."""
         renew = (
             update(ExecutionRow)
             .where(
@@ -221,10 +226,38 @@ class QueueOperations(WorkflowOperations):
                 ExecutionRow.status == ExecutionStatus.RUNNING,
             )
             .values(lease_expires_at=now + lease)
+            .returning(ExecutionRow.id)
         )
         async with self._write() as session:
-            result = await session.execute(renew)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+            return set(await session.scalars(renew))
+
+    async def append_logs(
+        self, execution_id: int, lines: Sequence[LogLine], worker_id: str | None = None
+    ) -> None:
+        """Store output lines of an execution. With ``worker_id``, only while the execution
+        runs on that worker: LeaseLostError otherwise (it was failed as lost, or taken over)."""
+        if not lines:
+            return
+        async with self._write() as session:
+            if worker_id is not None:
+                await self._check_holder(session, (execution_id, worker_id))
+            await _insert_logs(session, execution_id, lines)
+
+    async def _check_holder(self, session: AsyncSession, held_by: tuple[int, str] | None) -> None:
+        """LeaseLostError unless execution ``held_by[0]`` runs on worker ``held_by[1]``."""
+        if held_by is None:
+            return
+        execution_id, worker_id = held_by
+        holder = await session.scalar(
+            select(ExecutionRow.worker_id).where(
+                ExecutionRow.id == execution_id,
+                ExecutionRow.status == ExecutionStatus.RUNNING.value,
+            )
+        )
+        if holder != worker_id:
+            raise LeaseLostError(
+                f"execution {execution_id} is not running on worker {worker_id!r}", execution_id
+            )
 
     async def record_run(
         self,
@@ -277,14 +310,14 @@ class QueueOperations(WorkflowOperations):
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:
                     raise NotFoundError(f"no execution has id {execution_id}")
-                check_transition(ExecutionStatus(current.status), record.status)
-                raise ConflictError(
+                if current.status == ExecutionStatus.RUNNING.value:
+                    check_transition(ExecutionStatus(current.status), record.status)
+                raise LeaseLostError(
                     f"execution {execution_id} is not running on worker {worker_id!r}"
+                    f" (it is {current.status}): the result is not stored",
+                    execution_id,
                 )
-            if logs:
-                session.add_all(
-                    LogLineRow(execution_id=execution_id, **asdict(line)) for line in logs
-                )
+            await _insert_logs(session, execution_id, logs)
             await self._after_end(session, row, record.finished_at, retry_jitter)
             following = None
             if pools is not None and row.parent_id is not None:
@@ -510,28 +543,61 @@ class QueueOperations(WorkflowOperations):
 
     @contextlib.asynccontextmanager
     async def listen(
-        self, channels: Collection[str], on_notify: Callable[[str, str], None]
+        self,
+        channels: Collection[str],
+        on_notify: Callable[[str, str], None],
+        health: LoopHealth | None = None,
     ) -> AsyncIterator[bool]:
         """Call ``on_notify(channel, payload)`` for PostgreSQL notifications while inside.
 
-        Yields whether notifications work here (False on SQLite: poll instead).
+        Yields whether notifications work here (False on SQLite: poll instead). The listening
+        connection is supervised: when it is lost it is opened again, with a back-off, and
+        ``on_notify("", "")`` is called once it is back (something may have been missed).
         """
         if self.dialect != "postgresql":
             yield False
             return
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
+        health = health or LoopHealth("the notification listener")
+        listener = asyncio.create_task(self._listen_forever(channels, on_notify, health))
+        try:
+            yield True
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
-            def callback(_connection: Any, _pid: int, channel: str, payload: str) -> None:
-                on_notify(channel, payload)
+    async def _listen_forever(
+        self, channels: Collection[str], on_notify: Callable[[str, str], None], health: LoopHealth
+    ) -> None:
+        def callback(_connection: Any, _pid: int, channel: str, payload: str) -> None:
+            on_notify(channel, payload)
 
-            for channel in channels:
-                await driver.add_listener(channel, callback)
+        while True:
             try:
-                yield True
-            finally:
-                for channel in channels:
-                    with contextlib.suppress(Exception):
-                        await driver.remove_listener(channel, callback)
+                async with self.engine.connect() as connection:
+                    raw = await connection.get_raw_connection()
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    for channel in channels:
+                        await driver.add_listener(channel, callback)
+                    if health.failures:
+                        on_notify("", "")
+                    health.succeeded()
+                    while not driver.is_closed():
+                        await asyncio.sleep(LISTENER_CHECK_SECONDS)
+                        await driver.execute("SELECT 1")
+            except (DBAPIError, OSError, StorageError) as exc:
+                delay = health.failed(exc if isinstance(exc, StorageError) else storage_error(exc))
+            except Exception as exc:  # supervised: one bug must not end the listening
+                delay = health.failed(exc)
+            else:
+                delay = health.failed(StorageError("the listening connection was closed"))
+            await asyncio.sleep(delay)
+
+
+async def _insert_logs(session: AsyncSession, execution_id: int, lines: Sequence[LogLine]) -> None:
+    """One multi-row INSERT (executemany), not one ORM object per line."""
+    if lines:
+        await session.execute(
+            insert(LogLineRow), [{"execution_id": execution_id, **asdict(line)} for line in lines]
+        )

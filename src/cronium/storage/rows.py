@@ -60,6 +60,7 @@ def event_of(row: EventRow) -> Event:
         retry_backoff_max=row.retry_backoff_max_seconds,
         pool=row.pool,
         status=EventStatus(row.status),
+        paused_reason=row.paused_reason,
         schedule=None if row.schedule is None else schedule_from_json(row.schedule),
         policy=SchedulePolicy(
             missed_runs=MissedRuns(row.missed_runs),

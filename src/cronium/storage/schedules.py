@@ -40,6 +40,16 @@ class Fired:
 
 
 class ScheduleOperations(WorkflowOperations):
+    async def set_aside(self, event_id: int, reason: str, now: datetime) -> None:
+        """Pause an active event the scheduler cannot handle, with the reason (shown to its
+        owner; cleared by the next status change, such as a resume)."""
+        async with self._write() as session:
+            await session.execute(
+                update(EventRow)
+                .where(EventRow.id == event_id, EventRow.status == EventStatus.ACTIVE.value)
+                .values(status=EventStatus.PAUSED.value, paused_reason=reason, updated_at=now)
+            )
+
     async def scheduled_events(self, changed_since: datetime | None = None) -> list[Event]:
         """Events that have a schedule: the active ones, or, with ``changed_since``, every
         one changed since then (whatever its status, so that a pause is seen too)."""

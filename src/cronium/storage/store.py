@@ -7,8 +7,7 @@ operations are in ``queue.py``, the workers' in ``workers.py``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -381,8 +380,16 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
             found = (await session.execute(query)).one_or_none()
         return (False, None) if found is None else (True, found[0])
 
-    async def put_variable(self, owner_id: int, key: str, value: Any, now: datetime) -> None:
-        """Create or replace a variable: the last write wins."""
+    async def put_variable(
+        self,
+        owner_id: int,
+        key: str,
+        value: Any,
+        now: datetime,
+        held_by: tuple[int, str] | None = None,
+    ) -> None:
+        """Create or replace a variable: the last write wins. With ``held_by`` (an execution
+        and its worker), only while that execution runs on that worker (LeaseLostError)."""
         values = {"owner_id": owner_id, "key": key, "value": value, "updated_at": now}
         keys = [VariableRow.owner_id, VariableRow.key]
         statement: Executable
@@ -397,11 +404,15 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
                 index_elements=keys, set_={"value": lite.excluded.value, "updated_at": now}
             )
         async with self._write() as session:
+            await self._check_holder(session, held_by)
             await session.execute(statement)
 
-    async def delete_variable(self, owner_id: int, key: str) -> bool:
-        """Delete a variable; whether it existed."""
+    async def delete_variable(
+        self, owner_id: int, key: str, held_by: tuple[int, str] | None = None
+    ) -> bool:
+        """Delete a variable; whether it existed. ``held_by`` as for ``put_variable``."""
         async with self._write() as session:
+            await self._check_holder(session, held_by)
             result = await session.execute(
                 delete(VariableRow).where(VariableRow.owner_id == owner_id, VariableRow.key == key)
             )
@@ -415,12 +426,6 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
         )
         async with self._read() as session:
             return {key: value for key, value in (await session.execute(query)).all()}
-
-    async def append_logs(self, execution_id: int, lines: Sequence[LogLine]) -> None:
-        if not lines:
-            return
-        async with self._write() as session:
-            session.add_all(LogLineRow(execution_id=execution_id, **asdict(line)) for line in lines)
 
     async def read_logs(self, execution_id: int, *, after_seq: int = -1) -> list[LogLine]:
         query = (
@@ -490,7 +495,13 @@ def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) ->
     if schedule is not None:
         row.schedule = schedule_to_json(schedule)
         row.schedule_cursor = now  # a new schedule fires from now on, nothing before
-    if status is not None and status != row.status:
+    if status is not None:
+        _apply_status(row, status, now)
+
+
+def _apply_status(row: EventRow, status: EventStatus, now: datetime) -> None:
+    row.paused_reason = None  # whoever sets a status has seen why it was paused
+    if status != row.status:
         if status is EventStatus.ACTIVE:
             # (re-)activation: fires from now on, and the execution count starts again
             row.schedule_cursor, row.fire_count = now, 0

@@ -106,6 +106,8 @@ class EventRow(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, server_default="1")
     pool: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), server_default="active", index=True)
+    # why the scheduler paused the event by itself (its schedule could not be computed...)
+    paused_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
     schedule_cursor: Mapped[datetime | None]
     missed_runs: Mapped[str] = mapped_column(String(16), server_default="run_once")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, status
 
-from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.deps import Id, ServiceDep, UserDep, VersionNumber
 from cronium.api.schemas import (
     ErrorBody,
     EventCreate,
@@ -44,13 +44,13 @@ async def list_events(user: UserDep, service: ServiceDep) -> list[EventPublic]:
 
 
 @router.get("/{event_id}")
-async def get_event(event_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+async def get_event(event_id: Id, user: UserDep, service: ServiceDep) -> EventPublic:
     return EventPublic.of(await service.get_event(user, event_id))
 
 
 @router.patch("/{event_id}", responses={409: {"model": ErrorBody}})
 async def update_event(
-    event_id: int, body: EventUpdate, user: UserDep, service: ServiceDep
+    event_id: Id, body: EventUpdate, user: UserDep, service: ServiceDep
 ) -> EventPublic:
     current = await service.get_event(user, event_id)
     changes = body.to_changes(current)
@@ -59,7 +59,7 @@ async def update_event(
 
 @router.get("/{event_id}/versions")
 async def list_versions(
-    event_id: int, user: UserDep, service: ServiceDep
+    event_id: Id, user: UserDep, service: ServiceDep
 ) -> list[EventVersionPublic]:
     """Every version of the event's script and settings, newest first."""
     return [EventVersionPublic.of(v) for v in await service.list_event_versions(user, event_id)]
@@ -67,14 +67,14 @@ async def list_versions(
 
 @router.get("/{event_id}/versions/{version}")
 async def get_version(
-    event_id: int, version: int, user: UserDep, service: ServiceDep
+    event_id: Id, version: VersionNumber, user: UserDep, service: ServiceDep
 ) -> EventVersionPublic:
     return EventVersionPublic.of(await service.get_event_version(user, event_id, version))
 
 
 @router.post("/{event_id}/versions/{version}/restore", responses={409: {"model": ErrorBody}})
 async def restore_version(
-    event_id: int, version: int, user: UserDep, service: ServiceDep
+    event_id: Id, version: VersionNumber, user: UserDep, service: ServiceDep
 ) -> EventPublic:
     """Bring back the script and settings of a version; this makes a new version."""
     return EventPublic.of(await service.restore_event_version(user, event_id, version))
@@ -83,25 +83,25 @@ async def restore_version(
 @router.delete(
     "/{event_id}", status_code=status.HTTP_204_NO_CONTENT, responses={409: {"model": ErrorBody}}
 )
-async def delete_event(event_id: int, user: UserDep, service: ServiceDep) -> None:
+async def delete_event(event_id: Id, user: UserDep, service: ServiceDep) -> None:
     await service.delete_event(user, event_id)
 
 
 @router.post("/{event_id}/pause")
-async def pause_event(event_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+async def pause_event(event_id: Id, user: UserDep, service: ServiceDep) -> EventPublic:
     """Stop firing on the schedule (it can still be run by hand)."""
     return EventPublic.of(await service.set_event_status(user, event_id, EventStatus.PAUSED))
 
 
 @router.post("/{event_id}/resume")
-async def resume_event(event_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+async def resume_event(event_id: Id, user: UserDep, service: ServiceDep) -> EventPublic:
     """Fire on the schedule again, from now on; the execution count starts again."""
     return EventPublic.of(await service.set_event_status(user, event_id, EventStatus.ACTIVE))
 
 
 @router.get("/{event_id}/next")
 async def next_fires(
-    event_id: int,
+    event_id: Id,
     user: UserDep,
     service: ServiceDep,
     count: Annotated[int, Query(ge=1, le=100)] = 5,
@@ -118,7 +118,7 @@ async def preview_schedule(body: NextFiresRequest, user: UserDep, service: Servi
 
 @router.post("/{event_id}/webhook", status_code=status.HTTP_201_CREATED)
 async def enable_webhook(
-    event_id: int, request: Request, user: UserDep, service: ServiceDep
+    event_id: Id, request: Request, user: UserDep, service: ServiceDep
 ) -> WebhookIssued:
     """Give the event a webhook, or a new key for it (the old one stops working)."""
     key = await service.enable_webhook(user, event_id)
@@ -126,7 +126,7 @@ async def enable_webhook(
 
 
 @router.delete("/{event_id}/webhook", status_code=status.HTTP_204_NO_CONTENT)
-async def disable_webhook(event_id: int, user: UserDep, service: ServiceDep) -> None:
+async def disable_webhook(event_id: Id, user: UserDep, service: ServiceDep) -> None:
     await service.disable_webhook(user, event_id)
 
 
@@ -158,7 +158,7 @@ async def _webhook_body(request: Request) -> Any:
 
 @router.post("/{event_id}/run", status_code=status.HTTP_202_ACCEPTED)
 async def run_event(
-    event_id: int,
+    event_id: Id,
     user: UserDep,
     service: ServiceDep,
     body: Annotated[RunRequest | None, Body()] = None,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.deps import MAX_ID, MAX_SEQ, Id, ServiceDep, UserDep
 from cronium.api.schemas import ErrorBody, ExecutionPublic, LogLinePublic
 
 router = APIRouter(
@@ -20,7 +20,9 @@ router = APIRouter(
 async def list_executions(
     user: UserDep,
     service: ServiceDep,
-    event_id: Annotated[int | None, Query(description="Only this event's executions.")] = None,
+    event_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this event's executions.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ExecutionPublic]:
     """Newest first."""
@@ -29,24 +31,24 @@ async def list_executions(
 
 
 @router.get("/{execution_id}")
-async def get_execution(execution_id: int, user: UserDep, service: ServiceDep) -> ExecutionPublic:
+async def get_execution(execution_id: Id, user: UserDep, service: ServiceDep) -> ExecutionPublic:
     return ExecutionPublic.of(await service.get_execution(user, execution_id))
 
 
 @router.post("/{execution_id}/cancel", responses={409: {"model": ErrorBody}})
-async def cancel_execution(
-    execution_id: int, user: UserDep, service: ServiceDep
-) -> ExecutionPublic:
+async def cancel_execution(execution_id: Id, user: UserDep, service: ServiceDep) -> ExecutionPublic:
     """Cancel: a queued execution at once; a running one is stopped by its worker."""
     return ExecutionPublic.of(await service.cancel_execution(user, execution_id))
 
 
 @router.get("/{execution_id}/logs")
 async def get_logs(
-    execution_id: int,
+    execution_id: Id,
     user: UserDep,
     service: ServiceDep,
-    after: Annotated[int, Query(description="Only lines after this sequence number.")] = -1,
+    after: Annotated[
+        int, Query(ge=-1, le=MAX_SEQ, description="Only lines after this sequence number.")
+    ] = -1,
 ) -> list[LogLinePublic]:
     """The lines the script wrote on stdout and stderr, in order."""
     lines = await service.read_logs(user, execution_id, after_seq=after)

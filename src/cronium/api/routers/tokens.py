@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, status
 
-from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.deps import Id, ServiceDep, UserDep
 from cronium.api.schemas import ErrorBody, TokenCreate, TokenIssued, TokenPublic, UserPublic
 
 router = APIRouter(tags=["tokens"], responses={401: {"model": ErrorBody}})
@@ -31,6 +31,6 @@ async def list_tokens(user: UserDep, service: ServiceDep) -> list[TokenPublic]:
 
 
 @router.delete("/tokens/{token_id}", responses={404: {"model": ErrorBody}})
-async def revoke_token(token_id: int, user: UserDep, service: ServiceDep) -> TokenPublic:
+async def revoke_token(token_id: Id, user: UserDep, service: ServiceDep) -> TokenPublic:
     """Revoke a token: it stops working at once."""
     return TokenPublic.of(await service.revoke_token(user, token_id))

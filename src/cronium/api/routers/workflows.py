@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.deps import Id, ServiceDep, UserDep
 from cronium.api.documents import export_document, parse_document
 from cronium.api.schemas import (
     ErrorBody,
@@ -46,13 +46,13 @@ async def list_workflows(user: UserDep, service: ServiceDep) -> list[EventPublic
 
 
 @router.get("/{workflow_id}")
-async def get_workflow(workflow_id: int, user: UserDep, service: ServiceDep) -> EventPublic:
+async def get_workflow(workflow_id: Id, user: UserDep, service: ServiceDep) -> EventPublic:
     return EventPublic.of(await service.get_workflow(user, workflow_id))
 
 
 @router.post("/{workflow_id}/run", status_code=status.HTTP_202_ACCEPTED)
 async def run_workflow(
-    workflow_id: int,
+    workflow_id: Id,
     user: UserDep,
     service: ServiceDep,
     body: Annotated[RunRequest | None, Body()] = None,
@@ -65,7 +65,7 @@ async def run_workflow(
 
 @router.get("/{workflow_id}/runs")
 async def list_runs(
-    workflow_id: int,
+    workflow_id: Id,
     user: UserDep,
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -76,13 +76,13 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}")
-async def get_run(run_id: int, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
+async def get_run(run_id: Id, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
     """A run with each node's status, timings, input, output and execution."""
     return WorkflowRunPublic.of(*await service.get_workflow_run(user, run_id))
 
 
 @router.post("/runs/{run_id}/cancel", responses={409: {"model": ErrorBody}})
-async def cancel_run(run_id: int, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
+async def cancel_run(run_id: Id, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
     """Cancel a run: nodes not started never start, running ones are stopped."""
     return WorkflowRunPublic.of(*await service.cancel_workflow_run(user, run_id))
 
@@ -90,7 +90,7 @@ async def cancel_run(run_id: int, user: UserDep, service: ServiceDep) -> Workflo
 @router.get(
     "/{workflow_id}/export", response_class=Response, responses={200: {"content": {YAML: {}}}}
 )
-async def export_workflow(workflow_id: int, user: UserDep, service: ServiceDep) -> Response:
+async def export_workflow(workflow_id: Id, user: UserDep, service: ServiceDep) -> Response:
     """The workflow and its events as one YAML document."""
     workflow = await service.get_workflow(user, workflow_id)
     assert workflow.workflow is not None
