@@ -383,7 +383,8 @@ def events_show(
     if as_json:
         _print_json(event)
         return
-    fields = ["id", "name", "kind", "status", "version", "language", "http", "schedule", "env"]
+    fields = ["id", "name", "kind", "status", "paused_reason", "version", "language", "http"]
+    fields += ["schedule", "env"]
     limits = ["timeout_seconds", "cpus", "memory_mb", "pids"]
     _print_record(event, [*fields, *limits, "created_at", "updated_at"])
     if event["kind"] == "script":

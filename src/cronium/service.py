@@ -363,9 +363,11 @@ class Service:
             raise PermissionDeniedError("only administrators may list workers")
         return await self.store.list_workers()
 
-    async def read_logs(self, user: User, execution_id: int, after_seq: int = -1) -> list[LogLine]:
+    async def read_logs(
+        self, user: User, execution_id: int, after_seq: int = -1, limit: int | None = None
+    ) -> list[LogLine]:
         await self.get_execution(user, execution_id)
-        return await self.store.read_logs(execution_id, after_seq=after_seq)
+        return await self.store.read_logs(execution_id, after_seq=after_seq, limit=limit)
 
 
 def changes_from(fields: EventFields) -> EventChanges:

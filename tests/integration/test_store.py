@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import ExecutionStatus
-from cronium.errors import ConflictError, InvalidTransitionError, NotFoundError
+from cronium.errors import ConflictError, InvalidTransitionError, LeaseLostError, NotFoundError
 from cronium.storage import EventChanges, EventFields, LogLine, RunRecord, Store
 from cronium.storage.database import create_engine
 
@@ -120,7 +120,8 @@ async def test_it_records_a_run_and_refuses_to_record_it_twice(store: Store) -> 
     assert (done.status, done.exit_code, done.run_seconds) == (ExecutionStatus.FAILED, 42, 1.5)
     assert done.input == [1, 2]
     assert await store.get_execution(queued.id) == done
-    with pytest.raises(InvalidTransitionError, match="failed cannot become succeeded"):
+    # the worker no longer holds an ended run: the second record is refused as such
+    with pytest.raises(LeaseLostError, match="is not running on worker 'w1' \\(it is failed\\)"):
         await store.record_run(
             queued.id, "w1", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
         )

@@ -3,6 +3,8 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
@@ -331,3 +333,71 @@ async def test_conditional_actions_run_the_next_event_with_the_output(
     assert set(queued) == {on_success, on_condition}
     assert queued[on_success].input == {"total": 3}
     assert queued[on_success].trigger == "action"
+
+
+async def test_a_worker_that_lost_its_lease_stops_the_run_and_drops_its_late_writes(
+    store: Store, service: Service
+) -> None:
+    """A frozen worker whose run was failed as lost: once it notices (its heartbeat renews
+    fewer runs than it holds), the sandbox is stopped, the late lines and result are dropped
+    with a warning, and nothing is raised."""
+    from cronium.errors import LeaseLostError
+    from cronium.storage import LogLine
+
+    execution_id = await queue_run(service, "slow")
+    backend = FakeBackend(lambda spec: FakeRun(stdout=("early",), duration=20))
+    worker = Worker(store, backend, worker_id="w-frozen", lease=timedelta(seconds=30))
+    ((claimed, event),) = await worker.claim()
+    running = asyncio.create_task(worker.execute(claimed, event))
+    await wait_until_logged(store, execution_id)
+    # the lease ran out meanwhile: someone else fails the execution as lost
+    (requeued,) = await store.requeue_expired(worker.clock() + timedelta(minutes=5))
+    assert requeued.lost.id == execution_id
+    await worker.heartbeat()
+    ended = await asyncio.wait_for(running, timeout=5)  # stopped at once, not after 20 s
+    assert ended.id == execution_id
+    lost = await store.get_execution(execution_id)
+    assert lost.status is ExecutionStatus.FAILED
+    assert lost.error is not None
+    assert "worker lost" in lost.error
+    assert [line.line for line in await store.read_logs(execution_id)] == ["early"]
+    late = [LogLine(seq=5, stream="stdout", at=worker.clock(), line="late")]
+    with pytest.raises(LeaseLostError):
+        await store.append_logs(execution_id, late, "w-frozen")
+    # the runtime API's writes for the run are refused the same way (its token: 401)
+    held_by = (execution_id, "w-frozen")
+    with pytest.raises(LeaseLostError):
+        await store.put_variable(event.owner_id, "k", 1, worker.clock(), held_by=held_by)
+    assert await store.list_variables(event.owner_id) == {}
+
+
+async def wait_until_logged(store: Store, execution_id: int) -> None:
+    for _ in range(250):  # bounded: 250 x 20 ms
+        if await store.read_logs(execution_id):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"execution {execution_id} logged nothing")
+
+
+async def test_a_result_is_stored_once_the_database_is_back(store: Store, service: Service) -> None:
+    """The database refuses writes when the run ends: the worker keeps the lines and the
+    result and stores them once it answers again."""
+    from cronium.errors import StorageError
+
+    execution_id = await queue_run(service, "one\ntwo\nthree")
+    worker = Worker(store, FakeBackend(), worker_id="w-outage")
+    real = store.record_and_continue
+    refusals = {"left": 3}
+
+    async def refusing(*args: object, **kwargs: object) -> object:
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise StorageError("the database failed: disk I/O error")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.record_and_continue = refusing  # type: ignore[method-assign]
+    assert await worker.run_once() is True
+    assert refusals["left"] == 0
+    execution = await store.get_execution(execution_id)
+    assert execution.status is ExecutionStatus.SUCCEEDED
+    assert [line.line for line in await store.read_logs(execution_id)] == ["one", "two", "three"]

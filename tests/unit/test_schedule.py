@@ -86,6 +86,19 @@ def test_an_hourly_cron_across_the_autumn_change_keeps_real_hours() -> None:
     assert [(b - a) for a, b in itertools.pairwise(fires)] == [timedelta(hours=1)] * 2
 
 
+def test_a_sub_hourly_cron_fires_at_each_real_instant_of_a_doubled_hour() -> None:
+    """Europe/Paris falls back at 03:00 CEST (01:00 UTC) on 2026-10-25: 02:00-02:59 happens
+    twice. ``*/30`` fires every 30 real minutes through both occurrences."""
+    schedule = Schedule.of_cron("*/30 * * * *", "Europe/Paris")
+    start = datetime(2026, 10, 24, 23, 45, tzinfo=UTC)  # 01:45 CEST
+    fires = schedule.next_fires(start, 6)
+    assert [f.strftime("%H:%M") for f in fires] == [
+        "00:00", "00:30", "01:00", "01:30", "02:00", "02:30",
+    ]  # fmt: skip
+    local = [f.astimezone(PARIS).strftime("%H:%M%z") for f in fires]
+    assert local[:4] == ["02:00+0200", "02:30+0200", "02:00+0100", "02:30+0100"]
+
+
 def test_six_fields_take_seconds_first() -> None:
     schedule = Schedule.of_cron("*/20 * * * * *")
     after = datetime(2026, 1, 1, tzinfo=UTC)

@@ -310,7 +310,7 @@ class QueueOperations(WorkflowOperations):
                 current = await session.get(ExecutionRow, execution_id)
                 if current is None:
                     raise NotFoundError(f"no execution has id {execution_id}")
-                if current.status == ExecutionStatus.RUNNING.value:
+                if not ExecutionStatus(current.status).is_terminal:
                     check_transition(ExecutionStatus(current.status), record.status)
                 raise LeaseLostError(
                     f"execution {execution_id} is not running on worker {worker_id!r}"

@@ -427,15 +427,22 @@ class Store(QueueOperations, ScheduleOperations, WorkerOperations):
         async with self._read() as session:
             return {key: value for key, value in (await session.execute(query)).all()}
 
-    async def read_logs(self, execution_id: int, *, after_seq: int = -1) -> list[LogLine]:
+    async def read_logs(
+        self, execution_id: int, *, after_seq: int = -1, limit: int | None = None
+    ) -> list[LogLine]:
+        """Lines after ``after_seq``, in order, at most ``limit`` of them (columns, not ORM
+        objects: an execution may have a hundred thousand)."""
         query = (
-            select(LogLineRow)
+            select(LogLineRow.seq, LogLineRow.stream, LogLineRow.at, LogLineRow.line)
             .where(LogLineRow.execution_id == execution_id, LogLineRow.seq > after_seq)
             .order_by(LogLineRow.seq)
+            .limit(limit)
         )
         async with self._read() as session:
-            rows = await session.scalars(query)
-            return [LogLine(seq=r.seq, stream=r.stream, at=r.at, line=r.line) for r in rows]
+            rows = await session.execute(query)
+            return [
+                LogLine(seq=seq, stream=stream, at=at, line=line) for seq, stream, at, line in rows
+            ]
 
 
 def _settings_of(row: EventRow) -> dict[str, Any]:

@@ -49,7 +49,10 @@ async def get_logs(
     after: Annotated[
         int, Query(ge=-1, le=MAX_SEQ, description="Only lines after this sequence number.")
     ] = -1,
+    limit: Annotated[
+        int, Query(ge=1, le=100_000, description="At most this many lines (page with after).")
+    ] = 100_000,
 ) -> list[LogLinePublic]:
     """The lines the script wrote on stdout and stderr, in order."""
-    lines = await service.read_logs(user, execution_id, after_seq=after)
+    lines = await service.read_logs(user, execution_id, after_seq=after, limit=limit)
     return [LogLinePublic.of(line) for line in lines]

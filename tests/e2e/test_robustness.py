@@ -1,0 +1,106 @@
+"""A real server under a flood of output and a SIGTERM with runs in flight."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from cronium.errors import SandboxUnavailableError
+from cronium.sandbox.native import NativeBackend
+from tests.backends import missing
+from tests.e2e.server import RunningServer, start_server
+from tests.e2e.test_server import wait_for_end
+
+MEMORY_BOUND = 1024 * 1024**2  # the server's resident memory must stay under 1 GiB
+
+
+def native_server(data_dir: Path, **env: str) -> RunningServer:
+    try:
+        NativeBackend().check()
+    except SandboxUnavailableError as exc:
+        missing(f"the native sandbox backend is not available here: {exc}")
+    return start_server(data_dir, env)
+
+
+def resident_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def event(client: httpx.Client, name: str, script: str, **settings: object) -> int:
+    body = {"name": name, "language": "bash", "script": script, **settings}
+    response = client.post("/api/v1/events", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def run(client: httpx.Client, event_id: int) -> int:
+    return int(client.post(f"/api/v1/events/{event_id}/run", json={}).json()["execution_id"])
+
+
+def test_six_million_lines_leave_the_server_responsive_and_end_capped(tmp_path: Path) -> None:
+    server = native_server(tmp_path)
+    try:
+        with server.client() as client:
+            flood = run(
+                client, event(client, "flood", "yes | head -c 12000000", timeout_seconds=120)
+            )
+            canary = event(client, "canary", "echo alive")
+            slowest, peak, canaries = 0.0, 0, []
+            deadline = time.monotonic() + 120  # bounded
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+                slowest = max(slowest, time.monotonic() - started)
+                peak = max(peak, resident_bytes(server.process.pid))
+                if len(canaries) < 5:
+                    canaries.append(run(client, canary))
+                status = client.get(f"/api/v1/executions/{flood}").json()["status"]
+                if status not in ("queued", "running"):
+                    break
+                time.sleep(0.05)
+            ended = wait_for_end(client, flood, timeout=5)
+            logs = client.get(f"/api/v1/executions/{flood}/logs").json()
+            after = logs[-1]["seq"]
+            logs += client.get(f"/api/v1/executions/{flood}/logs?after={after}").json()
+            for execution_id in canaries:
+                assert wait_for_end(client, execution_id)["status"] == "succeeded"
+    finally:
+        server.stop()
+    assert ended["status"] == "succeeded", ended
+    assert slowest < 1.0, f"/healthz took {slowest:.3f} s while the script flooded"
+    assert peak < MEMORY_BOUND, f"the server reached {peak / 1024**2:.0f} MiB"
+    assert logs[-1]["line"].startswith("[cronium: stdout reached the cap on lines per run")
+    assert len(logs) == 100_001
+    assert "5900000 more line(s)" in logs[-1]["line"]
+
+
+def test_sigterm_drains_the_server_and_leaves_nothing_running(tmp_path: Path) -> None:
+    server = native_server(tmp_path, CRONIUM_WORKER_SHUTDOWN_GRACE="20")
+    with server.client() as client:
+        slow = event(client, "slow", "sleep 2; echo finished")
+        execution_id = run(client, slow)
+        for _ in range(100):  # bounded: 100 x 50 ms
+            if client.get(f"/api/v1/executions/{execution_id}").json()["status"] == "running":
+                break
+            time.sleep(0.05)
+    server.process.send_signal(signal.SIGTERM)
+    code = server.process.wait(timeout=30)
+    server.stop()
+    assert code == 0, "".join(server.output)
+    again = start_server(tmp_path, {"CRONIUM_WORKER_POLL_INTERVAL": "0.2"})
+    try:
+        with httpx.Client(
+            base_url=again.url, headers={"Authorization": f"Bearer {server.token}"}
+        ) as client:
+            execution = client.get(f"/api/v1/executions/{execution_id}").json()
+            logs = client.get(f"/api/v1/executions/{execution_id}/logs").json()
+    finally:
+        again.stop()
+    assert execution["status"] == "succeeded", execution
+    assert [line["line"] for line in logs] == ["finished"]
