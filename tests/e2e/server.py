@@ -44,8 +44,11 @@ class RunningServer:
             self.process.stdout.close()
 
 
-def start_server(data_dir: Path, extra_env: dict[str, str], timeout: float = 30) -> RunningServer:
-    """Start the server on a free port; wait until it is ready; read the admin token it prints."""
+def start_server(
+    data_dir: Path, extra_env: dict[str, str], timeout: float = 30, role: str = "server"
+) -> RunningServer:
+    """Start the server (or another role that serves the API) on a free port; wait until it is
+    ready; read the admin token it prints."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")},
@@ -55,7 +58,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str], timeout: float = 30)
         **extra_env,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "cronium", "server"],
+        [sys.executable, "-m", "cronium", role],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from cronium import __version__
 from cronium.api.errors import install_error_handlers
 from cronium.api.routers import events, executions, health, tokens, workers, workflows
+from cronium.api.schemas import ErrorBody
 from cronium.service import Service
 from cronium.supervision import Health
 
@@ -30,7 +31,18 @@ def create_app(
     app.state.worker_status = worker_status
     app.state.loops = loops or Health()
     install_error_handlers(app)
-    api = APIRouter(prefix=API_PREFIX)
+    # what any operation may answer: bad input, the database away, a bug (see api/errors.py)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses={
+            422: {
+                "model": ErrorBody,
+                "description": "The request is not valid (the body says why).",
+            },
+            500: {"model": ErrorBody, "description": "An internal error (logged by the server)."},
+            503: {"model": ErrorBody, "description": "The database is unavailable."},
+        },
+    )
     for module in (events, executions, tokens, workers, workflows):
         api.include_router(module.router)
     api.include_router(events.schedules)

@@ -25,7 +25,11 @@ from cronium.errors import InvalidInputError, PayloadTooLargeError
 
 WEBHOOK_MAX_BODY = 1024 * 1024
 hooks = APIRouter(prefix="/hooks", tags=["webhooks"], responses={404: {"model": ErrorBody}})
-schedules = APIRouter(prefix="/schedules", tags=["events"], responses={422: {"model": ErrorBody}})
+schedules = APIRouter(
+    prefix="/schedules",
+    tags=["events"],
+    responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
 router = APIRouter(
     prefix="/events",
     tags=["events"],
