@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -36,37 +37,55 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+@dataclass
+class Cluster:
+    """A fresh PostgreSQL cluster on a free loopback port, which a test may stop and start."""
+
+    binaries: Path
+    base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cronium-pg-")))
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        """The superuser URL of its ``postgres`` database."""
+        return f"postgresql://cronium@127.0.0.1:{self.port}/postgres"
+
+    def create(self) -> Cluster:
+        if os.geteuid() == 0:
+            shutil.chown(self.base, user="postgres", group="postgres")
+        initdb = [str(self.binaries / "initdb"), "-D", str(self.base / "data"), "-U", "cronium"]
+        subprocess.run(_as_postgres([*initdb, "--auth=trust"]), check=True, capture_output=True)
+        return self.start()
+
+    def start(self) -> Cluster:
+        options = (
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._pg_ctl("-o", options, "-l", str(self.base / "log"), "-w", "start")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def _pg_ctl(self, *args: str) -> None:
+        command = [str(self.binaries / "pg_ctl"), "-D", str(self.base / "data"), *args]
+        subprocess.run(_as_postgres(command), check=True, capture_output=True)
+
+
 @contextlib.contextmanager
 def throwaway_server(binaries: Path) -> Iterator[str]:
     """Start a fresh cluster on a free loopback port; yield its superuser URL; remove it."""
-    base = Path(tempfile.mkdtemp(prefix="cronium-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(base, user="postgres", group="postgres")
-    data, port = base / "data", free_port()
-    options = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", "cronium", "--auth=trust"]),
-        check=True,
-        capture_output=True,
-    )
-    pg_ctl = str(binaries / "pg_ctl")
-    subprocess.run(
-        _as_postgres(
-            [pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    cluster = Cluster(binaries).create()
     try:
-        yield f"postgresql://cronium@127.0.0.1:{port}/postgres"
+        yield cluster.url
     finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
 
 
 def database_url(server_url: str, name: str) -> str:

@@ -465,6 +465,7 @@ class Worker:
                 control.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await control
+        await asyncio.to_thread(self.backend.close)
         await self.store.stop_worker(self.worker_id, self.clock())
 
     async def register(self) -> None:

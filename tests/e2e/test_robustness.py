@@ -104,3 +104,18 @@ def test_sigterm_drains_the_server_and_leaves_nothing_running(tmp_path: Path) ->
         again.stop()
     assert execution["status"] == "succeeded", execution
     assert [line["line"] for line in logs] == ["finished"]
+
+
+def test_a_clean_stop_leaves_no_prepared_directory(tmp_path: Path) -> None:
+    from cronium.sandbox.native import ETC_ROOT
+
+    server = native_server(tmp_path)
+    with server.client() as client:
+        execution_id = run(client, event(client, "one", "echo one"))
+        assert wait_for_end(client, execution_id)["status"] == "succeeded"
+    pid = server.process.pid
+    assert list(ETC_ROOT.glob(f"prepared-{pid}-*"))
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+    server.stop()
+    assert list(ETC_ROOT.glob(f"prepared-{pid}-*")) == []

@@ -356,6 +356,12 @@ class NativeBackend(SandboxBackend):
                 "kernel.apparmor_restrict_unprivileged_userns=0)"
             ) from exc
 
+    def close(self) -> None:
+        """Remove this process's prepared root (a clean stop leaves no directory behind)."""
+        if self._checked:
+            shutil.rmtree(self._prepared, ignore_errors=True)
+            self._checked = False
+
     def remove_leftovers(self) -> list[str]:
         """Remove the cgroups (and kill the processes) of sandboxes whose worker is gone."""
         removed = []

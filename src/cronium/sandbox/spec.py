@@ -107,6 +107,9 @@ class SandboxBackend(abc.ABC):
         """Remove sandboxes left by workers of this host that are gone; their names."""
         return []
 
+    def close(self) -> None:  # noqa: B027 (optional: most backends prepare nothing)
+        """The worker stops: remove what the backend prepared for its runs (none run now)."""
+
     @abc.abstractmethod
     async def run(
         self, spec: SandboxSpec, on_output: OutputSink, cancel: asyncio.Event | None = None

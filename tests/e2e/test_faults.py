@@ -1,0 +1,147 @@
+"""Real faults under real processes: the database going away, a worker frozen past its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.execution import ExecutionStatus
+from cronium.domain.schedule import Schedule
+from cronium.errors import CroniumError
+from cronium.service import Service
+from cronium.storage import EventFields, Store
+from cronium.storage.database import create_engine, migrate
+from tests import postgres
+from tests.backends import missing
+from tests.e2e.test_fleet import native  # noqa: F401  (a fixture)
+
+OUTAGE_SECONDS = 12
+
+
+class Cluster:
+    """A PostgreSQL cluster of this test alone (it is stopped midway), with the processes."""
+
+    def __init__(self, cluster: postgres.Cluster, url: str) -> None:
+        self.cluster = cluster
+        self.url = url
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, role: str, **env: str) -> subprocess.Popen[bytes]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cronium", role],
+            env={
+                **environment,
+                "CRONIUM_DATABASE_URL": self.url,
+                "CRONIUM_WORKER_CONCURRENCY": "4",
+                "CRONIUM_WORKER_POLL_INTERVAL": "0.5",
+                "CRONIUM_LOG_LEVEL": "warning",
+                **env,
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.processes.append(process)
+        return process
+
+
+@pytest.fixture
+async def own_cluster(native: None) -> AsyncIterator[Cluster]:  # noqa: F811
+    binaries = postgres.find_binaries()
+    if binaries is None:
+        missing("PostgreSQL is not installed (apt-get install postgresql)")
+    cluster = postgres.Cluster(binaries).create()
+    running = Cluster(cluster, await postgres.create_database(cluster.url, "cronium"))
+    try:
+        yield running
+    finally:
+        for process in running.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        cluster.remove()
+
+
+async def until(check: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if await check():  # type: ignore[operator]
+                return
+        except CroniumError:
+            pass  # the database is still coming back
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{what} did not happen in {seconds} s")
+
+
+@pytest.mark.timeout(240)
+async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
+    own_cluster: Cluster,
+) -> None:
+    """PostgreSQL stopped for 12 s under load and started again: the workers and the scheduler
+    live on, every accepted run ends exactly once with its output, and the schedules fire again
+    with no double fire."""
+    engine = create_engine(own_cluster.url)
+    await migrate(engine)
+    store, service = Store(engine), Service(Store(engine))
+    user, _ = await service.create_admin("outage")
+    fields = EventFields(
+        name="work", language=Language.BASH, script='sleep 0.3; echo "ran $CRONIUM_EXECUTION_ID"',
+        env={}, limits=ResourceLimits(timeout_seconds=60),
+    )  # fmt: skip
+    work = await service.create_event(user, fields)
+    ticking = await service.create_event(
+        user,
+        EventFields(name="tick", language=Language.BASH, script="true", env={},
+                    limits=ResourceLimits(), schedule=Schedule.of_cron("* * * * * *")),
+    )  # fmt: skip
+    ids = [(await service.run_event(user, work.id)).id for _ in range(80)]
+    workers = [own_cluster.start("worker") for _ in range(2)]
+    scheduler = own_cluster.start("scheduler")
+
+    async def some_ended() -> bool:
+        executions = await store.list_executions(event_id=work.id, owner_id=None, limit=500)
+        return sum(e.status.is_terminal for e in executions) >= 10
+
+    await until(some_ended, 60, "the first runs ending")
+    await engine.dispose()
+    own_cluster.cluster.stop("fast")
+    await asyncio.sleep(OUTAGE_SECONDS)
+    assert all(process.poll() is None for process in [*workers, scheduler]), "a process exited"
+    own_cluster.cluster.start()
+    back = datetime.now(UTC)
+
+    async def all_ended() -> bool:
+        current = [await store.get_execution(i) for i in ids]
+        return all(e.status.is_terminal for e in current)
+
+    await until(all_ended, 120, "every run ending")
+    for execution_id in ids:
+        execution = await store.get_execution(execution_id)
+        assert execution.status is ExecutionStatus.SUCCEEDED, execution
+        lines = await store.read_logs(execution_id)
+        assert [line.line for line in lines] == [f"ran {execution_id}"]
+
+    async def fired_again() -> bool:
+        fires = await store.list_executions(event_id=ticking.id, owner_id=None, limit=1000)
+        return any(e.scheduled_at and e.scheduled_at > back + timedelta(seconds=2) for e in fires)
+
+    await until(fired_again, 30, "the schedule firing again")
+    fires = await store.list_executions(event_id=ticking.id, owner_id=None, limit=1000)
+    moments = [e.scheduled_at for e in fires]
+    assert len(moments) == len(set(moments)), "a fire was queued twice"
+    assert all(process.poll() is None for process in [*workers, scheduler]), "a process exited"
+    for process in [*workers, scheduler]:
+        process.send_signal(signal.SIGTERM)
+    for process in [*workers, scheduler]:
+        assert process.wait(timeout=60) == 0
+    await engine.dispose()
