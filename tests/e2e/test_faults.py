@@ -145,3 +145,68 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     for process in [*workers, scheduler]:
         assert process.wait(timeout=60) == 0
     await engine.dispose()
+
+
+FROZEN_SCRIPT = """
+import time
+import cronium
+attempt = cronium.event()["attempt"]
+if attempt == 1:
+    time.sleep(5)  # the worker is frozen meanwhile; its retry runs elsewhere
+cronium.set_variable("who", attempt)
+print("wrote", attempt)
+"""
+
+
+@pytest.mark.timeout(180)
+async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
+    own_cluster: Cluster,
+) -> None:
+    """SIGSTOP a worker while its run sleeps, for longer than its lease: the run is retried on
+    the other worker, and after SIGCONT nothing of the first run counts: the variable keeps the
+    retry's value, the first run's late lines are not added, and the worker lives on."""
+    engine = create_engine(own_cluster.url)
+    await migrate(engine)
+    store, service = Store(engine), Service(Store(engine))
+    user, _ = await service.create_admin("frozen")
+    fields = EventFields(
+        name="frozen", language=Language.PYTHON, script=FROZEN_SCRIPT, env={},
+        limits=ResourceLimits(timeout_seconds=60), max_attempts=2,
+    )  # fmt: skip
+    event = await service.create_event(user, fields)
+    lease = {"CRONIUM_WORKER_LEASE": "3"}
+    frozen = own_cluster.start("worker", **lease)
+    first = await service.run_event(user, event.id)
+
+    async def running() -> bool:
+        return (await store.get_execution(first.id)).status is ExecutionStatus.RUNNING
+
+    await until(running, 60, "the first attempt running")
+    frozen.send_signal(signal.SIGSTOP)
+    other = own_cluster.start("worker", **lease)
+    try:
+
+        async def retried() -> bool:
+            runs = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+            return any(e.retry_of == first.id and e.status.is_terminal for e in runs)
+
+        await until(retried, 60, "the retry ending")
+        await asyncio.sleep(3)  # the frozen run's sleep is over: its write waits on the worker
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    await asyncio.sleep(4)  # the thawed worker handles what waited
+    assert frozen.poll() is None, "the thawed worker exited"
+    assert other.poll() is None
+    lost = await store.get_execution(first.id)
+    assert lost.status is ExecutionStatus.FAILED
+    assert (lost.error or "").startswith("worker lost")
+    assert [line.line for line in await store.read_logs(first.id)] == []
+    (retry,) = [
+        e
+        for e in await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+        if e.retry_of == first.id
+    ]
+    assert retry.status is ExecutionStatus.SUCCEEDED
+    assert [line.line for line in await store.read_logs(retry.id)] == ["wrote 2"]
+    assert await store.get_variable(user.id, "who") == (True, 2)
+    await engine.dispose()
