@@ -119,3 +119,44 @@ def test_a_clean_stop_leaves_no_prepared_directory(tmp_path: Path) -> None:
     assert server.process.wait(timeout=30) == 0
     server.stop()
     assert list(ETC_ROOT.glob(f"prepared-{pid}-*")) == []
+
+
+def test_in_flight_runs_keep_their_logs_and_results_through_a_full_disk(tmp_path: Path) -> None:
+    """SQLite on a small file system that fills up while runs write lines: they end with
+    every line once space is back, and the server answers throughout."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        missing("mounting a small tmpfs needs root")
+    data = tmp_path / "small"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(data)], check=True)
+    try:
+        server = native_server(data)
+        try:
+            with server.client() as client:
+                script = "for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.5; done"
+                writer = event(client, "writer", script)
+                ids = [run(client, writer) for _ in range(4)]
+                for _ in range(100):  # bounded: until the first lines are stored
+                    if client.get(f"/api/v1/executions/{ids[0]}/logs").json():
+                        break
+                    time.sleep(0.05)
+                filler = data / "filler"
+                subprocess.run(
+                    ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=64"],
+                    capture_output=True,
+                )  # stops when the file system is full
+                time.sleep(6)
+                assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+                filler.unlink()
+                ended = [wait_for_end(client, execution_id, timeout=60) for execution_id in ids]
+                logs = [client.get(f"/api/v1/executions/{i}/logs").json() for i in ids]
+        finally:
+            server.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)
+    assert [execution["status"] for execution in ended] == ["succeeded"] * 4
+    for lines in logs:
+        assert [line["line"] for line in lines] == [f"line {i}" for i in range(1, 9)]
