@@ -160,3 +160,22 @@ def test_in_flight_runs_keep_their_logs_and_results_through_a_full_disk(tmp_path
     assert [execution["status"] for execution in ended] == ["succeeded"] * 4
     for lines in logs:
         assert [line["line"] for line in lines] == [f"line {i}" for i in range(1, 9)]
+
+
+def test_sigterm_stops_the_api_role_cleanly(tmp_path: Path) -> None:
+    api = start_server(tmp_path, {}, role="api")
+    api.process.send_signal(signal.SIGTERM)
+    code = api.process.wait(timeout=30)
+    api.stop()
+    assert code == 0, "".join(api.output)
+
+
+def test_readyz_reports_the_loops_of_the_server(tmp_path: Path) -> None:
+    server = native_server(tmp_path)
+    try:
+        ready = httpx.get(f"{server.url}/readyz", timeout=5).json()
+    finally:
+        server.stop()
+    assert ready["status"] == "ok"
+    assert ready["writes"] == "ok"
+    assert {"worker claims", "worker control", "scheduler"} <= set(ready["loops"])
