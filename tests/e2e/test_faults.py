@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from cronium.storage import EventFields, Store
 from cronium.storage.database import create_engine, migrate
 from tests import postgres
 from tests.backends import missing
+from tests.e2e.server import start_server
 from tests.e2e.test_fleet import native  # noqa: F401  (a fixture)
 
 OUTAGE_SECONDS = 12
@@ -85,13 +87,14 @@ async def until(check: object, seconds: float, what: str) -> None:
 
 @pytest.mark.timeout(240)
 async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
-    own_cluster: Cluster,
+    own_cluster: Cluster, tmp_path: Path
 ) -> None:
     """PostgreSQL stopped for 12 s under load and started again: the workers and the scheduler
     live on, every accepted run ends exactly once with its output, and the schedules fire again
     with no double fire."""
     engine = create_engine(own_cluster.url)
     await migrate(engine)
+    api = start_server(tmp_path, {"CRONIUM_DATABASE_URL": own_cluster.url}, role="api")
     store, service = Store(engine), Service(Store(engine))
     user, _ = await service.create_admin("outage")
     fields = EventFields(
@@ -115,8 +118,15 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     await until(some_ended, 60, "the first runs ending")
     await engine.dispose()
     own_cluster.cluster.stop("fast")
-    await asyncio.sleep(OUTAGE_SECONDS)
+    answers = []
+    with api.client() as client:
+        for _ in range(OUTAGE_SECONDS * 2):  # bounded: the outage's length
+            answers.append(client.post("/api/v1/events", json={"name": "x", "script": "true",
+                                                              "language": "bash"}))  # fmt: skip
+            await asyncio.sleep(0.5)
     assert all(process.poll() is None for process in [*workers, scheduler]), "a process exited"
+    assert {answer.status_code for answer in answers} == {503}
+    assert {answer.json()["error"] for answer in answers} == {"storage_unavailable"}
     own_cluster.cluster.start()
     back = datetime.now(UTC)
 
@@ -144,6 +154,9 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
         process.send_signal(signal.SIGTERM)
     for process in [*workers, scheduler]:
         assert process.wait(timeout=60) == 0
+    with api.client() as client:  # the API carries on by itself too
+        assert client.get("/api/v1/events").status_code == 200
+    api.stop()
     await engine.dispose()
 
 
