@@ -27,6 +27,7 @@ from cronium.storage.database import create_engine, migrate
 from cronium.worker import Worker
 
 SCRIPTS = {
+    "true": 0,
     "seq 100000": 100_000,
     "yes | head -c 12000000": 6_000_000,
     "seq 1000000": 1_000_000,

@@ -59,3 +59,22 @@ def test_cgroup_removal_kills_what_is_inside(native: NativeBackend) -> None:
     cgroup.remove()
     assert sleeper.wait(timeout=5) == -9
     assert time.monotonic() - started < 1
+
+
+def test_leftovers_of_a_worker_the_registry_says_died_go_even_if_its_pid_was_reused(
+    native: NativeBackend,
+) -> None:
+    """The pid of a dead worker now belongs to another process (here: a sleep)."""
+    reused = subprocess.Popen(["sleep", "60"])
+    name = f"{reused.pid}-79-1"
+    cgroup = native.tree.create(name)
+    orphan = subprocess.Popen(["sleep", "60"])
+    cgroup.add_process(orphan.pid)
+    try:
+        assert name not in native.remove_leftovers()  # by its pid alone it looks alive
+        assert name in native.remove_leftovers(gone=frozenset({reused.pid}))
+        assert orphan.wait(timeout=5) == -9
+        assert reused.poll() is None  # the process that has the pid now is left alone
+    finally:
+        reused.kill()
+        reused.wait()

@@ -37,7 +37,7 @@ from cronium.errors import SandboxError, SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox import cgroups
 from cronium.sandbox.output import LineCollector, collectors_of
-from cronium.sandbox.process import process_alive
+from cronium.sandbox.process import owner_gone
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
     SCRIPT_NAMES,
@@ -156,21 +156,20 @@ class DockerBackend(SandboxBackend):
             self._tree.prepare()
             self._stats_in_cgroups = True
 
-    def remove_leftovers(self) -> list[str]:
+    def remove_leftovers(self, gone: frozenset[int] = frozenset()) -> list[str]:
         """Remove containers (and their bundles) of workers of this host that are gone."""
         removed = []
         host = socket.gethostname()
         for container in self.client.containers.list(all=True, filters={"label": OWNER_LABEL}):
             owner = container.labels.get(OWNER_LABEL, "")
             owner_host, _, pid = owner.rpartition(":")
-            if owner_host == host and pid.isdigit() and not process_alive(int(pid)):
+            if owner_host == host and owner_gone(pid, gone):
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
                 removed.append(container.name or container.id or "")
         if BUNDLE_ROOT.is_dir():
             for bundle in BUNDLE_ROOT.iterdir():
-                pid = bundle.name.split("-")[0]
-                if pid.isdigit() and not process_alive(int(pid)):
+                if owner_gone(bundle.name.split("-")[0], gone):
                     shutil.rmtree(bundle, ignore_errors=True)
         return removed
 

@@ -32,7 +32,7 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxUnavailableError
 from cronium.images import helpers_source
 from cronium.sandbox import cgroups
-from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, process_alive, supervise
+from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, owner_gone, supervise
 from cronium.sandbox.seccomp import filter_for_this_machine
 from cronium.sandbox.spec import (
     HELPERS_DIR,
@@ -362,17 +362,16 @@ class NativeBackend(SandboxBackend):
             shutil.rmtree(self._prepared, ignore_errors=True)
             self._checked = False
 
-    def remove_leftovers(self) -> list[str]:
+    def remove_leftovers(self, gone: frozenset[int] = frozenset()) -> list[str]:
         """Remove the cgroups (and kill the processes) of sandboxes whose worker is gone."""
         removed = []
         for name in self.tree.names():
             owner, _, _ = name.partition("-")
-            if owner.isdigit() and not process_alive(int(owner)):
+            if owner_gone(owner, gone):
                 self.tree.open(name).remove()
                 removed.append(name)
         for prepared in ETC_ROOT.glob("prepared-*") if ETC_ROOT.is_dir() else ():
-            owner = prepared.name.split("-")[1]
-            if owner.isdigit() and not process_alive(int(owner)):
+            if prepared != self._prepared and owner_gone(prepared.name.split("-")[1], gone):
                 shutil.rmtree(prepared, ignore_errors=True)
         return removed
 

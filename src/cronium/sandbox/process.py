@@ -186,6 +186,14 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def owner_gone(owner: str, gone: frozenset[int]) -> bool:
+    """Whether the process named by a leftover's ``owner`` pid is gone (see remove_leftovers)."""
+    if not owner.isdigit():
+        return False
+    pid = int(owner)
+    return pid != os.getpid() and (pid in gone or not process_alive(pid))
+
+
 async def _pump(reader: asyncio.StreamReader, collector: LineCollector) -> None:
     while chunk := await reader.read(READ_CHUNK):
         collector.feed(chunk)

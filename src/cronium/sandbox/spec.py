@@ -103,8 +103,12 @@ class SandboxBackend(abc.ABC):
     def check(self) -> None:
         """Raise :class:`~cronium.errors.SandboxUnavailableError` if this machine cannot run it."""
 
-    def remove_leftovers(self) -> list[str]:
-        """Remove sandboxes left by workers of this host that are gone; their names."""
+    def remove_leftovers(self, gone: frozenset[int] = frozenset()) -> list[str]:
+        """Remove sandboxes left by workers of this host that are gone; their names.
+
+        A worker is gone when no process has its pid, or when its pid is in ``gone``: the pids
+        of this host's workers that the worker registry says stopped or died (their pid may
+        have been given to another process since)."""
         return []
 
     def close(self) -> None:  # noqa: B027 (optional: most backends prepare nothing)
