@@ -92,3 +92,21 @@ def _ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def start_role(database_url: str, role: str, **env: str) -> subprocess.Popen[bytes]:
+    """A ``cronium ROLE`` process on ``database_url``, quiet, with a small fleet's settings."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cronium", role],
+        env={
+            **environment,
+            "CRONIUM_DATABASE_URL": database_url,
+            "CRONIUM_WORKER_CONCURRENCY": "4",
+            "CRONIUM_WORKER_POLL_INTERVAL": "0.5",
+            "CRONIUM_LOG_LEVEL": "warning",
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +21,7 @@ from cronium.storage import EventFields, Store
 from cronium.storage.database import create_engine, migrate
 from tests import postgres
 from tests.backends import missing
-from tests.e2e.server import start_server
+from tests.e2e.server import start_role, start_server
 from tests.e2e.test_fleet import native  # noqa: F401  (a fixture)
 
 OUTAGE_SECONDS = 12
@@ -38,20 +36,7 @@ class Cluster:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, role: str, **env: str) -> subprocess.Popen[bytes]:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cronium", role],
-            env={
-                **environment,
-                "CRONIUM_DATABASE_URL": self.url,
-                "CRONIUM_WORKER_CONCURRENCY": "4",
-                "CRONIUM_WORKER_POLL_INTERVAL": "0.5",
-                "CRONIUM_LOG_LEVEL": "warning",
-                **env,
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_role(self.url, role, **env)
         self.processes.append(process)
         return process
 

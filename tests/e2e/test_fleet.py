@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from cronium.storage.database import create_engine
 from tests import postgres
 from tests.backends import missing
 from tests.conftest import TEMPLATE
+from tests.e2e.server import start_role
 from tests.processes import sandbox_processes
 
 LEASE = 3.0
@@ -45,21 +45,7 @@ class Fleet:
         return self.start("worker", **env)
 
     def start(self, role: str, **env: str) -> subprocess.Popen[bytes]:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cronium", role],
-            env={
-                **environment,
-                "CRONIUM_DATABASE_URL": self.url,
-                "CRONIUM_WORKER_CONCURRENCY": "4",
-                "CRONIUM_WORKER_LEASE": str(LEASE),
-                "CRONIUM_WORKER_POLL_INTERVAL": "0.5",
-                "CRONIUM_LOG_LEVEL": "warning",
-                **env,
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_role(self.url, role, **{"CRONIUM_WORKER_LEASE": str(LEASE), **env})
         self.processes.append(process)
         return process
 
