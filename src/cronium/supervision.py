@@ -31,12 +31,11 @@ class LoopHealth:
     last_error: str | None = None
     failures: int = 0
     steps: int = 0
+    storage_failing: bool = False  # the last failure was the database's
 
     @property
     def ok(self) -> bool:
         return self.failing_since is None
-
-    storage_failing: bool = False
 
     def succeeded(self) -> None:
         """A step went through: the outage, if any, is over."""

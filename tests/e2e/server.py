@@ -110,3 +110,11 @@ def start_role(database_url: str, role: str, **env: str) -> subprocess.Popen[byt
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Kill what still runs of ``processes`` and reap them all."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -21,7 +21,7 @@ from cronium.storage import EventFields, Store
 from cronium.storage.database import create_engine, migrate
 from tests import postgres
 from tests.backends import missing
-from tests.e2e.server import start_role, start_server
+from tests.e2e.server import kill_all, start_role, start_server
 from tests.e2e.test_fleet import native  # noqa: F401  (a fixture)
 
 OUTAGE_SECONDS = 12
@@ -51,10 +51,7 @@ async def own_cluster(native: None) -> AsyncIterator[Cluster]:  # noqa: F811
     try:
         yield running
     finally:
-        for process in running.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+        kill_all(running.processes)
         cluster.remove()
 
 
@@ -80,7 +77,8 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     engine = create_engine(own_cluster.url)
     await migrate(engine)
     api = start_server(tmp_path, {"CRONIUM_DATABASE_URL": own_cluster.url}, role="api")
-    store, service = Store(engine), Service(Store(engine))
+    store = Store(engine)
+    service = Service(store)
     user, _ = await service.create_admin("outage")
     fields = EventFields(
         name="work", language=Language.BASH, script='sleep 0.3; echo "ran $CRONIUM_EXECUTION_ID"',
@@ -165,7 +163,8 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     retry's value, the first run's late lines are not added, and the worker lives on."""
     engine = create_engine(own_cluster.url)
     await migrate(engine)
-    store, service = Store(engine), Service(Store(engine))
+    store = Store(engine)
+    service = Service(store)
     user, _ = await service.create_admin("frozen")
     fields = EventFields(
         name="frozen", language=Language.PYTHON, script=FROZEN_SCRIPT, env={},

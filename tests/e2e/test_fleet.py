@@ -27,7 +27,7 @@ from cronium.storage.database import create_engine
 from tests import postgres
 from tests.backends import missing
 from tests.conftest import TEMPLATE
-from tests.e2e.server import start_role
+from tests.e2e.server import kill_all, start_role
 from tests.processes import sandbox_processes
 
 LEASE = 3.0
@@ -90,10 +90,7 @@ async def fleet(postgres_server: str, native: None) -> AsyncIterator[Fleet]:
     try:
         yield running
     finally:
-        for process in running.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+        kill_all(running.processes)
         await engine.dispose()
         await postgres.drop_database(postgres_server, name)
 
