@@ -80,7 +80,11 @@ class SandboxError(CroniumError):
     retryable = True
 
 
-class SandboxUnavailableError(SandboxError):
+class SandboxStartError(SandboxError):
+    """The sandbox could not be set up: the script did not start (the run can go elsewhere)."""
+
+
+class SandboxUnavailableError(SandboxStartError):
     """The chosen sandbox backend cannot run here; the message says why and what fixes it."""
 
     retryable = False

@@ -25,13 +25,19 @@ from typing import Any
 
 from cronium.actions import http
 from cronium.domain.event import Event, EventKind
-from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
+from cronium.domain.execution import (
+    MAX_START_FAILURES,
+    Execution,
+    ExecutionStatus,
+    status_of_run,
+)
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.errors import (
     CroniumError,
     LeaseLostError,
     PermissionDeniedError,
     SandboxError,
+    SandboxStartError,
     StorageError,
 )
 from cronium.runtime.registry import ActiveExecution
@@ -197,6 +203,13 @@ class LogWriter:
                 self._failing = False
 
 
+@dataclass(frozen=True, slots=True)
+class NotStarted:
+    """The sandbox could not be set up: the script never started, and why."""
+
+    reason: str
+
+
 @dataclass
 class Worker:
     """Claims queued executions and runs them in sandboxes of ``backend``."""
@@ -325,7 +338,15 @@ class Worker:
                 if spec is None:
                     record = await self._request(execution, event, logs, cancel)
                 else:
-                    record = self._with_results(execution.id, await self._run(spec, logs, cancel))
+                    ran = await self._run(spec, logs, cancel)
+                    if isinstance(ran, NotStarted):
+                        logs.take_pending()  # what the backend said is in the reason
+                        ended = self._give_back(execution, ran, cancel)
+                        if ended is None:
+                            return await self._release(execution, ran), None
+                        record = ended
+                    else:
+                        record = self._with_results(execution.id, ran)
             self._running.discard(execution.id)
             if logs.lost:
                 return execution, None
@@ -373,6 +394,47 @@ class Worker:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
 
+    def _give_back(
+        self, execution: Execution, not_started: NotStarted, cancel: asyncio.Event
+    ) -> RunRecord | None:
+        """None if a run that could not start goes back to the queue; else how it ends: it
+        was cancelled meanwhile, or its sandbox failed to start too many times."""
+        if cancel.is_set():
+            reason = self._cancel_reasons.get(execution.id, USER_CANCEL_REASON)
+            return RunRecord(status=ExecutionStatus.CANCELLED, finished_at=self.clock(),
+                             error=reason)  # fmt: skip
+        if execution.start_failures + 1 < MAX_START_FAILURES:
+            return None
+        return RunRecord(
+            status=ExecutionStatus.FAILED,
+            finished_at=self.clock(),
+            error=f"the sandbox could not be set up {MAX_START_FAILURES} times; last time:"
+            f" {not_started.reason}",
+        )
+
+    async def _release(self, execution: Execution, not_started: NotStarted) -> Execution:
+        """Queue again a run whose sandbox could not be set up (the same attempt)."""
+        log.warning(
+            "the sandbox of execution %s could not be set up (%s): queued again",
+            execution.id,
+            not_started.reason,
+        )
+        released, _ = await self._record(
+            lambda: self._released(execution.id, not_started.reason), (execution, None)
+        )
+        return released
+
+    async def _released(
+        self, execution_id: int, reason: str
+    ) -> tuple[Execution, tuple[Execution, Event] | None]:
+        released = await self.store.release(
+            execution_id,
+            self.worker_id,
+            self.clock(),
+            f"not started on worker {self.worker_id}: {reason}",
+        )
+        return released, None
+
     def _lose(self, execution_id: int) -> None:
         """This worker no longer holds the execution: stop its sandbox and its token now."""
         self._running.discard(execution_id)
@@ -389,9 +451,13 @@ class Worker:
             record, output=handed.output if handed.output_set else None, condition=handed.condition
         )
 
-    async def _run(self, spec: SandboxSpec, logs: LogWriter, cancel: asyncio.Event) -> RunRecord:
+    async def _run(
+        self, spec: SandboxSpec, logs: LogWriter, cancel: asyncio.Event
+    ) -> RunRecord | NotStarted:
         try:
             result = await self.backend.run(spec, logs.add, cancel)
+        except SandboxStartError as exc:
+            return NotStarted(exc.message)
         except SandboxError as exc:
             log.warning("sandbox failed for execution %s: %s", spec.execution_id, exc)
             return RunRecord(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cronium.domain.event import Language
+from cronium.errors import SandboxStartError
 from cronium.sandbox.spec import SandboxBackend
 from tests.contract.conftest import run
 from tests.processes import sandbox_processes
@@ -276,5 +277,17 @@ async def test_nothing_is_left_behind(backend: SandboxBackend) -> None:
     before = sandbox_processes()
     await run(backend, "sleep 30 & sleep 30 & echo started")
     await asyncio.sleep(0.2)
+    assert sandbox_processes() <= before
+    assert backend.remove_leftovers() == []
+
+
+async def test_a_sandbox_that_cannot_be_set_up_says_so_before_the_script_starts(
+    backend: SandboxBackend, tmp_path: Path
+) -> None:
+    # The worker queues such a run again rather than failing it: the script never ran.
+    missing_socket = tmp_path / "no-such-dir" / "runtime.sock"
+    before = sandbox_processes()
+    with pytest.raises(SandboxStartError):
+        await run(backend, "echo ran", runtime_socket=missing_socket)
     assert sandbox_processes() <= before
     assert backend.remove_leftovers() == []

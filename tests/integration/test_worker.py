@@ -1,14 +1,15 @@
 """The worker's steps with the in-package fake sandbox, on both databases."""
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 
 from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Language, ResourceLimits
-from cronium.domain.execution import Execution, ExecutionStatus
-from cronium.errors import SandboxError
+from cronium.domain.execution import MAX_START_FAILURES, Execution, ExecutionStatus
+from cronium.errors import LeaseLostError, SandboxError, SandboxStartError
 from cronium.sandbox.fake import FakeBackend, FakeRun
 from cronium.sandbox.spec import SandboxSpec
 from cronium.service import Service
@@ -89,6 +90,82 @@ async def test_a_sandbox_failure_fails_the_execution_with_its_reason(
     execution = await store.get_execution(execution_id)
     assert execution.status is ExecutionStatus.FAILED
     assert execution.error == "runc is missing"
+
+
+class Later:
+    """A clock the test moves on (the worker's ``clock``)."""
+
+    def __init__(self) -> None:
+        from cronium.service import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def failing_to_start(times: int) -> Callable[[SandboxSpec], FakeRun]:
+    """A backend behaviour whose sandbox cannot be set up the first ``times`` runs."""
+    left = {"times": times}
+
+    def behaviour(spec: SandboxSpec) -> FakeRun:
+        if left["times"]:
+            left["times"] -= 1
+            raise SandboxStartError("docker could not start the container: no space left")
+        return FakeRun(stdout=("ran",))
+
+    return behaviour
+
+
+async def test_a_run_whose_sandbox_could_not_be_set_up_is_queued_again(
+    store: Store, service: Service
+) -> None:
+    execution_id = await queue_run(service)
+    clock = Later()
+    worker = Worker(store, FakeBackend(failing_to_start(1)), worker_id="w-start", clock=clock)
+    assert await worker.run_once() is True
+    released = await store.get_execution(execution_id)
+    assert released.status is ExecutionStatus.QUEUED
+    assert (released.start_failures, released.attempt, released.worker_id) == (1, 1, None)
+    assert released.started_at is None
+    assert released.due_at == clock.now + timedelta(seconds=1)
+    assert "not started on worker w-start: docker could not start" in (released.error or "")
+    assert await worker.run_once() is False  # not before it is due
+    clock.now += timedelta(seconds=1)
+    assert await worker.run_once() is True
+    ran = await store.get_execution(execution_id)
+    assert (ran.status, ran.error, ran.attempt) == (ExecutionStatus.SUCCEEDED, None, 1)
+    assert [line.line for line in await store.read_logs(execution_id)] == ["ran"]
+
+
+async def test_a_run_whose_sandbox_never_starts_fails_after_a_few_tries(
+    store: Store, service: Service
+) -> None:
+    execution_id = await queue_run(service)
+    clock = Later()
+    worker = Worker(store, FakeBackend(failing_to_start(99)), clock=clock)
+    for _ in range(MAX_START_FAILURES):
+        assert await worker.run_once() is True
+        clock.now += timedelta(minutes=1)
+    failed = await store.get_execution(execution_id)
+    assert failed.status is ExecutionStatus.FAILED
+    assert failed.start_failures == MAX_START_FAILURES - 1
+    assert failed.error == (
+        f"the sandbox could not be set up {MAX_START_FAILURES} times; last time:"
+        " docker could not start the container: no space left"
+    )
+    assert await worker.run_once() is False
+
+
+async def test_only_the_worker_that_holds_a_run_can_give_it_back(
+    store: Store, service: Service
+) -> None:
+    execution_id = await queue_run(service)
+    clock = Later()
+    assert await store.claim("w-holder", clock.now)
+    with pytest.raises(LeaseLostError):
+        await store.release(execution_id, "w-other", clock.now, "no")
+    assert (await store.get_execution(execution_id)).status is ExecutionStatus.RUNNING
 
 
 async def test_a_bug_in_the_worker_fails_the_execution_but_not_the_worker(

@@ -10,6 +10,7 @@ from cronium.domain.execution import (
     check_transition,
     retry_delay,
     should_retry,
+    start_retry_delay,
     status_of_run,
 )
 from cronium.errors import InvalidTransitionError
@@ -18,6 +19,7 @@ S = ExecutionStatus
 ALLOWED = {
     (S.QUEUED, S.RUNNING),
     (S.QUEUED, S.CANCELLED),
+    (S.RUNNING, S.QUEUED),  # given back by its worker before the script started
     (S.RUNNING, S.SUCCEEDED),
     (S.RUNNING, S.FAILED),
     (S.RUNNING, S.TIMED_OUT),
@@ -88,3 +90,8 @@ def test_retry_delays_grow_exponentially_with_jitter_and_a_cap() -> None:
     ]
     assert [round(d) for d in delays] == [10, 20, 40, 60, 60]
     assert retry_delay(1, base=10, cap=60, jitter=0.0).total_seconds() == 5.0  # half at least
+
+
+def test_a_run_that_could_not_start_waits_longer_each_time_up_to_a_minute() -> None:
+    waits = [start_retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 10)]
+    assert waits == [1, 2, 4, 8, 60]

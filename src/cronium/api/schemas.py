@@ -470,6 +470,10 @@ class ExecutionPublic(BaseModel):
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
     due_at: datetime | None
+    start_failures: int = Field(
+        description="Times a worker could not set up the sandbox and queued it again"
+        " (the script never started)."
+    )
     input: Any
     output: Any
     condition: bool | None

@@ -1,15 +1,19 @@
-"""Execution states and the one place that decides which changes between them are allowed.
+r"""Execution states and the one place that decides which changes between them are allowed.
 
 ::
 
     queued --> running --> succeeded | failed | timed_out | cancelled
-       \\
-        +----> cancelled
+     \   ^        |
+      \   +--------+  released: its worker could not set up the sandbox (the script never ran)
+       +----> cancelled
 
     skipped: made so by the scheduler for a fire that did not run (concurrency policy)
 
 A terminal state never changes again. An execution whose worker died is not moved back to
-``queued``: it fails with a reason, and a retry is a new execution (a new attempt).
+``queued``: it fails with a reason, and a retry is a new execution (a new attempt). Only the
+worker that holds a running execution moves it back, and only before its script started: the
+same attempt then waits ``start_retry_delay`` and goes to whichever worker takes it, at most
+``MAX_START_FAILURES`` times.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ ALLOWED_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     ExecutionStatus.QUEUED: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED}),
     ExecutionStatus.RUNNING: frozenset(
         {
+            ExecutionStatus.QUEUED,  # released before its script started
             ExecutionStatus.SUCCEEDED,
             ExecutionStatus.FAILED,
             ExecutionStatus.TIMED_OUT,
@@ -80,6 +85,15 @@ def status_of_run(*, exit_code: int | None, timed_out: bool, cancelled: bool) ->
     if timed_out:
         return ExecutionStatus.TIMED_OUT
     return ExecutionStatus.SUCCEEDED if exit_code == 0 else ExecutionStatus.FAILED
+
+
+MAX_START_FAILURES = 3
+
+
+def start_retry_delay(start_failures: int) -> timedelta:
+    """Wait before another worker may try to start a run whose sandbox failed to start
+    ``start_failures`` times: 1 s, 2 s, 4 s..., at most a minute."""
+    return timedelta(seconds=min(60, 2 ** max(0, start_failures - 1)))
 
 
 RETRIED_STATUSES = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT})
@@ -124,6 +138,7 @@ class Execution:
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
     due_at: datetime | None
+    start_failures: int
     input: Any
     output: Any
     condition: bool | None

@@ -22,6 +22,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from docker.types import LogConfig
 from docker.utils.socket import STDERR, STDOUT, frames_iter
 
 from cronium.domain.event import Language
-from cronium.errors import SandboxError, SandboxUnavailableError
+from cronium.errors import SandboxStartError, SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox import cgroups
 from cronium.sandbox.output import LineCollector, collectors_of
@@ -51,6 +52,9 @@ INTERPRETERS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE
 OWNER_LABEL = "cronium.owner"
 EXECUTION_LABEL = "cronium.execution"
 BUNDLE_ROOT = Path(tempfile.gettempdir()) / "cronium-docker"
+# Frames read from a container but not yet taken by the event loop, at most: past that the
+# reading thread waits, Docker's socket fills, and the script blocks on its writes.
+PUMP_IN_FLIGHT = 64
 
 
 def owner_id(pid: int | None = None) -> str:
@@ -179,7 +183,10 @@ class DockerBackend(SandboxBackend):
         await asyncio.to_thread(self.check)
         started = time.monotonic()
         name = f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}"
-        bundle = _write_bundle(name, spec)
+        try:
+            bundle = _write_bundle(name, spec)
+        except OSError as exc:
+            raise SandboxStartError(f"cannot write the script for the container: {exc}") from exc
         cgroup = (
             self._tree.create(f"docker-{name}") if self._stats_in_cgroups and self._tree else None
         )
@@ -199,11 +206,13 @@ class DockerBackend(SandboxBackend):
         try:
             return self.client.containers.create(name=name, **options)
         except docker.errors.ImageNotFound as exc:
-            raise SandboxError(
+            raise SandboxStartError(
                 f"{options['image']} is missing: run `cronium images build`"
             ) from exc
-        except docker.errors.APIError as exc:
-            raise SandboxError(f"docker could not create the container: {exc.explanation}") from exc
+        except docker.errors.DockerException as exc:
+            raise SandboxStartError(
+                f"docker could not create the container: {_reason(exc)}"
+            ) from exc
 
     async def _supervise(
         self,
@@ -216,20 +225,25 @@ class DockerBackend(SandboxBackend):
     ) -> SandboxResult:
         loop = asyncio.get_running_loop()
         stdout, stderr = collectors_of(spec, on_output)
-        attached = await asyncio.to_thread(
-            self.client.api.attach_socket,
-            container.id or "",
-            {"stdout": 1, "stderr": 1, "stream": 1},
-        )
+        try:
+            attached = await asyncio.to_thread(
+                self.client.api.attach_socket,
+                container.id or "",
+                {"stdout": 1, "stderr": 1, "stream": 1},
+            )
+        except docker.errors.DockerException as exc:
+            raise SandboxStartError(f"docker could not attach the output: {_reason(exc)}") from exc
         pump_done = asyncio.Event()
         threading.Thread(
             target=_pump, args=(attached, stdout, stderr, loop, pump_done), daemon=True
         ).start()
         try:
             await asyncio.to_thread(container.start)
-        except docker.errors.APIError as exc:
+        except docker.errors.DockerException as exc:
             _close_attached(attached)
-            raise SandboxError(f"docker could not start the container: {exc.explanation}") from exc
+            raise SandboxStartError(
+                f"docker could not start the container: {_reason(exc)}"
+            ) from exc
         setup_done = time.monotonic()
         ending = await self._wait(container, spec, cancel)
         await pump_done.wait()
@@ -307,6 +321,48 @@ def _write_bundle(name: str, spec: SandboxSpec) -> Path:
     return bundle
 
 
+class Handoff:
+    """Hands calls from a thread to an event loop, at most ``limit`` waiting at a time: the
+    thread blocks in :meth:`send` until the loop has caught up, so a fast producer costs
+    bounded memory, not one queued callback per chunk."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = PUMP_IN_FLIGHT) -> None:
+        self.loop = loop
+        self._slots = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Calls handed over that the loop has not run yet."""
+        return self._waiting
+
+    def send(self, call: Callable[[bytes], None], data: bytes) -> bool:
+        """Queue ``call(data)`` on the loop once a slot is free; False if the loop is gone."""
+        while not self._slots.acquire(timeout=1.0):
+            if self.loop.is_closed():
+                return False
+        with self._lock:
+            self._waiting += 1
+        try:
+            self.loop.call_soon_threadsafe(self._deliver, call, data)
+        except RuntimeError:  # the loop closed meanwhile
+            self._done()
+            return False
+        return True
+
+    def _deliver(self, call: Callable[[bytes], None], data: bytes) -> None:
+        try:
+            call(data)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._waiting -= 1
+        self._slots.release()
+
+
 def _pump(
     attached: Any,
     stdout: LineCollector,
@@ -316,15 +372,17 @@ def _pump(
 ) -> None:
     """Read the attached socket's frames into the collectors, from a thread of its own."""
     collectors = {STDOUT: stdout, STDERR: stderr}
+    handoff = Handoff(loop)
     try:
         for stream, data in frames_iter(attached, tty=False):  # type: ignore[no-untyped-call]
-            if data and stream in collectors:
-                loop.call_soon_threadsafe(collectors[stream].feed, data)
+            if data and stream in collectors and not handoff.send(collectors[stream].feed, data):
+                return
     finally:
         _close_attached(attached)
-        loop.call_soon_threadsafe(stdout.finish)
-        loop.call_soon_threadsafe(stderr.finish)
-        loop.call_soon_threadsafe(done.set)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: no one waits any more
+            loop.call_soon_threadsafe(stdout.finish)
+            loop.call_soon_threadsafe(stderr.finish)
+            loop.call_soon_threadsafe(done.set)
 
 
 def _close_attached(attached: Any) -> None:
@@ -346,6 +404,11 @@ def _state(container: Container) -> dict[str, Any]:
 def _kill(container: Container, signum: signal.Signals) -> None:
     with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
         container.kill(signal=signum.name)
+
+
+def _reason(exc: docker.errors.DockerException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
 
 
 def _daemon_hint(exc: Exception) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cronium.domain.event import Language
-from cronium.errors import SandboxError, SandboxUnavailableError
+from cronium.errors import SandboxError, SandboxStartError, SandboxUnavailableError
 from cronium.images import helpers_source
 from cronium.sandbox import cgroups
 from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, owner_gone, supervise
@@ -382,14 +382,17 @@ class NativeBackend(SandboxBackend):
         started = time.monotonic()
         interpreter = INTERPRETERS[spec.language]
         if not interpreter.exists():
-            raise SandboxError(
+            raise SandboxStartError(
                 f"{interpreter} is not installed on this worker, so {spec.language} scripts "
                 f"cannot run: apt-get install {INSTALL_HINTS[spec.language]}"
             )
         # Writes to cgroup files can take milliseconds in the kernel (moving a process takes a
         # global lock): they run in threads, so that the event loop goes on serving others.
         name = f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}"
-        cgroup = await asyncio.to_thread(self._limited_cgroup, name, spec)
+        try:
+            cgroup = await asyncio.to_thread(self._limited_cgroup, name, spec)
+        except (OSError, SandboxError) as exc:
+            raise SandboxStartError(f"cannot set up the sandbox's cgroup: {exc}") from exc
         try:
             outcome, setup_seconds, run_seconds = await self._run_in(
                 cgroup, spec, interpreter, on_output, cancel, started
@@ -464,7 +467,7 @@ class NativeBackend(SandboxBackend):
                 )  # fmt: skip
             except OSError as exc:
                 pipes.close_all()
-                raise SandboxError(f"cannot start bubblewrap: {exc}") from exc
+                raise SandboxStartError(f"cannot start bubblewrap: {exc}") from exc
             pipes.close_write_ends()
             for descriptor in passed:
                 fds.close(descriptor)
@@ -473,16 +476,25 @@ class NativeBackend(SandboxBackend):
             if child is None:
                 await process.wait()
                 await pump.wait()
-                raise SandboxError(f"bubblewrap failed to start the sandbox: {' '.join(early)}")
-            await asyncio.to_thread(cgroup.add_process, child)
-            os.write(block_write, b"go")
-            setup_done = time.monotonic()
+                raise SandboxStartError(
+                    f"bubblewrap failed to start the sandbox: {' '.join(early)}"
+                )
 
             def signal_all(signum: signal.Signals) -> None:
                 if signum == signal.SIGKILL:  # the PID namespace's init takes everything with it
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(child, signal.SIGKILL)
                 cgroup.signal(signum)
+
+            try:
+                await asyncio.to_thread(cgroup.add_process, child)
+            except OSError as exc:  # the script waits for "go": it has not started
+                signal_all(signal.SIGKILL)
+                await process.wait()
+                await pump.wait()
+                raise SandboxStartError(f"cannot limit the sandbox: {exc}") from exc
+            os.write(block_write, b"go")
+            setup_done = time.monotonic()
 
             outcome = await supervise(process, pump, spec, cancel, signal_all)
         return outcome, setup_done - started, time.monotonic() - setup_done

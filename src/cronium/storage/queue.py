@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, insert, or_, select, update
+from sqlalchemy import CTE, ColumnElement, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -28,9 +28,16 @@ from cronium.domain.execution import (
     may_retry,
     retry_delay,
     should_retry,
+    start_retry_delay,
 )
 from cronium.domain.worker import DEFAULT_LEASE
-from cronium.errors import ConflictError, LeaseLostError, NotFoundError, StorageError
+from cronium.errors import (
+    ConflictError,
+    InvalidTransitionError,
+    LeaseLostError,
+    NotFoundError,
+    StorageError,
+)
 from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL, storage_error
 from cronium.storage.rows import event_of, execution_of, new_execution
 from cronium.storage.tables import EventRow, ExecutionRow, LogLineRow
@@ -291,6 +298,8 @@ class QueueOperations(WorkflowOperations):
         """:meth:`record_run`; then, given the worker's ``pools``, if the end made a node of
         the same workflow run ready, claim it for the worker in the same transaction (the
         worker goes on with it at once: no trip through the queue)."""
+        if not record.status.is_terminal:
+            raise InvalidTransitionError(f"a run's record ends it: {record.status} is not an end")
         check_transition(ExecutionStatus.RUNNING, record.status)
         finish = (
             update(ExecutionRow)
@@ -325,6 +334,46 @@ class QueueOperations(WorkflowOperations):
                     session, row.parent_id, worker_id, record.finished_at, lease, pools
                 )
             return execution_of(row), following
+
+    async def release(
+        self, execution_id: int, worker_id: str, now: datetime, reason: str
+    ) -> Execution:
+        """Give back a running execution whose sandbox this worker could not set up (its
+        script never started): queued again, the same attempt, due after
+        ``start_retry_delay``, with ``reason`` kept in its error until it ends. What it logged
+        (a backend's complaint) goes; LeaseLostError if it no longer runs on this worker."""
+        check_transition(ExecutionStatus.RUNNING, ExecutionStatus.QUEUED)
+        give_back = (
+            update(ExecutionRow)
+            .where(
+                ExecutionRow.id == execution_id,
+                ExecutionRow.status == ExecutionStatus.RUNNING,
+                ExecutionRow.worker_id == worker_id,
+            )
+            .values(
+                status=ExecutionStatus.QUEUED,
+                worker_id=None,
+                started_at=None,
+                lease_expires_at=None,
+                event_version=None,
+                start_failures=ExecutionRow.start_failures + 1,
+                error=reason,
+            )
+            .returning(ExecutionRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._write() as session:
+            row = await session.scalar(give_back)
+            if row is None:
+                raise LeaseLostError(
+                    f"execution {execution_id} is not running on worker {worker_id!r}:"
+                    " it is not queued again",
+                    execution_id,
+                )
+            row.due_at = now + start_retry_delay(row.start_failures)
+            await session.execute(delete(LogLineRow).where(LogLineRow.execution_id == execution_id))
+            await self._notify(session, QUEUE_CHANNEL)
+            return execution_of(row)
 
     async def _take_node(
         self,

@@ -96,6 +96,7 @@ def execution_of(row: ExecutionRow) -> Execution:
         lease_expires_at=row.lease_expires_at,
         cancel_requested_at=row.cancel_requested_at,
         due_at=row.due_at,
+        start_failures=row.start_failures,
         input=row.input,
         output=row.output,
         condition=row.condition,
@@ -129,4 +130,5 @@ def new_execution(
         queued_at=now,
         timed_out=False,
         oom_killed=False,
+        start_failures=0,
     )

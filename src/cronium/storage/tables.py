@@ -163,6 +163,8 @@ class ExecutionRow(Base):
     lease_expires_at: Mapped[datetime | None]
     cancel_requested_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]  # a retry waits for its backoff
+    # times a worker could not set up its sandbox and gave it back (the script never started)
+    start_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     scheduled_at: Mapped[datetime | None]
     input: Mapped[Any] = mapped_column(JsonValue, nullable=True)
     output: Mapped[Any] = mapped_column(JsonValue, nullable=True)
