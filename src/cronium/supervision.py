@@ -86,6 +86,10 @@ class Health:
         """The health of loop ``name``, made on first use."""
         return self.loops.setdefault(name, LoopHealth(name))
 
+    def adopt(self, loop: LoopHealth) -> None:
+        """Report ``loop`` too (one that supervises itself elsewhere, a thread's say)."""
+        self.loops[loop.name] = loop
+
     @property
     def ok(self) -> bool:
         return all(loop.ok for loop in self.loops.values())

@@ -517,6 +517,8 @@ class Worker:
     async def run(self, stop: asyncio.Event, stop_now: asyncio.Event | None = None) -> None:
         """Work until ``stop`` is set, drain (see the module's docstring), then return."""
         tasks: set[asyncio.Task[Execution]] = set()
+        if self.runtime is not None:
+            self.health.adopt(self.runtime.health)
         await self.register()
         listener = self.health.loop("worker notifications")
         async with self.store.listen([QUEUE_CHANNEL, CANCEL_CHANNEL], self._on_notify, listener):

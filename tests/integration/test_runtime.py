@@ -308,3 +308,19 @@ async def test_helpers_say_plainly_when_there_is_no_runtime_api(
     await sandbox_backend.run(spec, lambda line: lines.append(line.text))
     assert lines[0].startswith("there is no runtime API here")
     assert json.loads(lines[1].replace("'", '"')) == {"from": "file"}
+
+
+async def test_the_runtime_api_comes_back_when_its_socket_is_removed(harness: Harness) -> None:
+    """A cleaner of /tmp removes the socket: the server notices, serves again on a fresh
+    socket, and the next script's calls work."""
+    runtime = harness.runtime
+    runtime.socket_path.unlink()
+    for _ in range(200):  # bounded: 200 x 50 ms
+        if runtime.socket_path.exists() and runtime.health.ok:
+            break
+        await asyncio.sleep(0.05)
+    assert runtime.health.ok
+    assert runtime.health.steps == 2  # served twice
+    done = await harness.run(Language.BASH, STEP[Language.BASH], input={"n": 1})
+    assert done.execution.status is ExecutionStatus.SUCCEEDED, done.stderr
+    assert done.execution.output == {"n": 2, "runs": 1}

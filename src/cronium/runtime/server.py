@@ -1,21 +1,26 @@
 """One runtime API server per worker process, on a Unix socket, in a thread of its own.
 
 Its own thread and event loop (and its own database engine) mean that scripts' calls never
-wait behind the REST API's traffic or the worker's bookkeeping.
+wait behind the REST API's traffic or the worker's bookkeeping. The thread supervises the
+server: if it stops by itself or its socket disappears (a cleaner of ``/tmp``, say), it is
+served again on a fresh socket after a capped back-off, and ``health`` says so meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
 import socket
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 import uvloop
@@ -27,6 +32,7 @@ from cronium.runtime.tokens import TokenIssuer
 from cronium.sandbox.process import process_alive
 from cronium.storage import Store
 from cronium.storage.database import create_engine
+from cronium.supervision import LoopHealth
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,7 @@ SANDBOX_SOCKET = "/run/cronium/runtime.sock"
 SANDBOX_URL = f"unix://{SANDBOX_SOCKET}"
 TOKEN_MARGIN = timedelta(seconds=60)
 SOCKET_ROOT = Path(tempfile.gettempdir()) / "cronium-runtime"
+WATCH_SECONDS = 1.0  # how often the thread checks that its socket is still there
 
 
 class RuntimeServer:
@@ -53,26 +60,30 @@ class RuntimeServer:
         self.registry = Registry()
         self.socket_dir = socket_dir or SOCKET_ROOT / str(os.getpid())
         self.socket_path = self.socket_dir / "runtime.sock"
+        self.health = LoopHealth("runtime API")
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
 
     def start(self) -> None:
         """Start serving; returns once the socket accepts connections."""
         _remove_sockets_of_dead_workers()
-        self.socket_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-        self.socket_dir.parent.chmod(0o755)
-        self.socket_dir.chmod(0o755)
-        self.socket_path.unlink(missing_ok=True)
         self._thread = threading.Thread(target=self._serve, name="cronium-runtime", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout=30) or self._failure is not None:
             raise SandboxError(f"the runtime API could not start: {self._failure}")
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.should_exit = True
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has ended already
+                self._loop.call_soon_threadsafe(self._wake.set)
         if self._thread is not None:
             self._thread.join(timeout=10)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -110,24 +121,61 @@ class RuntimeServer:
             log.exception("the runtime API stopped")
 
     async def _main(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         engine = create_engine(self.database_url)
-        api = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits)
+        app = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits).app()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    stopped = await self._serve_once(app)
+                except (Exception, SystemExit) as exc:  # uvicorn exits when it cannot bind
+                    if not self._ready.is_set():
+                        raise  # the first start: start() reports it
+                    delay = self.health.failed(exc)
+                else:
+                    if self._stopping.is_set():
+                        break
+                    delay = self.health.failed(SandboxError(f"{stopped}; serving it again"))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        finally:
+            await engine.dispose()
+
+    async def _serve_once(self, app: Any) -> str:
+        """Serve on a fresh socket until told to stop, or until the socket disappears;
+        why it stopped."""
+        self.socket_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.socket_dir.parent.chmod(0o755)
+        self.socket_dir.chmod(0o755)
+        self.socket_path.unlink(missing_ok=True)
         config = uvicorn.Config(
-            api.app(),
+            app,
             uds=str(self.socket_path),
             lifespan="off",
             access_log=False,
             log_level="warning",
             http="httptools",
         )
-        self._server = _Server(config, self._listening)
+        server = self._server = _Server(config, self._listening)
+        serving = asyncio.ensure_future(server.serve())
+        stopped = "the runtime API stopped by itself"
+        while not serving.done():
+            await asyncio.wait({serving}, timeout=WATCH_SECONDS)
+            if server.started and not server.should_exit and not self._socket_there():
+                stopped = f"the runtime API's socket {self.socket_path} disappeared"
+                server.should_exit = True
+        serving.result()
+        return stopped
+
+    def _socket_there(self) -> bool:
         try:
-            await self._server.serve()
-        finally:
-            await engine.dispose()
+            return stat.S_ISSOCK(self.socket_path.stat().st_mode)
+        except OSError:
+            return False
 
     def _listening(self) -> None:
         self.socket_path.chmod(0o666)  # uid 1000 in the sandbox must be able to connect
+        self.health.succeeded()
         self._ready.set()
 
 
