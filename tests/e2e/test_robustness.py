@@ -150,13 +150,22 @@ def test_in_flight_runs_keep_their_logs_and_results_through_a_full_disk(tmp_path
                 )  # stops when the file system is full
                 time.sleep(6)
                 assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+                full = httpx.get(f"{server.url}/readyz", timeout=5)
                 filler.unlink()
                 ended = [wait_for_end(client, execution_id, timeout=60) for execution_id in ids]
+                for _ in range(100):  # bounded: until the probe and the loops say so
+                    ready = httpx.get(f"{server.url}/readyz", timeout=5)
+                    if ready.status_code == 200:
+                        break
+                    time.sleep(0.1)
                 logs = [client.get(f"/api/v1/executions/{i}/logs").json() for i in ids]
         finally:
             server.stop()
     finally:
         subprocess.run(["umount", "-l", str(data)], check=False)
+    assert full.status_code == 503
+    assert full.json()["writes"].startswith("failing: "), full.text
+    assert ready.json()["writes"] == "ok", ready.text
     assert [execution["status"] for execution in ended] == ["succeeded"] * 4
     for lines in logs:
         assert [line["line"] for line in lines] == [f"line {i}" for i in range(1, 9)]

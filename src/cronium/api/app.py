@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from cronium import __version__
 from cronium.api.errors import install_error_handlers
 from cronium.api.routers import events, executions, health, tokens, workers, workflows
+from cronium.api.routers.health import WriteProbe
 from cronium.api.schemas import ErrorBody
 from cronium.service import Service
 from cronium.supervision import Health
@@ -30,6 +31,7 @@ def create_app(
     app.state.service = service
     app.state.worker_status = worker_status
     app.state.loops = loops or Health()
+    app.state.write_probe = WriteProbe(service.store)
     install_error_handlers(app)
     # what any operation may answer: bad input, the database away, a bug (see api/errors.py)
     api = APIRouter(

@@ -43,6 +43,7 @@ from cronium.storage.tables import (
     LogLineRow,
     UserRow,
     VariableRow,
+    WriteProbeRow,
 )
 from cronium.storage.workers import WorkerOperations
 
@@ -117,6 +118,14 @@ class EventVersion:
 
 class Store(QueueOperations, ScheduleOperations, WorkerOperations):
     """Named operations over the database. One instance per process, shared by all tasks."""
+
+    async def probe_writes(self, now: datetime) -> None:
+        """Rewrite one row: StorageError if the database takes no writes (a full disk, a
+        read-only file, a standby)."""
+        async with self._write() as session:
+            await session.execute(
+                update(WriteProbeRow).where(WriteProbeRow.id == 1).values(written_at=now)
+            )
 
     # users and tokens
 

@@ -219,6 +219,15 @@ class WorkerRow(Base):
     stopped_at: Mapped[datetime | None]
 
 
+class WriteProbeRow(Base):
+    """One row /readyz rewrites to learn whether the database takes writes (a full disk)."""
+
+    __tablename__ = "write_probes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_at: Mapped[datetime]
+
+
 class VariableRow(Base):
     __tablename__ = "variables"
     __table_args__ = (UniqueConstraint("owner_id", "key"),)

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cronium.errors import CroniumError
+from cronium.service import utcnow
+from cronium.storage import Store
 from cronium.storage.database import ping
 from cronium.supervision import Health
 
 router = APIRouter(tags=["health"])
+
+PROBE_EVERY_SECONDS = 1.0
+
+
+@dataclass
+class WriteProbe:
+    """Whether the database takes writes: one tiny write, at most once a second, however
+    often /readyz is asked."""
+
+    store: Store
+    checked: float = float("-inf")
+    error: str | None = None
+
+    async def failure(self) -> str | None:
+        """None if the last probe wrote; else why it could not."""
+        if time.monotonic() - self.checked >= PROBE_EVERY_SECONDS:
+            try:
+                await self.store.probe_writes(utcnow())
+                self.error = None
+            except Exception as exc:  # any failure means writes do not work
+                self.error = str(exc)
+            self.checked = time.monotonic()
+        return self.error
 
 
 @router.get("/healthz", summary="The process is alive")
@@ -21,8 +48,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="The database answers and this process's loops work; whether it runs scripts",
-    responses={503: {"description": "The database or one of the loops fails (see the body)."}},
+    summary="The database answers and takes writes, and this process's loops work; whether it"
+    " runs scripts",
+    responses={
+        503: {"description": "The database, its writes or one of the loops fail (the body says)."}
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     worker: str = request.app.state.worker_status
@@ -33,10 +63,18 @@ async def readyz(request: Request) -> JSONResponse:
     except (CroniumError, OSError, Exception) as exc:  # any failure means not ready
         body |= {"status": "unavailable", "database": f"unreachable: {exc}"}
         return JSONResponse(body, status_code=503)
+    probe: WriteProbe = request.app.state.write_probe
+    refused = await probe.failure()
     failing = [name for name, loop in loops.loops.items() if not loop.ok]
-    body |= {
-        "status": "unavailable" if failing else "ok",
-        "database": "ok",
-        "writes": "failing" if loops.storage_failing else "ok",
-    }
-    return JSONResponse(body, status_code=503 if failing else 200)
+    writes = "ok"
+    if refused is not None:
+        writes = f"failing: {refused}"
+    elif loops.storage_failing:
+        writes = "failing: " + "; ".join(
+            f"{loop.name}: {loop.last_error}"
+            for loop in loops.loops.values()
+            if loop.storage_failing
+        )
+    unready = bool(failing) or writes != "ok"
+    body |= {"status": "unavailable" if unready else "ok", "database": "ok", "writes": writes}
+    return JSONResponse(body, status_code=503 if unready else 200)
