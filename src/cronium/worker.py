@@ -556,12 +556,11 @@ class Worker:
         await self.remove_leftovers()
 
     async def remove_leftovers(self) -> None:
-        """Remove sandboxes that crashed workers of this host left behind: those whose pid
-        no process has, and those of workers the registry says died or stopped (by their id
-        and their heartbeat against the lease, not by a pid that may have been reused)."""
+        """Remove sandboxes that crashed workers of this host left behind: those of processes
+        that are gone (by their pid and the time they started: a reused pid is not taken for
+        the worker that had it)."""
         try:
-            gone = await self._gone_pids()
-            removed = await asyncio.to_thread(self.backend.remove_leftovers, gone)
+            removed = await asyncio.to_thread(self.backend.remove_leftovers)
         except CroniumError as exc:
             log.warning("could not look for leftover sandboxes: %s", exc)
             return
@@ -569,17 +568,6 @@ class Worker:
             log.warning(
                 "removed %d sandbox(es) left by a stopped worker: %s", len(removed), removed
             )
-
-    async def _gone_pids(self) -> frozenset[int]:
-        host = socket.gethostname()
-        now = self.clock()
-        return frozenset(
-            worker.pid
-            for worker in await self.store.list_workers()
-            if worker.host == host
-            and worker.id != self.worker_id
-            and worker.state(now, self.lease) != "alive"
-        )
 
     def _on_notify(self, channel: str, payload: str) -> None:
         if channel in (QUEUE_CHANNEL, ""):  # "": the listener is back, look at once

@@ -114,11 +114,11 @@ def test_a_clean_stop_leaves_no_prepared_directory(tmp_path: Path) -> None:
         execution_id = run(client, event(client, "one", "echo one"))
         assert wait_for_end(client, execution_id)["status"] == "succeeded"
     pid = server.process.pid
-    assert list(ETC_ROOT.glob(f"prepared-{pid}-*"))
+    assert list(ETC_ROOT.glob(f"prepared-{pid}.*"))
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=30) == 0
     server.stop()
-    assert list(ETC_ROOT.glob(f"prepared-{pid}-*")) == []
+    assert list(ETC_ROOT.glob(f"prepared-{pid}.*")) == []
 
 
 def test_in_flight_runs_keep_their_logs_and_results_through_a_full_disk(tmp_path: Path) -> None:

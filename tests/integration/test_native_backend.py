@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
@@ -10,6 +9,7 @@ import pytest
 
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox.native import NativeBackend
+from cronium.sandbox.process import process_key
 from tests.backends import missing
 
 
@@ -42,7 +42,7 @@ def test_leftovers_of_a_dead_worker_are_killed_and_removed(native: NativeBackend
 
 
 def test_sandboxes_of_a_live_worker_are_not_leftovers(native: NativeBackend) -> None:
-    name = f"{os.getpid()}-78-1"
+    name = f"{process_key()}-78-1"
     cgroup = native.tree.create(name)
     try:
         assert name not in native.remove_leftovers()
@@ -52,7 +52,7 @@ def test_sandboxes_of_a_live_worker_are_not_leftovers(native: NativeBackend) -> 
 
 
 def test_cgroup_removal_kills_what_is_inside(native: NativeBackend) -> None:
-    cgroup = native.tree.create(f"{os.getpid()}-79-1")
+    cgroup = native.tree.create(f"{process_key()}-79-1")
     sleeper = subprocess.Popen(["sleep", "60"])
     cgroup.add_process(sleeper.pid)
     started = time.monotonic()
@@ -61,20 +61,25 @@ def test_cgroup_removal_kills_what_is_inside(native: NativeBackend) -> None:
     assert time.monotonic() - started < 1
 
 
-def test_leftovers_of_a_worker_the_registry_says_died_go_even_if_its_pid_was_reused(
+def test_leftovers_of_a_dead_worker_go_even_if_its_pid_was_reused(
     native: NativeBackend,
 ) -> None:
-    """The pid of a dead worker now belongs to another process (here: a sleep)."""
+    """The pid of a dead worker now belongs to another process, which makes sandboxes of
+    its own (a `cronium run`, say): the dead worker's go, the live process's stay."""
     reused = subprocess.Popen(["sleep", "60"])
-    name = f"{reused.pid}-79-1"
-    cgroup = native.tree.create(name)
+    key = process_key(reused.pid)
+    pid, start = key.split(".")
+    dead = native.tree.create(f"{pid}.{int(start) - 1}-79-1")  # the worker that had the pid
+    alive = native.tree.create(f"{key}-80-1")  # the process that has it now
     orphan = subprocess.Popen(["sleep", "60"])
-    cgroup.add_process(orphan.pid)
+    dead.add_process(orphan.pid)
     try:
-        assert name not in native.remove_leftovers()  # by its pid alone it looks alive
-        assert name in native.remove_leftovers(gone=frozenset({reused.pid}))
+        removed = native.remove_leftovers()
+        assert dead.name in removed
+        assert alive.name not in removed
         assert orphan.wait(timeout=5) == -9
         assert reused.poll() is None  # the process that has the pid now is left alone
     finally:
+        alive.remove()
         reused.kill()
         reused.wait()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import socket
 import stat
@@ -29,7 +28,7 @@ from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
 from cronium.runtime.registry import ActiveExecution, Registry, Results
 from cronium.runtime.tokens import TokenIssuer
-from cronium.sandbox.process import process_alive
+from cronium.sandbox.process import owner_gone, process_key
 from cronium.storage import Store
 from cronium.storage.database import create_engine
 from cronium.supervision import LoopHealth
@@ -58,7 +57,7 @@ class RuntimeServer:
         self.limits = limits or RuntimeLimits()
         self.issuer = TokenIssuer(key)
         self.registry = Registry()
-        self.socket_dir = socket_dir or SOCKET_ROOT / str(os.getpid())
+        self.socket_dir = socket_dir or SOCKET_ROOT / process_key()
         self.socket_path = self.socket_dir / "runtime.sock"
         self.health = LoopHealth("runtime API")
         self._server: uvicorn.Server | None = None
@@ -183,7 +182,7 @@ def _remove_sockets_of_dead_workers() -> None:
     if not SOCKET_ROOT.is_dir():
         return
     for directory in SOCKET_ROOT.iterdir():
-        if directory.name.isdigit() and not process_alive(int(directory.name)):
+        if owner_gone(directory.name):
             shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -38,7 +38,7 @@ from cronium.errors import SandboxStartError, SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox import cgroups
 from cronium.sandbox.output import LineCollector, collectors_of
-from cronium.sandbox.process import owner_gone
+from cronium.sandbox.process import owner_gone, process_key
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
     SCRIPT_NAMES,
@@ -58,7 +58,8 @@ PUMP_IN_FLIGHT = 64
 
 
 def owner_id(pid: int | None = None) -> str:
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+    """``host:<process key>``: the process that made a container, on which host."""
+    return f"{socket.gethostname()}:{process_key(pid)}"
 
 
 def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None) -> dict[str, Any]:
@@ -160,20 +161,20 @@ class DockerBackend(SandboxBackend):
             self._tree.prepare()
             self._stats_in_cgroups = True
 
-    def remove_leftovers(self, gone: frozenset[int] = frozenset()) -> list[str]:
+    def remove_leftovers(self) -> list[str]:
         """Remove containers (and their bundles) of workers of this host that are gone."""
         removed = []
         host = socket.gethostname()
         for container in self.client.containers.list(all=True, filters={"label": OWNER_LABEL}):
             owner = container.labels.get(OWNER_LABEL, "")
-            owner_host, _, pid = owner.rpartition(":")
-            if owner_host == host and owner_gone(pid, gone):
+            owner_host, _, key = owner.rpartition(":")
+            if owner_host == host and owner_gone(key):
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
                 removed.append(container.name or container.id or "")
         if BUNDLE_ROOT.is_dir():
             for bundle in BUNDLE_ROOT.iterdir():
-                if owner_gone(bundle.name.split("-")[0], gone):
+                if owner_gone(bundle.name.split("-")[0]):
                     shutil.rmtree(bundle, ignore_errors=True)
         return removed
 
@@ -182,7 +183,7 @@ class DockerBackend(SandboxBackend):
     ) -> SandboxResult:
         await asyncio.to_thread(self.check)
         started = time.monotonic()
-        name = f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}"
+        name = f"{process_key()}-{spec.execution_id}-{next(self._counter)}"
         try:
             bundle = _write_bundle(name, spec)
         except OSError as exc:

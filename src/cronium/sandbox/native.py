@@ -32,7 +32,14 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxStartError, SandboxUnavailableError
 from cronium.images import helpers_source
 from cronium.sandbox import cgroups
-from cronium.sandbox.process import Outcome, OutputPump, OwnedPipes, owner_gone, supervise
+from cronium.sandbox.process import (
+    Outcome,
+    OutputPump,
+    OwnedPipes,
+    owner_gone,
+    process_key,
+    supervise,
+)
 from cronium.sandbox.seccomp import filter_for_this_machine
 from cronium.sandbox.spec import (
     HELPERS_DIR,
@@ -159,7 +166,7 @@ def prepare_root(uid: int, gid: int) -> Path:
     """A fresh directory with the sandbox's /etc and the runtime helpers, readable by uid 1000."""
     ETC_ROOT.mkdir(mode=0o755, exist_ok=True)
     ETC_ROOT.chmod(0o755)
-    prepared = Path(tempfile.mkdtemp(prefix=f"prepared-{os.getpid()}-", dir=ETC_ROOT))
+    prepared = Path(tempfile.mkdtemp(prefix=f"prepared-{process_key()}-", dir=ETC_ROOT))
     prepared.chmod(0o755)
     prepare_etc(prepared / "etc", uid, gid)
     shutil.copytree(
@@ -362,16 +369,16 @@ class NativeBackend(SandboxBackend):
             shutil.rmtree(self._prepared, ignore_errors=True)
             self._checked = False
 
-    def remove_leftovers(self, gone: frozenset[int] = frozenset()) -> list[str]:
+    def remove_leftovers(self) -> list[str]:
         """Remove the cgroups (and kill the processes) of sandboxes whose worker is gone."""
         removed = []
         for name in self.tree.names():
             owner, _, _ = name.partition("-")
-            if owner_gone(owner, gone):
+            if owner_gone(owner):
                 self.tree.open(name).remove()
                 removed.append(name)
         for prepared in ETC_ROOT.glob("prepared-*") if ETC_ROOT.is_dir() else ():
-            if prepared != self._prepared and owner_gone(prepared.name.split("-")[1], gone):
+            if prepared != self._prepared and owner_gone(prepared.name.split("-")[1]):
                 shutil.rmtree(prepared, ignore_errors=True)
         return removed
 
@@ -388,7 +395,7 @@ class NativeBackend(SandboxBackend):
             )
         # Writes to cgroup files can take milliseconds in the kernel (moving a process takes a
         # global lock): they run in threads, so that the event loop goes on serving others.
-        name = f"{os.getpid()}-{spec.execution_id}-{next(self._counter)}"
+        name = f"{process_key()}-{spec.execution_id}-{next(self._counter)}"
         try:
             cgroup = await asyncio.to_thread(self._limited_cgroup, name, spec)
         except (OSError, SandboxError) as exc:

@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from cronium.sandbox.output import LineCollector, collectors_of
@@ -175,23 +176,32 @@ async def _reader(descriptor: int) -> asyncio.StreamReader:
     return reader
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (whoever's it is)."""
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; None if no process has it."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime
+
+
+def process_key(pid: int | None = None) -> str:
+    """``<pid>.<start>``: names this process (or ``pid``'s) and no later one given its pid.
+    What a process leaves on the host (cgroups, containers, directories) carries it."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}.{process_start(pid) or 0}"
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether the process a leftover's ``owner`` key names is gone (see remove_leftovers):
+    no process has its pid, or the one that has it now started at another time."""
+    pid, _, start = owner.partition(".")
+    if not pid.isdigit():
         return False
-    except PermissionError:
+    current = process_start(int(pid))
+    if current is None:
         return True
-    return True
-
-
-def owner_gone(owner: str, gone: frozenset[int]) -> bool:
-    """Whether the process named by a leftover's ``owner`` pid is gone (see remove_leftovers)."""
-    if not owner.isdigit():
-        return False
-    pid = int(owner)
-    return pid != os.getpid() and (pid in gone or not process_alive(pid))
+    return start.isdigit() and int(start) != current  # a bare pid: alive while the pid is
 
 
 async def _pump(reader: asyncio.StreamReader, collector: LineCollector) -> None:

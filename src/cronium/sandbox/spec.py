@@ -103,12 +103,12 @@ class SandboxBackend(abc.ABC):
     def check(self) -> None:
         """Raise :class:`~cronium.errors.SandboxUnavailableError` if this machine cannot run it."""
 
-    def remove_leftovers(self, gone: frozenset[int] = frozenset()) -> list[str]:
-        """Remove sandboxes left by workers of this host that are gone; their names.
+    def remove_leftovers(self) -> list[str]:
+        """Remove sandboxes left by processes of this host that are gone; their names.
 
-        A worker is gone when no process has its pid, or when its pid is in ``gone``: the pids
-        of this host's workers that the worker registry says stopped or died (their pid may
-        have been given to another process since)."""
+        What a process makes is named by its key (its pid and the time it started, see
+        ``process_key``), so a process that was given a dead worker's pid since is not taken
+        for it, and its own sandboxes (a ``cronium run`` of its own, say) are left alone."""
         return []
 
     def close(self) -> None:  # noqa: B027 (optional: most backends prepare nothing)
