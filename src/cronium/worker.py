@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 LOG_FLUSH_SECONDS = 0.2
 LOG_BATCH_LINES = 2000
 RECORD_RETRY_MAX_SECONDS = 5.0
+# after the grace, a stopping worker tries this long more to store what ended, then exits
+RECORD_GIVE_UP_SECONDS = 10.0
 LEASE_LOST_REASON = "this worker lost its lease on the execution"
 SHUTDOWN_REASON = "cancelled: the worker stopped while the execution ran"
 USER_CANCEL_REASON = "cancelled by a user"
@@ -230,12 +232,15 @@ class Worker:
     heartbeat_interval: float = 5.0
     control_interval: float = 0.25
     shutdown_grace: float = 30.0
+    record_give_up: float = RECORD_GIVE_UP_SECONDS
     clock: Clock = utcnow
     health: Health = field(default_factory=Health)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _cancels: dict[int, asyncio.Event] = field(default_factory=dict, init=False)
     _cancel_reasons: dict[int, str] = field(default_factory=dict, init=False)
     _stopping: bool = field(default=False, init=False)
+    # when a stopping worker stops trying to store what ended (loop time), once drained
+    _give_up_at: float | None = field(default=None, init=False)
     # executions whose sandbox or request is in progress (not yet being recorded)
     _running: set[int] = field(default_factory=set, init=False)
 
@@ -376,8 +381,11 @@ class Worker:
         lost: tuple[Execution, tuple[Execution, Event] | None],
     ) -> tuple[Execution, tuple[Execution, Event] | None]:
         """Store a run's end, again and again while the database is away (with a capped
-        back-off), until it is stored or the run turns out to be no longer this worker's."""
+        back-off), until it is stored or the run turns out to be no longer this worker's.
+        A stopping worker gives up once its drain is over: the run stays ``running`` until
+        its lease runs out, then it is failed as lost (and retried) like any lost run."""
         delay = 0.1
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 return await store()
@@ -391,7 +399,15 @@ class Worker:
                     delay,
                     exc,
                 )
-            await asyncio.sleep(delay)
+            if self._give_up_at is not None and loop.time() >= self._give_up_at:
+                log.error(
+                    "the worker stops without storing the end of execution %s (the database"
+                    " is away): it will be failed as lost when its lease runs out",
+                    lost[0].id,
+                )
+                return lost
+            remaining = float("inf") if self._give_up_at is None else self._give_up_at - loop.time()
+            await asyncio.sleep(min(delay, max(0.0, remaining)))
             delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
 
     def _give_back(
@@ -534,7 +550,10 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await control
         await asyncio.to_thread(self.backend.close)
-        await self.store.stop_worker(self.worker_id, self.clock())
+        try:
+            await self.store.stop_worker(self.worker_id, self.clock())
+        except StorageError as exc:
+            log.warning("could not record that worker %s stopped: %s", self.worker_id, exc)
 
     async def register(self) -> None:
         """Say who this worker is, and clean up after crashed workers of this host."""
@@ -665,6 +684,7 @@ class Worker:
             pending -= done
         if interrupt is not None:
             interrupt.cancel()
+        self._give_up_at = loop.time() + self.record_give_up
         for execution_id in list(self._cancels):
             self.request_cancel(execution_id, SHUTDOWN_REASON)
         if tasks:

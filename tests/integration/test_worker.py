@@ -478,3 +478,32 @@ async def test_a_result_is_stored_once_the_database_is_back(store: Store, servic
     execution = await store.get_execution(execution_id)
     assert execution.status is ExecutionStatus.SUCCEEDED
     assert [line.line for line in await store.read_logs(execution_id)] == ["one", "two", "three"]
+
+
+async def test_a_stopping_worker_gives_up_storing_a_result_while_the_database_is_away(
+    store: Store, service: Service
+) -> None:
+    """It does not hang: after the grace and ``record_give_up`` it exits, and the run is left
+    to its lease (failed as lost once it runs out, like any lost run)."""
+    from cronium.errors import StorageError
+
+    execution_id = await queue_run(service)
+    worker = Worker(
+        store,
+        FakeBackend(lambda spec: FakeRun(duration=0.3)),
+        worker_id="w-away",
+        shutdown_grace=1,
+        record_give_up=0.5,
+    )
+
+    async def refusing(*args: object, **kwargs: object) -> object:
+        raise StorageError("the database could not be reached: connection refused")
+
+    store.record_and_continue = refusing  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    working = asyncio.create_task(worker.run(stop))
+    await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
+    stop.set()
+    await asyncio.wait_for(working, timeout=10)
+    left = await store.get_execution(execution_id)
+    assert (left.status, left.worker_id) == (ExecutionStatus.RUNNING, "w-away")
