@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CTE, ColumnElement, delete, insert, or_, select, update
+from sqlalchemy import CTE, ColumnElement, Table, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -39,7 +39,7 @@ from cronium.errors import (
     StorageError,
 )
 from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL, storage_error
-from cronium.storage.rows import event_of, execution_of, new_execution
+from cronium.storage.rows import asdict_shallow, event_of, execution_of, new_execution
 from cronium.storage.tables import EventRow, ExecutionRow, LogLineRow
 from cronium.storage.workflows import WorkflowOperations
 from cronium.supervision import LoopHealth
@@ -49,6 +49,7 @@ CLAIM_ROUNDS = 4
 
 
 LISTENER_CHECK_SECONDS = 2.0
+LOG_LINES = cast(Table, LogLineRow.__table__)  # its lines go in by Core: no ORM per line
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def _take(
 
 
 def _values_of(record: RunRecord) -> dict[str, Any]:
-    values = asdict(record)
+    values = asdict_shallow(record)
     for name in ("output", "condition"):
         if values[name] is None:
             del values[name]
@@ -645,8 +646,13 @@ class QueueOperations(WorkflowOperations):
 
 
 async def _insert_logs(session: AsyncSession, execution_id: int, lines: Sequence[LogLine]) -> None:
-    """One multi-row INSERT (executemany), not one ORM object per line."""
+    """One multi-row INSERT of the table (executemany): no ORM object, no copy per line."""
     if lines:
         await session.execute(
-            insert(LogLineRow), [{"execution_id": execution_id, **asdict(line)} for line in lines]
-        )
+            insert(LOG_LINES),
+            [
+                {"execution_id": execution_id, "seq": line.seq, "stream": line.stream,
+                 "at": line.at, "line": line.line}
+                for line in lines
+            ],
+        )  # fmt: skip

@@ -20,6 +20,12 @@ from cronium.domain.workflow import Graph
 from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, UserRow
 
 
+def asdict_shallow(value: Any) -> dict[str, Any]:
+    """A slotted dataclass's fields as a dict, without copying (or recursing into) values:
+    a deeply nested output costs nothing more."""
+    return {name: getattr(value, name) for name in value.__slots__}
+
+
 def user_of(row: UserRow) -> User:
     return User(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
 

@@ -33,7 +33,7 @@ from cronium.domain.user import ApiToken, User
 from cronium.domain.workflow import Graph
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.queue import LogLine, QueueOperations
-from cronium.storage.rows import event_of, execution_of, token_of, user_of
+from cronium.storage.rows import asdict_shallow, event_of, execution_of, token_of, user_of
 from cronium.storage.schedules import ScheduleOperations
 from cronium.storage.tables import (
     ApiTokenRow,
@@ -476,11 +476,6 @@ def _version_of(row: EventVersionRow) -> EventVersion:
         restored_from=row.restored_from,
         created_at=row.created_at,
     )
-
-
-def asdict_shallow(value: Any) -> dict[str, Any]:
-    """A dataclass's fields as a dict, without copying nested values."""
-    return {name: getattr(value, name) for name in value.__slots__}
 
 
 def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) -> None:
