@@ -745,7 +745,8 @@ def _print_line(line: OutputLine) -> None:
 
 
 async def _run_here(backend_name: str, spec: SandboxSpec) -> SandboxResult:
-    backend = create_backend(backend_name)
+    settings = load_settings()
+    backend = create_backend(backend_name, state_dir=settings.state_dir, uids=settings.sandbox_uids)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -803,20 +804,30 @@ def run(
 
 @app.command()
 def doctor() -> None:
-    """Say which sandbox backends work on this machine and, for each that does not, why."""
-    from cronium.doctor import examine_all
+    """Say which sandbox backends work on this machine and, for each that does not, why; and
+    whether the server's data, state directory and sandbox uids are private."""
+    from cronium.doctor import examine_all, examine_privacy
 
     settings = load_settings()
     table = Table("backend", "works", "details")
-    findings = examine_all()
+    findings = examine_all(settings)
     for finding in findings:
         mark = "[green]yes[/green]" if finding.works else "[red]no[/red]"
         table.add_row(finding.backend, mark, finding.detail)
     out.print(table)
+    checks = Table("check", "ok", "details")
+    privacy = examine_privacy(settings)
+    for finding in privacy:
+        mark = "[green]yes[/green]" if finding.works else "[red]no[/red]"
+        checks.add_row(finding.backend, mark, finding.detail)
+    out.print(checks)
     chosen = next(f for f in findings if f.backend == settings.sandbox)
     verdict = "it works" if chosen.works else "it does not work here"
     out.print(f"The server uses {chosen.backend} (CRONIUM_SANDBOX): {verdict}.")
-    raise typer.Exit(0 if chosen.works else 1)
+    private = all(finding.works for finding in privacy)
+    if not private:
+        out.print("Some of what the server keeps is not private: see the checks above.")
+    raise typer.Exit(0 if chosen.works and private else 1)
 
 
 @images_app.command("build")

@@ -47,7 +47,9 @@ def announce_admin(token: IssuedToken, say: Say) -> None:
 def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
     """A worker on the configured backend, or None and the reason it cannot run scripts."""
     try:
-        backend = create_backend(settings.sandbox)
+        backend = create_backend(
+            settings.sandbox, state_dir=settings.state_dir, uids=settings.sandbox_uids
+        )
     except SandboxUnavailableError as exc:
         log.error("scripts will not run: %s", exc)
         return None, f"not running: {exc}"

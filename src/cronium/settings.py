@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from cronium.errors import ConfigurationError
+from cronium.sandbox.host import UidRange
 
 ENV_PREFIX = "CRONIUM_"
 SECRET_FIELDS = ("database_url", "secret_key")
@@ -75,6 +76,28 @@ class Settings(BaseSettings):
             "Key that signs execution tokens. Default: a random key per worker process "
             "(each worker checks only the tokens it issued)."
         ),
+    )
+    state_dir: Path = Field(
+        default=Path("/run/cronium"),
+        description=(
+            "Private directory (0700, owned by the worker's user) for what a worker makes for"
+            " its sandboxes: prepared roots, runtime sockets, bundles. Checked at every use."
+        ),
+    )
+    sandbox_uid_base: int = Field(
+        default=2_100_000_000,
+        ge=100_000,
+        le=4_000_000_000,
+        description=(
+            "First host uid (and gid) of the range each sandbox gets its own from; no host"
+            " account may have one (`cronium doctor` checks). Inside, the script is uid 1000."
+        ),
+    )
+    sandbox_uid_count: int = Field(
+        default=65_536,
+        ge=16,
+        le=16_777_216,
+        description="Size of that range: the most sandboxes one host runs at once.",
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port the HTTP server listens on.")
@@ -169,6 +192,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @property
+    def sandbox_uids(self) -> UidRange:
+        """The host uids the sandboxes get theirs from."""
+        return UidRange(self.sandbox_uid_base, self.sandbox_uid_count)
 
     @property
     def database_url_value(self) -> str:

@@ -271,14 +271,16 @@ class Worker:
     def prepare(self, execution: Execution, event: Event) -> SandboxSpec:
         """The sandbox spec of a claimed execution; PermissionDeniedError if policy forbids it.
 
-        With a runtime API, the execution is admitted to it: its token goes into the sandbox's
-        environment and the API's socket into the sandbox.
+        With a runtime API, the execution is admitted to it: its token goes into the sandbox as
+        a file (never the environment) and the API's socket too; once the backend gives the
+        run its host uid (see ``_run``), only callers of that uid may use the token.
         """
         if event.network == "egress" and not self.allow_egress:
             raise PermissionDeniedError(EGRESS_REFUSED)
         language = event.language
         assert language is not None, "a script event has a language"
         env = {**event.env, "CRONIUM_EVENT_ID": str(event.id)}
+        token = None
         if self.runtime is not None:
             token = self.runtime.admit(
                 ActiveExecution(
@@ -296,12 +298,13 @@ class Worker:
                 now=self.clock(),
                 timeout=event.limits.timeout_seconds,
             )
-            env |= {"CRONIUM_RUNTIME_API": SANDBOX_URL, "CRONIUM_EXECUTION_TOKEN": token}
+            env |= {"CRONIUM_RUNTIME_API": SANDBOX_URL}
         return SandboxSpec(
             execution_id=execution.id,
             language=language,
             script=event.script,
             env=env,
+            token=token,
             runtime_socket=None if self.runtime is None else self.runtime.socket_path,
             input=execution.input,
             limits=event.limits,
@@ -471,7 +474,11 @@ class Worker:
         self, spec: SandboxSpec, logs: LogWriter, cancel: asyncio.Event
     ) -> RunRecord | NotStarted:
         try:
-            result = await self.backend.run(spec, logs.add, cancel)
+            with self.backend.ids_for(spec.execution_id) as ids:
+                if self.runtime is not None:
+                    self.runtime.bind_uid(spec.execution_id, ids.uid)
+                own = dataclasses.replace(spec, uid=ids.uid, gid=ids.gid)
+                result = await self.backend.run(own, logs.add, cancel)
         except SandboxStartError as exc:
             return NotStarted(exc.message)
         except SandboxError as exc:

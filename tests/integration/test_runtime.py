@@ -200,7 +200,7 @@ async def test_a_finished_executions_token_is_refused(harness: Harness) -> None:
     leak = (
         "import os\n"
         "print(os.environ['CRONIUM_EXECUTION_ID'])\n"
-        "print(os.environ['CRONIUM_EXECUTION_TOKEN'])"
+        "print(open(os.environ['CRONIUM_EXECUTION_TOKEN_FILE']).read())"
     )
     first = await harness.run(Language.PYTHON, leak)
     execution_id, token = first.stdout
@@ -229,7 +229,7 @@ except cronium.CroniumAPIError as error:
 async def test_a_tampered_token_is_refused(harness: Harness) -> None:
     script = """
 import os, cronium
-token = os.environ["CRONIUM_EXECUTION_TOKEN"]
+token = open(os.environ["CRONIUM_EXECUTION_TOKEN_FILE"]).read()
 forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
 try:
     own = os.environ["CRONIUM_EXECUTION_ID"]

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from cronium.domain.event import Language, ResourceLimits
 from cronium.sandbox import cgroups
-from cronium.sandbox.native import DataFiles, build_command, prepare_etc, root_filesystem
+from cronium.sandbox.native import (
+    DataFiles,
+    build_command,
+    prepare_etc,
+    proc_masks,
+    root_filesystem,
+)
 from cronium.sandbox.seccomp import AARCH64, X86_64, build_filter
 from cronium.sandbox.spec import SandboxSpec
 
@@ -19,8 +25,6 @@ def command(**spec_options: object) -> list[str]:
     spec = SandboxSpec(execution_id=5, language=Language.PYTHON, script="x", **spec_options)  # type: ignore[arg-type]
     return build_command(
         spec,
-        bwrap="/usr/bin/bwrap",
-        interpreter=Path("/usr/bin/python3"),
         files=FILES,
         info_fd=20,
         block_fd=21,
@@ -35,7 +39,6 @@ def pairs(args: list[str], flag: str) -> list[str]:
 
 def test_the_command_isolates_everything_and_runs_the_script_file() -> None:
     args = command()
-    assert args[0] == "/usr/bin/bwrap"
     for flag in ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"):
         assert flag in args
     assert "--share-net" not in args
@@ -50,7 +53,44 @@ def test_the_command_isolates_everything_and_runs_the_script_file() -> None:
     helpers = args.index("/run/prepared/helpers")
     assert args[helpers - 1 : helpers + 2] == ["--ro-bind", "/run/prepared/helpers", "/opt/cronium"]
     assert pairs(args, "--chdir") == ["/workspace"]
-    assert args[-3:] == ["--", "/usr/bin/python3", "/run/cronium/script.py"]
+    assert args[args.index("10") - 1 :][:3] == ["--ro-bind-data", "10", "/run/cronium/script.py"]
+    assert "--" not in args  # the command comes after them, on bubblewrap's own command line
+
+
+def test_the_token_is_a_file_only_the_sandbox_user_reads() -> None:
+    spec = SandboxSpec(execution_id=5, language=Language.BASH, script="x", token="t")
+    args = build_command(
+        spec,
+        files=DataFiles(script=10, seccomp=14, token=16),
+        info_fd=20,
+        block_fd=21,
+        system=[],
+        prepared=Path("/prepared"),
+    )
+    at = args.index("16")
+    assert args[at - 3 : at + 2] == [
+        "--perms",
+        "0400",
+        "--ro-bind-data",
+        "16",
+        "/run/cronium/token",
+    ]
+    assert "t" not in args
+    assert "CRONIUM_EXECUTION_TOKEN" not in spec.environment()
+    assert spec.environment()["CRONIUM_EXECUTION_TOKEN_FILE"] == "/run/cronium/token"
+
+
+def test_proc_is_masked_like_docker_masks_it(tmp_path: Path) -> None:
+    (tmp_path / "kcore").write_text("")
+    (tmp_path / "partitions").write_text("")
+    (tmp_path / "acpi").mkdir()
+    args = proc_masks(tmp_path)
+    assert args == [
+        "--ro-bind", "/dev/null", "/proc/kcore",
+        "--ro-bind", "/dev/null", "/proc/partitions",
+        "--perms", "0555", "--tmpfs", "/proc/acpi",
+        "--ro-bind", "/proc/sys", "/proc/sys",
+    ]  # fmt: skip
 
 
 def test_egress_shares_the_network() -> None:
@@ -61,8 +101,6 @@ def test_input_is_delivered_as_a_file_when_there_is_one() -> None:
     spec = SandboxSpec(execution_id=5, language=Language.BASH, script="x", input={"a": 1})
     args = build_command(
         spec,
-        bwrap="bwrap",
-        interpreter=Path("/usr/bin/bash"),
         files=DataFiles(script=10, seccomp=14, input=15),
         info_fd=20,
         block_fd=21,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,7 @@ class ActiveExecution:
     scheduled_at: datetime | None
     input: Any
     worker_id: str | None = None
+    uid: int | None = None  # the run's host uid: only a caller with it may use its token
 
     @property
     def held_by(self) -> tuple[int, str] | None:
@@ -90,3 +93,17 @@ class Registry:
     def get(self, execution_id: int) -> ActiveExecution | None:
         with self._lock:
             return self._active.get(execution_id)
+
+    def bind_uid(self, execution_id: int, uid: int) -> None:
+        with self._lock:
+            active = self._active.get(execution_id)
+            if active is not None:
+                self._active[execution_id] = dataclasses.replace(active, uid=uid)
+
+    def admits(self, uid: int) -> bool:
+        """Whether a caller of host uid ``uid`` may talk to the API: a running execution has it
+        (or the worker's own user, as whom scripts run without isolation)."""
+        if uid == os.geteuid():
+            return True
+        with self._lock:
+            return any(active.uid == uid for active in self._active.values())

@@ -14,6 +14,7 @@ import logging
 import shutil
 import socket
 import stat
+import struct
 import tempfile
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import Any
 
 import uvicorn
 import uvloop
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
@@ -39,7 +41,10 @@ SANDBOX_SOCKET = "/run/cronium/runtime.sock"
 SANDBOX_URL = f"unix://{SANDBOX_SOCKET}"
 TOKEN_MARGIN = timedelta(seconds=60)
 SOCKET_ROOT = Path(tempfile.gettempdir()) / "cronium-runtime"
-WATCH_SECONDS = 1.0  # how often the thread checks that its socket is still there
+WATCH_SECONDS = 1.0
+PEER_CRED = struct.Struct(
+    "3i"
+)  # struct ucred: pid, uid, gid  # how often the thread checks that its socket is still there
 
 
 class RuntimeServer:
@@ -98,6 +103,11 @@ class RuntimeServer:
             lifetime=timedelta(seconds=timeout) + TOKEN_MARGIN,
         )
 
+    def bind_uid(self, execution_id: int, uid: int) -> None:
+        """The run's sandbox runs as host uid ``uid``: only callers of that uid may use its
+        token (and may connect at all)."""
+        self.registry.bind_uid(execution_id, uid)
+
     def results(self, execution_id: int) -> Results:
         """What the execution handed over through the API (output, condition) so far."""
         return self.registry.results(execution_id)
@@ -147,13 +157,18 @@ class RuntimeServer:
         self.socket_dir.parent.chmod(0o755)
         self.socket_dir.chmod(0o755)
         self.socket_path.unlink(missing_ok=True)
+        registry = self.registry
+
+        class Protocol(PeerCheckedProtocol):
+            admits = staticmethod(registry.admits)
+
         config = uvicorn.Config(
             app,
             uds=str(self.socket_path),
             lifespan="off",
             access_log=False,
             log_level="warning",
-            http="httptools",
+            http=Protocol,
         )
         server = self._server = _Server(config, self._listening)
         serving = asyncio.ensure_future(server.serve())
@@ -184,6 +199,36 @@ def _remove_sockets_of_dead_workers() -> None:
     for directory in SOCKET_ROOT.iterdir():
         if owner_gone(directory.name):
             shutil.rmtree(directory, ignore_errors=True)
+
+
+class PeerCheckedProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, talking only to callers whose uid a running execution has:
+    the kernel tells the caller's uid (SO_PEERCRED), which no caller can forge. Each request's
+    scope carries it (``extensions["cronium.peer_uid"]``) for the token's own check."""
+
+    admits: Callable[[int], bool]
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.peer_uid = _peer_uid(transport)
+        super().connection_made(transport)
+        if self.peer_uid is None or not self.admits(self.peer_uid):
+            log.warning("refused a runtime API connection from uid %s", self.peer_uid)
+            transport.abort()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        extensions = dict(self.scope.get("extensions") or {})
+        extensions["cronium.peer_uid"] = {"uid": self.peer_uid}
+        self.scope["extensions"] = extensions
+
+
+def _peer_uid(transport: asyncio.BaseTransport) -> int | None:
+    connection = transport.get_extra_info("socket")
+    if connection is None or connection.family != socket.AF_UNIX:
+        return None
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEER_CRED.size)
+    _pid, uid, _gid = PEER_CRED.unpack(credentials)
+    return int(uid)
 
 
 class _Server(uvicorn.Server):

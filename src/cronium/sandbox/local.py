@@ -45,6 +45,8 @@ def local_environment(spec: SandboxSpec, workspace: str) -> dict[str, str]:
     }
     if spec.runtime_socket is not None:
         env["CRONIUM_RUNTIME_API"] = f"unix://{spec.runtime_socket}"
+    if spec.token is not None:
+        env["CRONIUM_EXECUTION_TOKEN_FILE"] = str(Path(workspace) / ".cronium-token")
     return env
 
 
@@ -69,6 +71,10 @@ class LocalInsecureBackend(SandboxBackend):
         with tempfile.TemporaryDirectory(prefix=f"cronium-{spec.execution_id}-") as workspace:
             script = Path(workspace) / SCRIPT_NAMES[spec.language]
             script.write_text(spec.script, encoding="utf-8")
+            if spec.token is not None:
+                token = os.open(Path(workspace) / ".cronium-token", os.O_WRONLY | os.O_CREAT, 0o600)
+                with os.fdopen(token, "w") as file:
+                    file.write(spec.token)
             process = await asyncio.create_subprocess_exec(
                 interpreter,
                 str(script),

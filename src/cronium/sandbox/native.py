@@ -3,8 +3,11 @@
 bubblewrap builds the sandbox: new user, PID, mount, network, IPC, UTS and cgroup namespaces;
 a root file system made of the host's ``/usr`` bound read-only, a minimal ``/etc`` with the
 sandbox user, tmpfs ``/tmp`` (100 MB) and ``/workspace`` (500 MB), the rest read-only; uid and
-gid 1000 outside and inside, no capabilities, no-new-privileges and a seccomp filter. Nothing of
-``/root``, ``/home``, ``/var``, the worker's files or its environment is visible.
+gid 1000 inside, and outside a uid and gid of the run's own (see cronium.sandbox.host), no
+capabilities, no-new-privileges and a seccomp filter. Nothing of ``/root``, ``/home``,
+``/var``, the worker's files or its environment is visible; what Docker masks in ``/proc`` is
+masked here too, and bubblewrap takes its arguments from a pipe, so that the sandbox's first
+process shows no host path in its command line.
 
 The worker prepares a fresh cgroup for the run (memory without swap, CPU quota, process limit),
 and the sandbox's first process joins it before the script starts: bubblewrap reports its pid
@@ -32,6 +35,7 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxStartError, SandboxUnavailableError
 from cronium.images import helpers_source
 from cronium.sandbox import cgroups
+from cronium.sandbox.host import RunIds, StateDir, UidRange, UidSlots
 from cronium.sandbox.process import (
     Outcome,
     OutputPump,
@@ -47,6 +51,7 @@ from cronium.sandbox.spec import (
     SANDBOX_GID,
     SANDBOX_UID,
     SCRIPT_NAMES,
+    TOKEN_FILE,
     OutputLine,
     OutputSink,
     SandboxBackend,
@@ -73,7 +78,11 @@ HOST_ETC = ("ld.so.cache", "alternatives", "localtime", "nsswitch.conf", "ssl/ce
             "ssl/openssl.cnf", "ca-certificates.conf")  # fmt: skip
 EGRESS_ETC = ("resolv.conf", "gai.conf", "host.conf")
 HOSTNAME = "sandbox"
-ETC_ROOT = Path(tempfile.gettempdir()) / "cronium-native"
+# What Docker masks in /proc: files read as nothing, directories empty (those this kernel has).
+MASKED_PROC_FILES = ("asound", "config.gz", "interrupts", "iomem", "kcore", "keys", "kallsyms",
+                     "kmsg", "latency_stats", "partitions", "sched_debug", "sysrq-trigger",
+                     "timer_list", "timer_stats")  # fmt: skip
+MASKED_PROC_DIRS = ("acpi", "scsi", "asound", "driver", "fs", "irq", "bus", "tty")
 DEV_SIZE = 64 * 1024 * 1024
 # A minimal /dev, cheaper than bubblewrap's --dev (no pseudo-terminals: scripts get no tty).
 DEVICES = (
@@ -119,6 +128,7 @@ class DataFiles:
     script: int
     seccomp: int
     input: int | None = None
+    token: int | None = None
 
 
 def root_filesystem(host_root: Path = Path("/")) -> list[str]:
@@ -162,13 +172,11 @@ def prepare_etc(target: Path, uid: int, gid: int, host_etc: Path = Path("/etc"))
     return target
 
 
-def prepare_root(uid: int, gid: int) -> Path:
-    """A fresh directory with the sandbox's /etc and the runtime helpers, readable by uid 1000."""
-    ETC_ROOT.mkdir(mode=0o755, exist_ok=True)
-    ETC_ROOT.chmod(0o755)
-    prepared = Path(tempfile.mkdtemp(prefix=f"prepared-{process_key()}-", dir=ETC_ROOT))
+def prepare_root(within: Path) -> Path:
+    """A fresh directory in ``within`` with the sandbox's /etc and the runtime helpers."""
+    prepared = Path(tempfile.mkdtemp(prefix=f"prepared-{process_key()}-", dir=within))
     prepared.chmod(0o755)
-    prepare_etc(prepared / "etc", uid, gid)
+    prepare_etc(prepared / "etc", SANDBOX_UID, SANDBOX_GID)
     shutil.copytree(
         helpers_source(),
         prepared / "helpers",
@@ -203,49 +211,66 @@ def egress_files(host_etc: Path = Path("/etc")) -> list[str]:
     return args
 
 
+def proc_masks(host_proc: Path = Path("/proc")) -> list[str]:
+    """bubblewrap arguments masking what Docker masks in /proc (the entries this kernel has),
+    and /proc/sys read-only."""
+    args = []
+    for name in MASKED_PROC_FILES:
+        if (host_proc / name).is_file():
+            args += ["--ro-bind", "/dev/null", f"/proc/{name}"]
+    for name in MASKED_PROC_DIRS:
+        if (host_proc / name).is_dir():
+            args += ["--perms", "0555", "--tmpfs", f"/proc/{name}"]
+    return [*args, "--ro-bind", "/proc/sys", "/proc/sys"]
+
+
+def script_path(spec: SandboxSpec) -> str:
+    return f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
+
+
 def build_command(
     spec: SandboxSpec,
     *,
-    bwrap: str,
-    interpreter: Path,
     files: DataFiles,
     info_fd: int,
     block_fd: int,
     system: list[str],
     prepared: Path,
+    masks: list[str] = [],  # noqa: B006 (never changed)
 ) -> list[str]:
-    """The whole bubblewrap command line for ``spec`` (pure: tested without running it)."""
-    script = f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
+    """bubblewrap's options for ``spec`` (pure: tested without running it). They reach it
+    through ``--args``, so that the command line seen inside the sandbox holds none of them."""
     network = ["--share-net", *egress_files()] if spec.network == "egress" else []
     data = ["--ro-bind-data", str(files.input), INPUT_FILE] if files.input is not None else []
+    if files.token is not None:
+        data += ["--perms", "0400", "--ro-bind-data", str(files.token), TOKEN_FILE]
     if spec.runtime_socket is not None:
         data += ["--ro-bind", str(spec.runtime_socket), RUNTIME_SOCKET]
     return [
-        bwrap,
         "--unshare-all",
         "--unshare-user",
         "--disable-userns",
         "--die-with-parent",
         "--new-session",
-        "--uid", str(spec.uid),
-        "--gid", str(spec.gid),
+        "--uid", str(SANDBOX_UID),
+        "--gid", str(SANDBOX_GID),
         "--hostname", HOSTNAME,
         *system,
         "--ro-bind", str(prepared / "etc"), "/etc",
         "--ro-bind", str(prepared / "helpers"), HELPERS_DIR,
         "--proc", "/proc",
+        *masks,
         *DEVICES,
         "--size", str(TMP_SIZE), "--perms", "1777", "--tmpfs", "/tmp",
         "--size", str(WORKSPACE_SIZE), "--perms", "0755", "--tmpfs", "/workspace",
         *network,
-        "--ro-bind-data", str(files.script), script,
+        "--ro-bind-data", str(files.script), script_path(spec),
         *data,
         "--chdir", "/workspace",
         "--remount-ro", "/",
         "--info-fd", str(info_fd),
         "--block-fd", str(block_fd),
         "--seccomp", str(files.seccomp),
-        "--", str(interpreter), script,
     ]  # fmt: skip
 
 
@@ -299,13 +324,24 @@ async def _read_until_closed(descriptor: int) -> bytes:
 
 
 class NativeBackend(SandboxBackend):
-    """bubblewrap in a cgroup prepared by the worker. Needs root (for cgroups and uid 1000)."""
+    """bubblewrap in a cgroup prepared by the worker. Needs root (for cgroups and run uids)."""
 
     name = "native"
 
-    def __init__(self, tree: cgroups.CgroupTree | None = None, bwrap: str | None = None) -> None:
+    def __init__(
+        self,
+        tree: cgroups.CgroupTree | None = None,
+        bwrap: str | None = None,
+        *,
+        state: StateDir | None = None,
+        uids: UidRange | None = None,
+    ) -> None:
         self._tree = tree
         self._bwrap = bwrap
+        self.uids = uids or UidRange()
+        self.state = state or StateDir(group=self.uids.group)
+        self._slots: UidSlots | None = None
+        self._masks: list[str] = []
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             raise SandboxUnavailableError("setpriv is not installed: apt-get install util-linux")
@@ -313,7 +349,7 @@ class NativeBackend(SandboxBackend):
         self._seccomp = b""
         self._system: list[str] = []
         self._setpriv = "setpriv"
-        self._prepared = ETC_ROOT / "not-prepared"
+        self._prepared = Path("/nonexistent")
         self._counter = itertools.count(1)
         self._checked = False
 
@@ -330,38 +366,53 @@ class NativeBackend(SandboxBackend):
         if os.geteuid() != 0:
             raise SandboxUnavailableError(
                 "the native backend must run as root: it creates a cgroup per sandbox and starts "
-                "the sandbox as uid 1000 (run the worker as root, or use the docker backend)"
+                "each sandbox as a uid of its own (run the worker as root, or use the docker"
+                " backend)"
             )
         bwrap = self._bwrap or shutil.which("bwrap")
         if bwrap is None:
             raise SandboxUnavailableError("bubblewrap is not installed: apt-get install bubblewrap")
         self._bwrap = bwrap
+        self.uids.check()
+        self._slots = UidSlots(self.uids, self.state.private("uids"))
         self._seccomp = filter_for_this_machine()
         self._system = root_filesystem()
-        self._prepared = prepare_root(SANDBOX_UID, SANDBOX_GID)
+        self._masks = proc_masks()
+        self._prepared = prepare_root(self.state.shared("native"))
         self.tree.prepare()
         self._try_namespaces()
         self._checked = True
 
+    @contextlib.contextmanager
+    def ids_for(self, execution_id: int) -> Iterator[RunIds]:
+        """A uid and gid of the range that no other run of this host has now."""
+        self.check()
+        assert self._slots is not None
+        with self._slots.claim(execution_id) as ids:
+            yield ids
+
     def _try_namespaces(self) -> None:
         command = [
             str(self._bwrap), "--unshare-all", "--unshare-user", "--disable-userns",
-            "--uid", "1000", "--gid", "1000", *self._system, "--proc", "/proc",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID), *self._system,
+            "--ro-bind", str(self._prepared / "etc"), "/etc", "--proc", "/proc", *self._masks,
             "--", "/usr/bin/true",
         ]  # fmt: skip
-        try:
-            subprocess.run(
-                command, user=1000, group=1000, extra_groups=[], capture_output=True,
-                check=True, timeout=30, cwd="/",
-            )  # fmt: skip
-        except subprocess.CalledProcessError as exc:
-            reason = exc.stderr.decode(errors="replace").strip()
-            raise SandboxUnavailableError(
-                f"bubblewrap cannot create namespaces here ({reason}). Unprivileged user "
-                "namespaces must be allowed: sysctl -w kernel.unprivileged_userns_clone=1 "
-                "user.max_user_namespaces=10000 (and, on Ubuntu, "
-                "kernel.apparmor_restrict_unprivileged_userns=0)"
-            ) from exc
+        assert self._slots is not None
+        with self._slots.claim(0) as ids:
+            try:
+                subprocess.run(
+                    command, user=ids.uid, group=ids.gid, extra_groups=[self.uids.group],
+                    capture_output=True, check=True, timeout=30, cwd="/",
+                )  # fmt: skip
+            except subprocess.CalledProcessError as exc:
+                reason = exc.stderr.decode(errors="replace").strip()
+                raise SandboxUnavailableError(
+                    f"bubblewrap cannot create namespaces here ({reason}). Unprivileged user "
+                    "namespaces must be allowed: sysctl -w kernel.unprivileged_userns_clone=1 "
+                    "user.max_user_namespaces=10000 (and, on Ubuntu, "
+                    "kernel.apparmor_restrict_unprivileged_userns=0)"
+                ) from exc
 
     def close(self) -> None:
         """Remove this process's prepared root (a clean stop leaves no directory behind)."""
@@ -377,7 +428,7 @@ class NativeBackend(SandboxBackend):
             if owner_gone(owner):
                 self.tree.open(name).remove()
                 removed.append(name)
-        for prepared in ETC_ROOT.glob("prepared-*") if ETC_ROOT.is_dir() else ():
+        for prepared in self.state.shared("native").glob("prepared-*"):
             if prepared != self._prepared and owner_gone(prepared.name.split("-")[1]):
                 shutil.rmtree(prepared, ignore_errors=True)
         return removed
@@ -401,9 +452,10 @@ class NativeBackend(SandboxBackend):
         except (OSError, SandboxError) as exc:
             raise SandboxStartError(f"cannot set up the sandbox's cgroup: {exc}") from exc
         try:
-            outcome, setup_seconds, run_seconds = await self._run_in(
-                cgroup, spec, interpreter, on_output, cancel, started
-            )
+            with self.with_ids(spec) as own:
+                outcome, setup_seconds, run_seconds = await self._run_in(
+                    cgroup, own, interpreter, on_output, cancel, started
+                )
         finally:
             run_end = time.monotonic()
             stats = await asyncio.to_thread(_stats_and_remove, cgroup)
@@ -446,25 +498,29 @@ class NativeBackend(SandboxBackend):
             block_read,
             block_write,
         ):
-            command = build_command(
+            options = build_command(
                 spec,
-                bwrap=str(self._bwrap),
-                interpreter=interpreter,
                 files=files,
                 info_fd=info_write,
                 block_fd=block_read,
                 system=self._system,
                 prepared=self._prepared,
+                masks=self._masks,
             )
+            arguments = fds.keep(_memfd("arguments", b"".join(o.encode() + b"\0" for o in options)))
             data = (getattr(files, name) for name in files.__slots__)
-            passed = (info_write, block_read, *(fd for fd in data if fd is not None))
+            passed = (info_write, block_read, arguments, *(fd for fd in data if fd is not None))
+            assert spec.uid is not None
+            assert spec.gid is not None
             pipes = OwnedPipes(spec.uid, spec.gid)
             # setpriv, not Popen(user=...): changing ids in the child rules out vfork, and
-            # forking a big worker process costs milliseconds.
+            # forking a big worker process costs milliseconds. The sandbox group lets
+            # bubblewrap reach what it binds in the state directory.
             try:
                 process = await asyncio.create_subprocess_exec(
                     self._setpriv, f"--reuid={spec.uid}", f"--regid={spec.gid}",
-                    "--clear-groups", "--", *command,
+                    f"--groups={self.uids.group}", "--", str(self._bwrap),
+                    "--args", str(arguments), "--", str(interpreter), script_path(spec),
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=pipes.stdout_write,
                     stderr=pipes.stderr_write,
@@ -519,6 +575,7 @@ class NativeBackend(SandboxBackend):
                 input=None
                 if spec.input is None
                 else keep(_memfd("input", json.dumps(spec.input).encode("utf-8"))),
+                token=None if spec.token is None else keep(_memfd("token", spec.token.encode())),
             )
             info_read, info_write = (keep(fd) for fd in os.pipe())
             block_read, block_write = (keep(fd) for fd in os.pipe())

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable
+import contextlib
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from cronium.domain.event import Language, Network, ResourceLimits
+from cronium.sandbox.host import RunIds
 
 Stream = Literal["stdout", "stderr"]
 
-SANDBOX_UID = 1000
+SANDBOX_UID = 1000  # the script's uid and gid inside the sandbox
 SANDBOX_GID = 1000
 DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
 DEFAULT_OUTPUT_LINES = 100_000
@@ -23,6 +27,7 @@ DEFAULT_GRACE_SECONDS = 1.0
 # Where the runtime helpers are in every sandbox, and where its runtime API socket is.
 HELPERS_DIR = "/opt/cronium"
 RUNTIME_SOCKET = "/run/cronium/runtime.sock"
+TOKEN_FILE = "/run/cronium/token"  # the run's runtime API token: a file, never the environment
 SCRIPT_NAMES = {
     Language.BASH: "script.sh",
     Language.PYTHON: "script.py",
@@ -53,8 +58,10 @@ class SandboxSpec:
     env: dict[str, str] = field(default_factory=dict)
     limits: ResourceLimits = field(default_factory=ResourceLimits)
     network: Network = "none"
-    uid: int = SANDBOX_UID
-    gid: int = SANDBOX_GID
+    # the run's own uid and gid on the host; None: the backend gives it one for the run
+    uid: int | None = None
+    gid: int | None = None
+    token: str | None = None
     output_cap_bytes: int = DEFAULT_OUTPUT_CAP
     output_max_lines: int = DEFAULT_OUTPUT_LINES
     grace_seconds: float = DEFAULT_GRACE_SECONDS
@@ -72,6 +79,7 @@ class SandboxSpec:
             "NODE_PATH": f"{HELPERS_DIR}/node",
             "BASH_ENV": f"{HELPERS_DIR}/bash/cronium.sh",
             **self.env,
+            **({"CRONIUM_EXECUTION_TOKEN_FILE": TOKEN_FILE} if self.token is not None else {}),
             "CRONIUM_EXECUTION_ID": str(self.execution_id),
         }
 
@@ -110,6 +118,21 @@ class SandboxBackend(abc.ABC):
         ``process_key``), so a process that was given a dead worker's pid since is not taken
         for it, and its own sandboxes (a ``cronium run`` of its own, say) are left alone."""
         return []
+
+    @contextlib.contextmanager
+    def ids_for(self, execution_id: int) -> Iterator[RunIds]:
+        """The host uid and gid of a run, its own for the time of the block (by default the
+        worker's: a backend without isolation runs scripts as the worker)."""
+        yield RunIds(os.geteuid(), os.getegid())
+
+    @contextlib.contextmanager
+    def with_ids(self, spec: SandboxSpec) -> Iterator[SandboxSpec]:
+        """``spec`` with the run's host ids: the ones given, or ones held for the block."""
+        if spec.uid is not None and spec.gid is not None:
+            yield spec
+            return
+        with self.ids_for(spec.execution_id) as ids:
+            yield dataclasses.replace(spec, uid=ids.uid, gid=ids.gid)
 
     def close(self) -> None:  # noqa: B027 (optional: most backends prepare nothing)
         """The worker stops: remove what the backend prepared for its runs (none run now)."""

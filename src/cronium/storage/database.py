@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -46,15 +47,34 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, parsed.database)
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
+
+
+def private_database_file(path: Path) -> None:
+    """Make the SQLite file (and its directory) for the owner's eyes only, whatever the umask:
+    the directory 0700 if made here, the file 0600 before SQLite opens it (its -wal and -shm
+    files take the file's mode)."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+        path.parent.chmod(0o700)  # mkdir's mode went through the umask
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        if os.fstat(descriptor).st_size == 0:
+            os.fchmod(descriptor, 0o600)  # a new file: ours to set
+    finally:
+        os.close(descriptor)
 
 
 def _create_sqlite_engine(url: str, database: str | None) -> AsyncEngine:
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_database_file(Path(database))
     # Sessions end their own transactions (see _on_begin): a reset on return would only cost
-    # one more trip to the driver's thread.
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+    # one more trip to the driver's thread. Statement parameters never reach the logs.
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_reset_on_return=None, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,14 @@
 #
 # A failure prints the API's message on stderr and returns a non-zero status. Needs curl and jq.
 
+_cronium_token() {  # the run's token: from its file (never on a command line)
+    if [[ -n ${CRONIUM_EXECUTION_TOKEN-} ]]; then
+        printf '%s' "$CRONIUM_EXECUTION_TOKEN"
+    elif [[ -r ${CRONIUM_EXECUTION_TOKEN_FILE-/run/cronium/token} ]]; then
+        printf '%s' "$(<"${CRONIUM_EXECUTION_TOKEN_FILE-/run/cronium/token}")"
+    fi
+}
+
 _cronium_call() {  # METHOD PATH [BODY]
     local method=$1 path=$2 body=${3-} socket answer status attempt
     if [[ ${CRONIUM_RUNTIME_API-} != unix://* ]]; then
@@ -19,12 +27,12 @@ _cronium_call() {  # METHOD PATH [BODY]
     for attempt in 1 2 3 4; do
         if [[ -n $body ]]; then
             answer=$(printf '%s' "$body" | curl -sS --unix-socket "$socket" -X "$method" \
-                -H "Authorization: Bearer ${CRONIUM_EXECUTION_TOKEN-}" \
+                -K <(printf 'header = "Authorization: Bearer %s"\n' "$(_cronium_token)") \
                 -H 'Content-Type: application/json' --data-binary @- \
                 -w '\n%{http_code}' "http://localhost$path") || answer=$'\n000'
         else
             answer=$(curl -sS --unix-socket "$socket" -X "$method" \
-                -H "Authorization: Bearer ${CRONIUM_EXECUTION_TOKEN-}" \
+                -K <(printf 'header = "Authorization: Bearer %s"\n' "$(_cronium_token)") \
                 -w '\n%{http_code}' "http://localhost$path") || answer=$'\n000'
         fi
         status=${answer##*$'\n'}

@@ -33,10 +33,20 @@ class CroniumAPIError extends CroniumError {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
+function readToken() {
+  // the run's token: from the file its sandbox holds
+  try {
+    const file = process.env.CRONIUM_EXECUTION_TOKEN_FILE || '/run/cronium/token';
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    return '';
+  }
+}
+
 function settings() {
   return {
     url: process.env.CRONIUM_RUNTIME_API || '',
-    token: process.env.CRONIUM_EXECUTION_TOKEN || '',
+    token: process.env.CRONIUM_EXECUTION_TOKEN || readToken(),
     executionId: process.env.CRONIUM_EXECUTION_ID || '',
   };
 }

@@ -110,12 +110,23 @@ class _Connection:
         self._socket.close()
 
 
+def _token() -> str:
+    """The run's token: from the file its sandbox holds (or the environment, if set there)."""
+    if os.environ.get("CRONIUM_EXECUTION_TOKEN"):
+        return os.environ["CRONIUM_EXECUTION_TOKEN"]
+    try:
+        with open(os.environ.get("CRONIUM_EXECUTION_TOKEN_FILE", "/run/cronium/token")) as file:
+            return file.read().strip()
+    except OSError:
+        return ""
+
+
 class Client:
     """A connection to the runtime API, kept open between calls."""
 
     def __init__(self, url: str | None = None, token: str | None = None) -> None:
         self.url = url if url is not None else os.environ.get("CRONIUM_RUNTIME_API", "")
-        self.token = token if token is not None else os.environ.get("CRONIUM_EXECUTION_TOKEN", "")
+        self.token = token if token is not None else _token()
         self.execution_id = os.environ.get("CRONIUM_EXECUTION_ID", "")
         self._connection: _Connection | None = None
 
