@@ -63,15 +63,11 @@ def examine_privacy(settings: Settings) -> list[Finding]:
                 findings.append(_mode_finding("database file", path, 0o600))
     uids = settings.sandbox_uids
     taken = uids.collisions()
-    findings.append(
-        Finding(
-            "sandbox uids",
-            not taken,
-            f"{uids.base}-{uids.base + uids.count - 1} are free"
-            if not taken
-            else f"in use: {', '.join(taken[:5])}; set CRONIUM_SANDBOX_UID_BASE to a free range",
-        )  # fmt: skip
-    )
+    span = f"{uids.base}-{uids.base + uids.count - 1}"
+    detail = f"{span} are free" if not taken else f"{span} in use: {', '.join(taken[:5])}"
+    if taken:
+        detail += "; set CRONIUM_SANDBOX_UID_BASE to a free range"
+    findings.append(Finding("sandbox uids", not taken, detail))
     if settings.state_dir.exists():
         try:
             StateDir(settings.state_dir, group=uids.group).ensure()
