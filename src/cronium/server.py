@@ -18,6 +18,7 @@ from cronium.errors import SandboxUnavailableError
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
+from cronium.sandbox.host import StateDir
 from cronium.scheduler import Scheduler
 from cronium.service import IssuedToken, Service
 from cronium.settings import Settings
@@ -81,7 +82,8 @@ def build_runtime(settings: Settings) -> RuntimeServer:
         max_payload_bytes=settings.runtime_max_payload,
         calls_per_minute=settings.runtime_rate_limit,
     )
-    return RuntimeServer(settings.database_url_value, limits=limits, key=key)
+    state = StateDir(settings.state_dir, group=settings.sandbox_uids.group)
+    return RuntimeServer(settings.database_url_value, limits=limits, key=key, state=state)
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.user import User
 from cronium.runtime.app import RuntimeLimits
-from cronium.runtime.server import SOCKET_ROOT, RuntimeServer
+from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.spec import SandboxBackend
 from cronium.service import Service
 from cronium.storage import EventFields, Store
@@ -72,7 +72,6 @@ async def harness(database_url: str, sandbox_backend: SandboxBackend) -> AsyncIt
     runtime = RuntimeServer(
         database_url,
         limits=RuntimeLimits(max_payload_bytes=MAX_PAYLOAD, calls_per_minute=RATE_LIMIT),
-        socket_dir=SOCKET_ROOT / f"test-{uuid.uuid4().hex}",
     )
     await asyncio.to_thread(runtime.start)
     worker = Worker(store, sandbox_backend, runtime=runtime)

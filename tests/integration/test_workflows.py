@@ -16,7 +16,7 @@ from cronium.domain.schedule import Schedule
 from cronium.domain.user import User
 from cronium.domain.workflow import Edge, EdgeKind, Graph, Node, NodeRun, NodeStatus
 from cronium.errors import SandboxUnavailableError
-from cronium.runtime.server import SOCKET_ROOT, RuntimeServer
+from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.native import NativeBackend
 from cronium.scheduler import Scheduler
 from cronium.service import Service
@@ -86,7 +86,7 @@ async def flows(database_url: str) -> AsyncIterator[Flows]:
     store = Store(engine)
     service = Service(store)
     user, _ = await service.create_admin("flows")
-    runtime = RuntimeServer(database_url, socket_dir=SOCKET_ROOT / f"test-{uuid.uuid4().hex}")
+    runtime = RuntimeServer(database_url)
     await asyncio.to_thread(runtime.start)
     worker = Worker(store, NativeBackend(), runtime=runtime, poll_interval=0.2)
     service.notify_on_enqueue(worker.wake)

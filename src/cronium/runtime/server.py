@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import shutil
 import socket
 import stat
 import struct
-import tempfile
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -30,6 +30,7 @@ from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
 from cronium.runtime.registry import ActiveExecution, Registry, Results
 from cronium.runtime.tokens import TokenIssuer
+from cronium.sandbox.host import StateDir
 from cronium.sandbox.process import owner_gone, process_key
 from cronium.storage import Store
 from cronium.storage.database import create_engine
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 SANDBOX_SOCKET = "/run/cronium/runtime.sock"
 SANDBOX_URL = f"unix://{SANDBOX_SOCKET}"
 TOKEN_MARGIN = timedelta(seconds=60)
-SOCKET_ROOT = Path(tempfile.gettempdir()) / "cronium-runtime"
+_servers = itertools.count(1)  # several in one process (tests) get a directory each
 WATCH_SECONDS = 1.0
 PEER_CRED = struct.Struct(
     "3i"
@@ -56,13 +57,15 @@ class RuntimeServer:
         *,
         limits: RuntimeLimits | None = None,
         key: bytes | None = None,
-        socket_dir: Path | None = None,
+        state: StateDir | None = None,
     ) -> None:
         self.database_url = database_url
         self.limits = limits or RuntimeLimits()
         self.issuer = TokenIssuer(key)
         self.registry = Registry()
-        self.socket_dir = socket_dir or SOCKET_ROOT / process_key()
+        self.state = state or StateDir()
+        # in the state directory's shared part: bubblewrap, as the run's uid, binds the socket
+        self.socket_dir = self.state.root / "runtime" / f"{process_key()}-{next(_servers)}"
         self.socket_path = self.socket_dir / "runtime.sock"
         self.health = LoopHealth("runtime API")
         self._server: uvicorn.Server | None = None
@@ -75,7 +78,7 @@ class RuntimeServer:
 
     def start(self) -> None:
         """Start serving; returns once the socket accepts connections."""
-        _remove_sockets_of_dead_workers()
+        _remove_sockets_of_dead_workers(self.state.shared("runtime"))
         self._thread = threading.Thread(target=self._serve, name="cronium-runtime", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout=30) or self._failure is not None:
@@ -153,8 +156,8 @@ class RuntimeServer:
     async def _serve_once(self, app: Any) -> str:
         """Serve on a fresh socket until told to stop, or until the socket disappears;
         why it stopped."""
-        self.socket_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-        self.socket_dir.parent.chmod(0o755)
+        self.state.shared("runtime")  # checked at every start
+        self.socket_dir.mkdir(mode=0o755, exist_ok=True)
         self.socket_dir.chmod(0o755)
         self.socket_path.unlink(missing_ok=True)
         registry = self.registry
@@ -193,11 +196,9 @@ class RuntimeServer:
         self._ready.set()
 
 
-def _remove_sockets_of_dead_workers() -> None:
-    if not SOCKET_ROOT.is_dir():
-        return
-    for directory in SOCKET_ROOT.iterdir():
-        if owner_gone(directory.name):
+def _remove_sockets_of_dead_workers(root: Path) -> None:
+    for directory in root.iterdir():
+        if owner_gone(directory.name.split("-")[0]):
             shutil.rmtree(directory, ignore_errors=True)
 
 
