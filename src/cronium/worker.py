@@ -243,6 +243,8 @@ class Worker:
     _give_up_at: float | None = field(default=None, init=False)
     # executions whose sandbox or request is in progress (not yet being recorded)
     _running: set[int] = field(default_factory=set, init=False)
+    # executions this worker holds, from claim to record: the only leases its heartbeat renews
+    _held: set[int] = field(default_factory=set, init=False)
 
     def wake(self) -> None:
         """Look for queued executions now rather than at the next poll."""
@@ -326,6 +328,28 @@ class Worker:
         return ended
 
     async def _execute_one(
+        self, execution: Execution, event: Event
+    ) -> tuple[Execution, tuple[Execution, Event] | None]:
+        """Run and record one execution; a bug on the way fails it with the reason rather than
+        leaving it ``running`` (its lease is renewed only while it is held here)."""
+        self._held.add(execution.id)
+        try:
+            return await self._run_and_record(execution, event)
+        except Exception as exc:
+            log.exception("the worker failed running execution %s", execution.id)
+            failed = RunRecord(
+                status=ExecutionStatus.FAILED,
+                finished_at=self.clock(),
+                error=f"internal error of the worker: {exc!r}"[:2000],
+            )
+            return await self._record(
+                lambda: self.store.record_and_continue(execution.id, self.worker_id, failed),
+                (execution, None),
+            )
+        finally:
+            self._held.discard(execution.id)
+
+    async def _run_and_record(
         self, execution: Execution, event: Event
     ) -> tuple[Execution, tuple[Execution, Event] | None]:
         spec = None
@@ -623,7 +647,7 @@ class Worker:
         """Renew the leases of what runs here, and requeue what lost workers left."""
         now = self.clock()
         held = set(self._running)
-        renewed = await self.store.renew_leases(self.worker_id, now, self.lease)
+        renewed = await self.store.renew_leases(self.worker_id, now, self.lease, self._held)
         for execution_id in sorted((held - renewed) & self._running):
             log.warning(
                 "execution %s is no longer this worker's (its lease ran out, and it was failed"

@@ -507,3 +507,41 @@ async def test_a_stopping_worker_gives_up_storing_a_result_while_the_database_is
     await asyncio.wait_for(working, timeout=10)
     left = await store.get_execution(execution_id)
     assert (left.status, left.worker_id) == (ExecutionStatus.RUNNING, "w-away")
+
+
+async def test_a_bug_while_ending_a_run_fails_it_with_the_reason(
+    store: Store, service: Service
+) -> None:
+    """Storing the end raises something no one planned for (here a RecursionError, as a
+    very deep output once did): the run ends failed with the reason, not `running` forever."""
+    execution_id = await queue_run(service)
+    worker = Worker(store, FakeBackend(), worker_id="w-bug")
+    real = store.record_and_continue
+    calls = {"n": 0}
+
+    async def buggy(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RecursionError("maximum recursion depth exceeded")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.record_and_continue = buggy  # type: ignore[method-assign]
+    assert await worker.run_once() is True
+    ended = await store.get_execution(execution_id)
+    assert ended.status is ExecutionStatus.FAILED
+    assert ended.error == (
+        "internal error of the worker: RecursionError('maximum recursion depth exceeded')"
+    )
+
+
+async def test_the_heartbeat_renews_only_the_leases_the_worker_holds(
+    store: Store, service: Service
+) -> None:
+    execution_id = await queue_run(service)
+    worker = Worker(store, FakeBackend(), worker_id="w-forgot", lease=timedelta(seconds=30))
+    claimed = await worker.claim()  # claimed, then the task that held it died
+    assert [execution.id for execution, _ in claimed] == [execution_id]
+    before = (await store.get_execution(execution_id)).lease_expires_at
+    await asyncio.sleep(0.01)
+    await worker.heartbeat()
+    assert (await store.get_execution(execution_id)).lease_expires_at == before

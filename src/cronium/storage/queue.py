@@ -225,13 +225,19 @@ class QueueOperations(WorkflowOperations):
         claimed.sort(key=lambda pair: (-pair[0].priority, pair[0].queued_at, pair[0].id))
         return [(execution_of(row), event) for row, event in claimed]
 
-    async def renew_leases(self, worker_id: str, now: datetime, lease: timedelta) -> set[int]:
-        """Extend the leases of everything this worker runs; the ids of what it runs."""
+    async def renew_leases(
+        self, worker_id: str, now: datetime, lease: timedelta, held: Collection[int] | None = None
+    ) -> set[int]:
+        """Extend the leases of the executions this worker runs (of those it ``held`` in hand,
+        if given: one it lost track of expires and is failed as lost); the ids renewed."""
+        if held is not None and not held:
+            return set()
         renew = (
             update(ExecutionRow)
             .where(
                 ExecutionRow.worker_id == worker_id,
                 ExecutionRow.status == ExecutionStatus.RUNNING,
+                *([] if held is None else [ExecutionRow.id.in_(list(held))]),
             )
             .values(lease_expires_at=now + lease)
             .returning(ExecutionRow.id)
