@@ -291,3 +291,87 @@ async def test_a_sandbox_that_cannot_be_set_up_says_so_before_the_script_starts(
         await run(backend, "echo ran", runtime_socket=missing_socket)
     assert sandbox_processes() <= before
     assert backend.remove_leftovers() == []
+
+
+# Python in the sandbox calling the kernel directly; numbers from asm/unistd_64.h (x86_64) and
+# asm-generic/unistd.h (aarch64). call() answers the result, or the error's name.
+SYSCALLS = """
+import ctypes, errno, os, socket
+
+NUMBERS = {
+    "x86_64": {"socket": 41, "ptrace": 101, "personality": 135, "io_uring_setup": 425,
+               "clone3": 435},
+    "aarch64": {"personality": 92, "ptrace": 117, "socket": 198, "io_uring_setup": 425,
+                "clone3": 435},
+}[os.uname().machine]
+libc = ctypes.CDLL(None, use_errno=True)
+
+def call(name, *args):
+    result = libc.syscall(ctypes.c_long(NUMBERS[name]), *map(ctypes.c_ulong, args))
+    return errno.errorcode[ctypes.get_errno()] if result == -1 else str(result)
+
+def opened(make):
+    try:
+        for sock in make():
+            sock.close()
+    except OSError as exc:
+        return errno.errorcode[exc.errno]
+    return "opened"
+"""
+
+
+async def test_vsock_sockets_are_refused_and_other_sockets_are_not(
+    backend: SandboxBackend,
+) -> None:
+    # vsock reaches the hypervisor's host, past the network namespace.
+    script = SYSCALLS + (
+        "print(opened(lambda: [socket.socket(40, socket.SOCK_STREAM)]))\n"
+        "print(opened(lambda: socket.socketpair(40, socket.SOCK_STREAM)))\n"
+        "print(call('socket', (1 << 32) | 40, socket.SOCK_STREAM, 0))  # the kernel reads 40\n"
+        "print(opened(lambda: [socket.socket(socket.AF_INET, socket.SOCK_STREAM)]))\n"
+        "print(opened(lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)))\n"
+    )
+    done = await run(backend, script, Language.PYTHON)
+    assert done.out() == ["EAFNOSUPPORT"] * 3 + ["opened"] * 2, done.stderr
+
+
+async def test_the_personality_stays_linux_and_can_be_queried(backend: SandboxBackend) -> None:
+    # 0xffffffff asks for the persona; 8 is PER_LINUX32, 0x400000 READ_IMPLIES_EXEC; the kernel
+    # reads an unsigned int, so the high word of (1 << 32) | 8 changes nothing.
+    personas = [0xFFFFFFFF, 0, 0x0008, 0x0400000, (1 << 32) | 0x0008, 0xFFFFFFFF]
+    script = SYSCALLS + f"for persona in {personas}:\n    print(call('personality', persona))\n"
+    done = await run(backend, script, Language.PYTHON)
+    assert done.out() == ["0", "0", "EPERM", "EPERM", "EPERM", "0"], done.stderr
+
+
+async def test_io_uring_and_clone3_are_not_implemented(backend: SandboxBackend) -> None:
+    script = SYSCALLS + "print(call('io_uring_setup', 1, 0), call('clone3', 0, 0))\n"
+    done = await run(backend, script, Language.PYTHON)
+    assert done.out() == ["ENOSYS ENOSYS"], done.stderr
+
+
+async def test_ptrace_is_refused(backend: SandboxBackend) -> None:
+    script = SYSCALLS + "print(call('ptrace', 0, 0, 0, 0))  # PTRACE_TRACEME\n"
+    done = await run(backend, script, Language.PYTHON)
+    assert done.out() == ["EPERM"], done.stderr
+
+
+# getpid by int 0x80, from an executable page, in a child process; its return code is printed.
+I386_GETPID = """
+import subprocess, sys
+
+CHILD = '''
+import ctypes, mmap
+page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3]))  # mov eax, 20; int 0x80; ret
+print(ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))())
+'''
+print(subprocess.run([sys.executable, "-c", CHILD]).returncode)
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the i386 ABI is x86_64's")
+async def test_a_system_call_of_the_i386_abi_kills_the_process(backend: SandboxBackend) -> None:
+    # int 0x80 reaches the i386 system calls, which no check of ours is written for.
+    done = await run(backend, I386_GETPID, Language.PYTHON)
+    assert done.out() == ["-31"], done.stderr  # SIGSYS

@@ -39,6 +39,7 @@ from cronium.images import runner_image
 from cronium.sandbox import cgroups
 from cronium.sandbox.output import LineCollector, collectors_of
 from cronium.sandbox.process import owner_gone, process_key
+from cronium.sandbox.seccomp import docker_profile
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
     SCRIPT_NAMES,
@@ -91,7 +92,7 @@ def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None
         "nano_cpus": int(spec.limits.cpus * 1e9),
         "pids_limit": spec.limits.pids,
         "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
+        "security_opt": ["no-new-privileges", f"seccomp={docker_profile()}"],
         "stdin_open": False,
         "tty": False,
         "log_config": LogConfig(type="none"),
