@@ -32,9 +32,11 @@ def test_docker_containers_get_every_promise_of_the_security_table() -> None:
         script="x",
         env={"A": "1"},
         limits=ResourceLimits(cpus=1.5, memory_mb=256, pids=20),
+        uid=2_100_000_009,
+        gid=2_100_000_009,
     )
     options = container_options(spec, Path("/tmp/bundle"), "/cronium/docker-x")
-    assert options["user"] == "1000:1000"
+    assert options["user"] == "2100000009:2100000009"
     assert options["cap_drop"] == ["ALL"]
     assert options["security_opt"] == ["no-new-privileges"]
     assert options["read_only"] is True
@@ -44,7 +46,12 @@ def test_docker_containers_get_every_promise_of_the_security_table() -> None:
     assert options["pids_limit"] == 20
     assert "size=100m" in options["tmpfs"]["/tmp"]
     assert "size=500m" in options["tmpfs"]["/workspace"]
-    assert options["volumes"] == {"/tmp/bundle": {"bind": "/run/cronium", "mode": "ro"}}
+    assert options["volumes"] == {
+        "/tmp/bundle/run": {"bind": "/run/cronium", "mode": "ro"},
+        "/tmp/bundle/passwd": {"bind": "/etc/passwd", "mode": "ro"},
+        "/tmp/bundle/group": {"bind": "/etc/group", "mode": "ro"},
+    }
+    assert "uid=2100000009" in options["tmpfs"]["/workspace"]
     assert options["command"] == ["node", "/run/cronium/script.js"]
     assert options["environment"]["A"] == "1"
     assert options["labels"]["cronium.execution"] == "9"

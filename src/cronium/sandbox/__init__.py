@@ -27,7 +27,7 @@ def create_backend(
     elif name == "docker":
         from cronium.sandbox.docker import DockerBackend
 
-        backend = DockerBackend()
+        backend = DockerBackend(state=state, uids=uids)
     else:
         raise SandboxUnavailableError(
             f"there is no sandbox backend named {name!r}: choose native, docker or local-insecure"

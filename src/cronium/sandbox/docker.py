@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -37,22 +36,25 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxStartError, SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox import cgroups
+from cronium.sandbox.host import StateDir, UidRange
 from cronium.sandbox.output import LineCollector, collectors_of
 from cronium.sandbox.process import owner_gone, process_key
 from cronium.sandbox.seccomp import docker_profile
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
     SCRIPT_NAMES,
+    TOKEN_FILE,
+    IsolatedBackend,
     OutputSink,
-    SandboxBackend,
     SandboxResult,
     SandboxSpec,
+    group_of,
+    passwd_of,
 )
 
 INTERPRETERS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE: "node"}
 OWNER_LABEL = "cronium.owner"
 EXECUTION_LABEL = "cronium.execution"
-BUNDLE_ROOT = Path(tempfile.gettempdir()) / "cronium-docker"
 # Frames read from a container but not yet taken by the event loop, at most: past that the
 # reading thread waits, Docker's socket fills, and the script blocks on its writes.
 PUMP_IN_FLIGHT = 64
@@ -80,7 +82,10 @@ def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None
             "/workspace": f"rw,nosuid,nodev,size=500m,mode=0755,uid={spec.uid},gid={spec.gid}",
         },
         "volumes": {
-            str(bundle): {"bind": "/run/cronium", "mode": "ro"},
+            str(bundle / "run"): {"bind": "/run/cronium", "mode": "ro"},
+            # the run's own uid is the user cronium in the container
+            str(bundle / "passwd"): {"bind": "/etc/passwd", "mode": "ro"},
+            str(bundle / "group"): {"bind": "/etc/group", "mode": "ro"},
             **(
                 {str(spec.runtime_socket): {"bind": RUNTIME_SOCKET, "mode": "ro"}}
                 if spec.runtime_socket is not None
@@ -108,12 +113,19 @@ class _Ending:
     kind: str  # "exited", "timeout" or "cancel"
 
 
-class DockerBackend(SandboxBackend):
+class DockerBackend(IsolatedBackend):
     """Runs each script in its own container; needs a Docker daemon on this host."""
 
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        state: StateDir | None = None,
+        uids: UidRange | None = None,
+    ) -> None:
+        super().__init__(state, uids)
         self._client = client
         self._counter = itertools.count(1)
         self._tree: cgroups.CgroupTree | None = None
@@ -142,6 +154,7 @@ class DockerBackend(SandboxBackend):
             raise SandboxUnavailableError(
                 f"the runner images {', '.join(missing)} are missing: run `cronium images build`"
             )
+        self.prepare_host()
         self._prepare_stats(info)
         self._checked = True
 
@@ -173,20 +186,25 @@ class DockerBackend(SandboxBackend):
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
                 removed.append(container.name or container.id or "")
-        if BUNDLE_ROOT.is_dir():
-            for bundle in BUNDLE_ROOT.iterdir():
-                if owner_gone(bundle.name.split("-")[0]):
-                    shutil.rmtree(bundle, ignore_errors=True)
+        for bundle in self.state.private("docker").iterdir():
+            if owner_gone(bundle.name.split("-")[0]):
+                shutil.rmtree(bundle, ignore_errors=True)
         return removed
 
     async def run(
         self, spec: SandboxSpec, on_output: OutputSink, cancel: asyncio.Event | None = None
     ) -> SandboxResult:
         await asyncio.to_thread(self.check)
+        with self.with_ids(spec) as own:
+            return await self._run_as(own, on_output, cancel)
+
+    async def _run_as(
+        self, spec: SandboxSpec, on_output: OutputSink, cancel: asyncio.Event | None
+    ) -> SandboxResult:
         started = time.monotonic()
         name = f"{process_key()}-{spec.execution_id}-{next(self._counter)}"
         try:
-            bundle = _write_bundle(name, spec)
+            bundle = _write_bundle(self.state.private("docker") / name, spec)
         except OSError as exc:
             raise SandboxStartError(f"cannot write the script for the container: {exc}") from exc
         cgroup = (
@@ -306,20 +324,32 @@ class DockerBackend(SandboxBackend):
             cgroup.remove()
 
 
-def _write_bundle(name: str, spec: SandboxSpec) -> Path:
-    BUNDLE_ROOT.mkdir(mode=0o755, exist_ok=True)
-    bundle = BUNDLE_ROOT / name
-    bundle.mkdir(mode=0o755)
-    script = bundle / SCRIPT_NAMES[spec.language]
-    script.write_text(spec.script, encoding="utf-8")
-    script.chmod(0o644)
+def _write_bundle(bundle: Path, spec: SandboxSpec) -> Path:
+    """The run's files, in the state directory's private part (the daemon binds them):
+    ``run/`` becomes ``/run/cronium``, ``passwd`` and ``group`` the container's."""
+    assert spec.uid is not None
+    assert spec.gid is not None
+    bundle.mkdir(mode=0o700)
+    run = bundle / "run"
+    run.mkdir(mode=0o755)
+    run.chmod(0o755)
+
+    def write(path: Path, content: str, mode: int = 0o644) -> None:
+        path.write_text(content, encoding="utf-8")
+        path.chmod(mode)
+
+    write(run / SCRIPT_NAMES[spec.language], spec.script)
     if spec.runtime_socket is not None:
         # The mount point of the socket, in a directory that is read-only inside the container.
-        (bundle / Path(RUNTIME_SOCKET).name).touch(mode=0o644)
+        write(run / Path(RUNTIME_SOCKET).name, "")
     if spec.input is not None:
-        data = bundle / "input.json"
-        data.write_text(json.dumps(spec.input), encoding="utf-8")
-        data.chmod(0o644)
+        write(run / "input.json", json.dumps(spec.input))
+    if spec.token is not None:
+        write(run / Path(TOKEN_FILE).name, spec.token, 0o400)
+        os.chown(run / Path(TOKEN_FILE).name, spec.uid, spec.gid)
+    write(bundle / "passwd", passwd_of(spec.uid, spec.gid))
+    write(bundle / "group", group_of(spec.gid))
+    bundle.chmod(0o755)  # the daemon may run its own user namespace: let it through
     return bundle
 
 

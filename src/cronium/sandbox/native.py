@@ -35,7 +35,7 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxStartError, SandboxUnavailableError
 from cronium.images import helpers_source
 from cronium.sandbox import cgroups
-from cronium.sandbox.host import RunIds, StateDir, UidRange, UidSlots
+from cronium.sandbox.host import StateDir, UidRange
 from cronium.sandbox.process import (
     Outcome,
     OutputPump,
@@ -52,11 +52,13 @@ from cronium.sandbox.spec import (
     SANDBOX_UID,
     SCRIPT_NAMES,
     TOKEN_FILE,
+    IsolatedBackend,
     OutputLine,
     OutputSink,
-    SandboxBackend,
     SandboxResult,
     SandboxSpec,
+    group_of,
+    passwd_of,
 )
 
 log = logging.getLogger(__name__)
@@ -160,8 +162,8 @@ def prepare_etc(target: Path, uid: int, gid: int, host_etc: Path = Path("/etc"))
         elif source.is_file():
             shutil.copyfile(source, copy)
     for name, content in (
-        ("passwd", _passwd(uid, gid)),
-        ("group", _group(gid)),
+        ("passwd", passwd_of(uid, gid).encode()),
+        ("group", group_of(gid).encode()),
         ("hosts", HOSTS),
         ("hostname", f"{HOSTNAME}\n".encode()),
     ):
@@ -283,18 +285,6 @@ def _memfd(name: str, content: bytes) -> int:
     return descriptor
 
 
-def _passwd(uid: int, gid: int) -> bytes:
-    return (
-        f"root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
-        f"cronium:x:{uid}:{gid}:Cronium sandbox:/workspace:/bin/bash\n"
-        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-    ).encode()
-
-
-def _group(gid: int) -> bytes:
-    return f"root:x:0:\ncronium:x:{gid}:\nnogroup:x:65534:\n".encode()
-
-
 HOSTS = f"127.0.0.1 localhost {HOSTNAME}\n::1 localhost ip6-localhost ip6-loopback\n".encode()
 
 
@@ -323,7 +313,7 @@ async def _read_until_closed(descriptor: int) -> bytes:
     return b"".join(chunks)
 
 
-class NativeBackend(SandboxBackend):
+class NativeBackend(IsolatedBackend):
     """bubblewrap in a cgroup prepared by the worker. Needs root (for cgroups and run uids)."""
 
     name = "native"
@@ -336,11 +326,9 @@ class NativeBackend(SandboxBackend):
         state: StateDir | None = None,
         uids: UidRange | None = None,
     ) -> None:
+        super().__init__(state, uids)
         self._tree = tree
         self._bwrap = bwrap
-        self.uids = uids or UidRange()
-        self.state = state or StateDir(group=self.uids.group)
-        self._slots: UidSlots | None = None
         self._masks: list[str] = []
         setpriv = shutil.which("setpriv")
         if setpriv is None:
@@ -373,8 +361,7 @@ class NativeBackend(SandboxBackend):
         if bwrap is None:
             raise SandboxUnavailableError("bubblewrap is not installed: apt-get install bubblewrap")
         self._bwrap = bwrap
-        self.uids.check()
-        self._slots = UidSlots(self.uids, self.state.private("uids"))
+        self.prepare_host()
         self._seccomp = filter_for_this_machine()
         self._system = root_filesystem()
         self._masks = proc_masks()
@@ -382,14 +369,6 @@ class NativeBackend(SandboxBackend):
         self.tree.prepare()
         self._try_namespaces()
         self._checked = True
-
-    @contextlib.contextmanager
-    def ids_for(self, execution_id: int) -> Iterator[RunIds]:
-        """A uid and gid of the range that no other run of this host has now."""
-        self.check()
-        assert self._slots is not None
-        with self._slots.claim(execution_id) as ids:
-            yield ids
 
     def _try_namespaces(self) -> None:
         command = [

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cronium.domain.event import Language, Network, ResourceLimits
-from cronium.sandbox.host import RunIds
+from cronium.sandbox.host import RunIds, StateDir, UidRange, UidSlots
 
 Stream = Literal["stdout", "stderr"]
 
@@ -33,6 +33,19 @@ SCRIPT_NAMES = {
     Language.PYTHON: "script.py",
     Language.NODE: "script.js",
 }
+
+
+def passwd_of(uid: int, gid: int) -> str:
+    """The sandbox's /etc/passwd: root, the user ``cronium`` with ``uid``, nobody."""
+    return (
+        "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+        f"cronium:x:{uid}:{gid}:Cronium sandbox:/workspace:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    )
+
+
+def group_of(gid: int) -> str:
+    return f"root:x:0:\ncronium:x:{gid}:\nnogroup:x:65534:\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +160,26 @@ class SandboxBackend(abc.ABC):
         then SIGKILL) and leaves nothing behind. Raises
         :class:`~cronium.errors.SandboxError` only for failures of the sandbox itself.
         """
+
+
+class IsolatedBackend(SandboxBackend):
+    """A backend whose runs each get a host uid of their own and keep their state in the
+    host's private state directory (see cronium.sandbox.host)."""
+
+    def __init__(self, state: StateDir | None = None, uids: UidRange | None = None) -> None:
+        self.uids = uids or UidRange()
+        self.state = state or StateDir(group=self.uids.group)
+        self._slots: UidSlots | None = None
+
+    def prepare_host(self) -> None:
+        """Check the uid range and the state directory (at the backend's check)."""
+        self.uids.check()
+        self._slots = UidSlots(self.uids, self.state.private("uids"))
+
+    @contextlib.contextmanager
+    def ids_for(self, execution_id: int) -> Iterator[RunIds]:
+        """A uid and gid of the range that no other run of this host has now."""
+        self.check()
+        assert self._slots is not None, "check() prepares the host"
+        with self._slots.claim(execution_id) as ids:
+            yield ids
