@@ -5,6 +5,7 @@ import pytest
 from cronium.cli import exit_status
 from cronium.domain.event import Language, ResourceLimits
 from cronium.sandbox.docker import container_options
+from cronium.sandbox.seccomp import docker_profile
 from cronium.sandbox.spec import SandboxResult, SandboxSpec
 
 
@@ -38,7 +39,7 @@ def test_docker_containers_get_every_promise_of_the_security_table() -> None:
     options = container_options(spec, Path("/tmp/bundle"), "/cronium/docker-x")
     assert options["user"] == "2100000009:2100000009"
     assert options["cap_drop"] == ["ALL"]
-    assert options["security_opt"] == ["no-new-privileges"]
+    assert options["security_opt"] == ["no-new-privileges", f"seccomp={docker_profile()}"]
     assert options["read_only"] is True
     assert options["network_mode"] == "none"
     assert (options["mem_limit"], options["memswap_limit"]) == ("256m", "256m")

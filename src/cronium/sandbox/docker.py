@@ -1,7 +1,8 @@
 """``docker``: each script in a fresh container of a Cronium runner image (Docker SDK).
 
-The container gets the same promises as a native sandbox: uid 1000, every capability dropped,
-no-new-privileges and Docker's default seccomp profile, a read-only root with tmpfs ``/tmp``
+The container gets the same promises as a native sandbox: the run's own uid (named cronium by
+the run's own /etc/passwd), every capability dropped, no-new-privileges and Cronium's seccomp
+policy (the native filter's, as a Docker profile), a read-only root with tmpfs ``/tmp``
 (100 MB) and ``/workspace`` (500 MB), no network (``none``), memory without swap, a CPU quota
 and a process limit. The script and its input reach it as a read-only bind mount at
 ``/run/cronium``, which is why the Docker daemon must run on the worker's host. Output is
