@@ -107,18 +107,19 @@ def test_sigterm_drains_the_server_and_leaves_nothing_running(tmp_path: Path) ->
 
 
 def test_a_clean_stop_leaves_no_prepared_directory(tmp_path: Path) -> None:
-    from cronium.sandbox.native import ETC_ROOT
+    from cronium.sandbox.host import DEFAULT_STATE_DIR
 
+    prepared = DEFAULT_STATE_DIR / "native"
     server = native_server(tmp_path)
     with server.client() as client:
         execution_id = run(client, event(client, "one", "echo one"))
         assert wait_for_end(client, execution_id)["status"] == "succeeded"
     pid = server.process.pid
-    assert list(ETC_ROOT.glob(f"prepared-{pid}.*"))
+    assert list(prepared.glob(f"prepared-{pid}.*"))
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=30) == 0
     server.stop()
-    assert list(ETC_ROOT.glob(f"prepared-{pid}.*")) == []
+    assert list(prepared.glob(f"prepared-{pid}.*")) == []
 
 
 def test_in_flight_runs_keep_their_logs_and_results_through_a_full_disk(tmp_path: Path) -> None:
