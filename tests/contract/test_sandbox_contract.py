@@ -382,3 +382,24 @@ async def test_a_system_call_of_the_i386_abi_kills_the_process(backend: SandboxB
     # int 0x80 reaches the i386 system calls, which no check of ours is written for.
     done = await run(backend, I386_GETPID, Language.PYTHON)
     assert done.out() == ["-31"], done.stderr  # SIGSYS
+
+
+async def test_a_script_sees_little_of_proc_and_no_host_path(backend: SandboxBackend) -> None:
+    """What Docker masks in /proc is masked on both backends (native masks more: see
+    test_sandbox_security), /proc/sys is read-only, and the sandbox's first process shows no
+    path of the worker's host."""
+    script = """
+for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats \\
+         /proc/timer_stats; do
+    [ -e "$f" ] || continue
+    if [ -s "$f" ] && head -c 1 "$f" >/dev/null 2>&1; then echo "readable $f"; fi
+done
+echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo "sys writable"
+tr '\\0' ' ' < /proc/1/cmdline; echo
+"""
+    done = await run(backend, script)
+    lines = done.out()
+    assert not [line for line in lines if line.startswith("readable")], lines
+    assert "sys writable" not in lines
+    assert "prepared-" not in lines[-1]
+    assert "--ro-bind" not in lines[-1]

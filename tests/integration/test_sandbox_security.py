@@ -243,7 +243,9 @@ def attack_through_a_bind_mount(socket_path: Path) -> dict[str, object]:
     return result
 
 
-async def test_a_native_script_sees_little_of_proc_and_no_host_path(native: NativeBackend) -> None:
+async def test_a_native_script_cannot_read_what_the_kernel_says_of_the_host(
+    native: NativeBackend,
+) -> None:
     from tests.contract.conftest import run
 
     script = """
@@ -251,14 +253,7 @@ for f in /proc/config.gz /proc/iomem /proc/partitions /proc/kallsyms /proc/keys;
     [ -e "$f" ] || continue
     if [ -s "$f" ] && head -c 1 "$f" >/dev/null 2>&1; then echo "readable $f"; fi
 done
-tr '\\0' ' ' < /proc/1/cmdline; echo
-echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo "sys writable"
 id -un; id -u
 """
     done = await run(native, script)
-    lines = done.out()
-    assert not [line for line in lines if line.startswith("readable")], lines
-    assert "sys writable" not in lines
-    assert lines[0].startswith("/usr/bin/bwrap --args ")
-    assert lines[0].split()[3:] == ["--", "/usr/bin/bash", "/run/cronium/script.sh"]
-    assert lines[-2:] == ["cronium", "1000"]
+    assert done.out() == ["cronium", "1000"]
