@@ -83,7 +83,13 @@ def build_runtime(settings: Settings) -> RuntimeServer:
         calls_per_minute=settings.runtime_rate_limit,
     )
     state = StateDir(settings.state_dir, group=settings.sandbox_uids.group)
-    return RuntimeServer(settings.database_url_value, limits=limits, key=key, state=state)
+    return RuntimeServer(
+        settings.database_url_value,
+        limits=limits,
+        key=key,
+        state=state,
+        max_depth=settings.json_max_depth,
+    )
 
 
 @asynccontextmanager
@@ -112,7 +118,9 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
         health = Health()
         if worker is not None:
             worker.health = health
-        app = create_app(service, worker_status=worker_status, loops=health)
+        app = create_app(
+            service, worker_status=worker_status, loops=health, max_depth=settings.json_max_depth
+        )
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level
         )

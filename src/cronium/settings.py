@@ -178,6 +178,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Most runtime API calls per minute from one execution.",
     )
+    json_max_depth: int = Field(
+        default=64,
+        ge=2,
+        le=1000,
+        description=(
+            "Deepest nesting of arrays and objects accepted in any JSON (request bodies,"
+            " webhooks, the runtime API, inputs, outputs, variables)."
+        ),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Least severity of the server's log messages."
     )

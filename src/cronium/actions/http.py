@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from cronium.domain.http import HttpRequest
+from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, json_depth_error
 from cronium.errors import CroniumError
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -221,7 +222,9 @@ async def _read_capped(response: httpx.Response, max_body: int) -> tuple[bytes, 
 def _output(response: httpx.Response, body: bytes, truncated: bool) -> dict[str, Any]:
     text = body.decode(response.encoding or "utf-8", errors="replace")
     parsed: Any = text
-    if not truncated and "json" in response.headers.get("content-type", ""):
+    # kept as text when it nests too deep to be stored and read back safely
+    deep = json_depth_error(body, DEFAULT_MAX_DEPTH - 1) is not None
+    if not truncated and not deep and "json" in response.headers.get("content-type", ""):
         try:
             parsed = json.loads(text)
         except ValueError:

@@ -6,13 +6,16 @@ from fastapi import APIRouter, FastAPI
 
 from cronium import __version__
 from cronium.api.errors import install_error_handlers
+from cronium.api.limits import WEBHOOK_MAX_BODY, BoundedRequests, Bounds
 from cronium.api.routers import events, executions, health, tokens, workers, workflows
 from cronium.api.routers.health import WriteProbe
 from cronium.api.schemas import ErrorBody
+from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH
 from cronium.service import Service
 from cronium.supervision import Health
 
 API_PREFIX = "/api/v1"
+HOOKS = f"{API_PREFIX}/hooks/"
 
 
 def create_app(
@@ -20,9 +23,11 @@ def create_app(
     *,
     worker_status: str = "not running in this process",
     loops: Health | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> FastAPI:
     """The REST API over ``service``. ``worker_status`` and the health of the process's
-    supervised ``loops`` are reported by /readyz."""
+    supervised ``loops`` are reported by /readyz. Request bodies are bounded (see
+    api/limits.py), JSON to ``max_depth`` levels."""
     app = FastAPI(
         title="Cronium",
         version=__version__,
@@ -51,4 +56,14 @@ def create_app(
     api.include_router(events.hooks)
     app.include_router(api)
     app.include_router(health.router)
+    app.add_middleware(
+        BoundedRequests,
+        Bounds(
+            max_depth=max_depth,
+            body_caps=((HOOKS, WEBHOOK_MAX_BODY),),
+            open_paths=(HOOKS,),
+        ),
+        protected=API_PREFIX,
+        authenticate=service.authenticate,
+    )
     return app

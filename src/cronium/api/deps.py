@@ -20,9 +20,13 @@ def get_service(request: Request) -> Service:
 
 
 async def current_user(
+    request: Request,
     service: Annotated[Service, Depends(get_service)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
+    known: User | None = getattr(request.state, "cronium_user", None)
+    if known is not None:  # authenticated before its body was read (see api/limits.py)
+        return known
     if credentials is None:
         raise AuthenticationError(
             "this endpoint needs an API token: send the header 'Authorization: Bearer <token>'"

@@ -22,6 +22,7 @@ from cronium.domain.action import Action, ActionWhen
 from cronium.domain.event import Event, EventKind, EventStatus, Language, Network, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import METHODS, HttpRequest
+from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, check_json_depth
 from cronium.domain.schedule import (
     Concurrency,
     MissedRuns,
@@ -454,6 +455,15 @@ class RunRequest(Strict):
     input: Any = Field(default=None, description="Any JSON value, handed to the script.")
 
 
+def shallow(value: Any) -> Any:
+    """``value``, or a note in its place if it nests deeper than JSON may here."""
+    try:
+        check_json_depth(value, DEFAULT_MAX_DEPTH, "the value")
+    except InvalidInputError as exc:
+        return {"not_shown": exc.message}
+    return value
+
+
 class ExecutionPublic(BaseModel):
     id: int
     event_id: int
@@ -494,7 +504,11 @@ class ExecutionPublic(BaseModel):
 
     @classmethod
     def of(cls, execution: Execution) -> ExecutionPublic:
-        return cls.model_validate(execution, from_attributes=True)
+        shown = cls.model_validate(execution, from_attributes=True)
+        # a value stored before depths were bounded must not break a listing
+        return shown.model_copy(
+            update={name: shallow(getattr(execution, name)) for name in ("input", "output")}
+        )
 
 
 class NodeRunPublic(BaseModel):

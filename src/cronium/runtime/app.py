@@ -34,7 +34,7 @@ from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
 from cronium.storage import Store
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")  # whole keys: fullmatch
 TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
 
 
@@ -205,7 +205,7 @@ class RuntimeApi:
 
     async def variable(self, request: Request, active: ActiveExecution) -> Response:
         key = request.path_params["key"]
-        if not KEY_PATTERN.match(key):
+        if not KEY_PATTERN.fullmatch(key):
             raise InvalidInputError(
                 f"variable key {key!r} is not valid: use 1 to 128 letters, digits, '_', '.' or "
                 "'-', starting with a letter, a digit or '_'"

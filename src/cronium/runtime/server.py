@@ -26,6 +26,8 @@ import uvicorn
 import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from cronium.api.limits import BoundedRequests, Bounds
+from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH
 from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
 from cronium.runtime.registry import ActiveExecution, Registry, Results
@@ -58,12 +60,14 @@ class RuntimeServer:
         limits: RuntimeLimits | None = None,
         key: bytes | None = None,
         state: StateDir | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.database_url = database_url
         self.limits = limits or RuntimeLimits()
         self.issuer = TokenIssuer(key)
         self.registry = Registry()
         self.state = state or StateDir()
+        self.max_depth = max_depth
         # in the state directory's shared part: bubblewrap, as the run's uid, binds the socket
         self.socket_dir = self.state.root / "runtime" / f"{process_key()}-{next(_servers)}"
         self.socket_path = self.socket_dir / "runtime.sock"
@@ -135,7 +139,11 @@ class RuntimeServer:
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         engine = create_engine(self.database_url)
-        app = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits).app()
+        api = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits).app()
+        # bodies cut well before memory suffers (the API's own check names its limit first)
+        cap = self.limits.max_payload_bytes + 1024 * 1024
+        app = BoundedRequests(api, Bounds(max_body=cap, max_depth=self.max_depth),
+                              refuse=_runtime_refusal)  # fmt: skip
         try:
             while not self._stopping.is_set():
                 try:
@@ -221,6 +229,10 @@ class PeerCheckedProtocol(HttpToolsProtocol):
         extensions = dict(self.scope.get("extensions") or {})
         extensions["cronium.peer_uid"] = {"uid": self.peer_uid}
         self.scope["extensions"] = extensions
+
+
+def _runtime_refusal(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"success": False, "error": {"code": code, "message": message}}
 
 
 def _peer_uid(transport: asyncio.BaseTransport) -> int | None:
