@@ -323,3 +323,30 @@ async def test_the_runtime_api_comes_back_when_its_socket_is_removed(harness: Ha
     done = await harness.run(Language.BASH, STEP[Language.BASH], input={"n": 1})
     assert done.execution.status is ExecutionStatus.SUCCEEDED, done.stderr
     assert done.execution.output == {"n": 2, "runs": 1}
+
+
+async def test_an_output_nested_too_deep_is_refused_and_the_listings_still_answer(
+    harness: Harness,
+) -> None:
+    script = """
+import cronium
+deep = 1
+for _ in range(300):
+    deep = [deep]
+try:
+    cronium.output(deep)
+except cronium.CroniumAPIError as error:
+    print(error.status, error.message)
+try:
+    cronium.set_variable("bad\\n", 1)
+except cronium.CroniumAPIError as error:
+    print(error.status)
+cronium.output({"ok": True})
+"""
+    done = await harness.run(Language.PYTHON, script)
+    assert done.execution.status is ExecutionStatus.SUCCEEDED, done.stderr
+    assert done.stdout[0].startswith("422 the JSON is nested more than 64 levels"), done.stdout
+    assert done.stdout[1] in ("400", "404", "422"), done.stdout
+    assert done.execution.output == {"ok": True}
+    listed = await harness.store.list_executions(event_id=None, owner_id=None, limit=10)
+    assert any(execution.id == done.execution.id for execution in listed)
