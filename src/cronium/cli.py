@@ -67,10 +67,17 @@ def _settings_epilog() -> str:
     return "\n".join(lines)
 
 
+# Libraries whose debug lines carry the data they handle (aiosqlite logs each call with its
+# arguments, SQLAlchemy each statement): never below warning, whatever the level.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg", "httpcore", "httpx")
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 # server side
