@@ -257,3 +257,48 @@ id -un; id -u
 """
     done = await run(native, script)
     assert done.out() == ["cronium", "1000"]
+
+
+CALL = """
+import socket, sys
+client = socket.socket(socket.AF_UNIX)
+client.settimeout(5)
+client.connect(sys.argv[1])
+request = (
+    f"GET /executions/{sys.argv[2]}/input HTTP/1.1\\r\\nHost: x\\r\\n"
+    f"Authorization: Bearer {sys.stdin.read()}\\r\\nConnection: close\\r\\n\\r\\n"
+)
+client.sendall(request.encode())
+print(client.recv(4096).decode(errors="replace"))
+"""
+
+
+async def test_a_runs_token_does_not_work_from_another_runs_uid(
+    running: tuple[Store, Worker, RuntimeServer],
+) -> None:
+    from datetime import UTC, datetime
+
+    from cronium.runtime.registry import ActiveExecution
+
+    _, _, runtime = running
+    now = datetime.now(UTC)
+
+    def admit(execution_id: int, uid: int) -> str:
+        token = runtime.admit(
+            ActiveExecution(execution_id, 1, "e", "bash", 1, 1, "manual", None, None),
+            now=now,
+            timeout=30,
+        )
+        runtime.bind_uid(execution_id, uid)
+        return token
+
+    victim = admit(41, GROUP + 101)
+    admit(42, GROUP + 102)  # the thief's own run
+    answer = await asyncio.to_thread(
+        subprocess.run,
+        ["/usr/bin/python3", "-I", "-c", CALL, str(runtime.socket_path), "41"],
+        input=victim, user=GROUP + 102, group=GROUP + 102, extra_groups=[GROUP],
+        capture_output=True, text=True, timeout=30, cwd="/",
+    )  # fmt: skip
+    assert answer.stdout.startswith("HTTP/1.1 401"), answer.stdout + answer.stderr
+    assert "is used from uid 2100000102" in answer.stdout

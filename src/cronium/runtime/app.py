@@ -7,6 +7,7 @@ Every answer is ``{"success": true, "data": ...}`` or
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -156,13 +157,24 @@ class RuntimeApi:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationError(
-                "no execution token: send 'Authorization: Bearer $CRONIUM_EXECUTION_TOKEN'"
+                "no execution token: send 'Authorization: Bearer <the content of"
+                " $CRONIUM_EXECUTION_TOKEN_FILE>'"
             )
         claims: ExecutionClaims = self.issuer.verify(token)
         active = self.registry.get(claims.execution_id)
         if active is None:
             raise AuthenticationError(
                 f"execution {claims.execution_id} has ended: its token is no longer valid"
+            )
+        caller = (request.scope.get("extensions") or {}).get("cronium.peer_uid", {}).get("uid")
+        if (
+            active.uid is not None
+            and caller is not None
+            and caller not in (active.uid, os.geteuid())
+        ):
+            raise AuthenticationError(
+                f"execution {claims.execution_id}'s token is used from uid {caller}, not the"
+                " run's own: refused"
             )
         asked = request.path_params.get("execution_id", claims.execution_id)
         if asked != claims.execution_id:
