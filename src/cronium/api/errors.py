@@ -47,11 +47,16 @@ def describe_validation_errors(problems: list[dict[str, Any]] | Any) -> str:
     return "; ".join(parts)
 
 
-async def _on_cronium_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.CroniumError)
-    status, code = next(
+def status_of(exc: errors.CroniumError) -> tuple[int, str]:
+    """The HTTP status and error code an error of Cronium's tree answers with."""
+    return next(
         (value for kind, value in STATUS.items() if isinstance(exc, kind)), (500, "internal")
     )
+
+
+async def _on_cronium_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.CroniumError)
+    status, code = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     return error_response(status, code, exc.message, **headers)
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cronium.api.errors import status_of
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, json_depth_error
-from cronium.errors import AuthenticationError, CroniumError
+from cronium.errors import AuthenticationError, CroniumError, PayloadTooLargeError
 
 REST_MAX_BODY = 8 * 1024 * 1024  # a workflow document (4 MiB) or a 1 MiB script, escaped
 WEBHOOK_MAX_BODY = 1024 * 1024
@@ -71,9 +72,8 @@ class BoundedRequests:
         try:
             await self._authenticate(path, headers, scope)
             body = await self._read(receive, self._cap(path), headers)
-        except CroniumError as exc:
-            status = 401 if isinstance(exc, AuthenticationError) else 413
-            code = "unauthenticated" if status == 401 else "payload_too_large"
+        except CroniumError as exc:  # unauthenticated, too large, or the database away
+            status, code = status_of(exc)
             await self._answer(send, status, code, exc.message)
             return
         if body and b"json" in headers.get(b"content-type", b"json"):
@@ -131,8 +131,8 @@ class BoundedRequests:
         await send({"type": "http.response.body", "body": body})
 
 
-def _too_large(cap: int) -> CroniumError:
-    return CroniumError(f"the request body exceeds {cap} bytes: send less")
+def _too_large(cap: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the request body exceeds {cap} bytes: send less")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
