@@ -41,7 +41,7 @@ def bare(script: str) -> float:
 
 
 async def through_worker(store: Store, service: Service, worker: Worker, event_id: int) -> float:
-    user = await store.get_user_by_name("admin")
+    user = await store.users.by_name("admin")
     started = time.perf_counter()
     await service.run_event(user, event_id, None)
     assert await worker.run_once()

@@ -120,7 +120,7 @@ async def measure(backend_name: str, calls: int, runs: int) -> dict[str, list[An
                 for _ in range(runs):
                     execution = await service.run_event(user, event.id)
                     await worker.run_once()
-                    lines = [line.line for line in await store.read_logs(execution.id)]
+                    lines = [line.line for line in await store.logs.read(execution.id)]
                     results[language.value].append(json.loads(lines[-1]))
         finally:
             await asyncio.to_thread(runtime.stop)

@@ -71,7 +71,7 @@ async def measure(url: str, count: int, minutes: float) -> dict[str, Any]:
     await running
     executions = [
         e
-        for e in await store.list_executions(event_id=None, owner_id=None, limit=10**7)
+        for e in await store.executions.latest(event_id=None, owner_id=None, limit=10**7)
         if e.scheduled_at is not None
     ]
     rows = [(e.event_id, e.scheduled_at, e.queued_at) for e in executions if e.scheduled_at]

@@ -76,7 +76,7 @@ def summary(executions: list[Execution]) -> dict[str, float]:
 async def wait_all(store: Store, event_id: int, count: int) -> list[Execution]:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        executions = await store.list_executions(event_id=event_id, owner_id=None, limit=count)
+        executions = await store.executions.latest(event_id=event_id, owner_id=None, limit=count)
         if len(executions) >= count and all(e.status.is_terminal for e in executions):
             return executions
         await asyncio.sleep(0.05)
@@ -145,7 +145,7 @@ async def _token_of(server: subprocess.Popen[bytes]) -> str:
 
 async def _finished(store: Store, execution_id: int) -> Execution:
     while True:
-        execution = await store.get_execution(execution_id)
+        execution = await store.executions.get(execution_id)
         if execution.status.is_terminal:
             return execution
         await asyncio.sleep(0.005)

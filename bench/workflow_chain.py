@@ -90,7 +90,7 @@ async def chain(url: str, steps: int, runs: int) -> list[float]:
         for _ in range(runs + 1):  # the first one warms up
             run = await service.run_event(user, workflow.id, 0)
             for _ in range(6000):
-                done = await store.get_execution(run.id)
+                done = await store.executions.get(run.id)
                 if done.status not in ("queued", "running"):
                     break
                 await asyncio.sleep(0.2)  # the times come from the database

@@ -77,7 +77,7 @@ class Scheduler:
             planned = self._plan(event, cursor, now)
             if planned is not None:
                 batch.append((event.id, cursor, planned))
-        fired = await self.store.fire_batch(batch, until=now, now=now)
+        fired = await self.store.schedules.fire(batch, until=now, now=now)
         made = fired.made
         queued = _queued_by_event(made)
         behind = []
@@ -111,14 +111,14 @@ class Scheduler:
         if self._checked_at is None:
             self._events.clear()
             self._due.clear()
-            for event in await self.store.scheduled_events():
+            for event in await self.store.schedules.scheduled():
                 self._track(event, event.id, now)
             self._checked_at = self._changes_seen_at = now
             return
         assert self._changes_seen_at is not None
         since = self._changes_seen_at - CHANGE_OVERLAP
         self._changes_seen_at = now
-        for event in await self.store.scheduled_events(changed_since=since):
+        for event in await self.store.schedules.scheduled(changed_since=since):
             held = self._events.get(event.id)
             if held is not None and held.updated_at == event.updated_at:
                 continue  # seen at an earlier tick (the overlap reads changes again)
@@ -129,7 +129,7 @@ class Scheduler:
 
     async def _reconcile(self, now: datetime) -> None:
         """Catch what the change feed could miss (a clock far behind on another host)."""
-        current = await self.store.scheduled_versions()
+        current = await self.store.schedules.versions()
         for event_id in self._events.keys() - current.keys():
             self._track(None, event_id, now)
         stale = [
@@ -139,7 +139,7 @@ class Scheduler:
         ]
         if stale:
             log.info("the scheduler re-read %d event(s) it had missed", len(stale))
-            for event in await self.store.events_by_id(stale):
+            for event in await self.store.schedules.events(stale):
                 self._track(event if event.status is EventStatus.ACTIVE else None, event.id, now)
 
     def _track(self, event: Event | None, event_id: int, now: datetime) -> None:
@@ -178,7 +178,7 @@ class Scheduler:
     async def _pause_set_aside(self, now: datetime) -> None:
         while self._aside:
             event_id, reason = next(iter(self._aside.items()))
-            await self.store.set_aside(event_id, reason[:2000], now)
+            await self.store.schedules.set_aside(event_id, reason[:2000], now)
             del self._aside[event_id]
 
     def tracking(self) -> int:
@@ -200,7 +200,7 @@ class Scheduler:
             try:
                 await self.run_once()
                 if loop.time() - last_requeue >= self.requeue_interval:
-                    await self.store.requeue_expired(self.clock())
+                    await self.store.queue.requeue_expired(self.clock())
                     last_requeue = loop.time()
                 health.succeeded()
                 delay = self.seconds_to_next(self.clock())

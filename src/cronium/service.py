@@ -77,18 +77,18 @@ class Service:
 
     async def create_admin(self, name: str) -> tuple[User, IssuedToken]:
         """A new administrator with a first API token."""
-        user = await self.store.create_user(name, is_admin=True, now=self.clock())
+        user = await self.store.users.create(name, is_admin=True, now=self.clock())
         return user, await self.issue_token(user, name="initial", expires_in=None)
 
     async def bootstrap_admin(self, name: str = "admin") -> tuple[User, IssuedToken] | None:
         """On a fresh database, create the first administrator; else do nothing."""
-        if await self.store.count_users():
+        if await self.store.users.count():
             return None
         return await self.create_admin(name)
 
     async def authenticate(self, secret: str) -> User:
         """The user an API token belongs to; AuthenticationError if it is not usable."""
-        found = await self.store.find_token(hash_token(secret))
+        found = await self.store.tokens.find(hash_token(secret))
         if found is None:
             raise AuthenticationError("the API token is not valid")
         token, user = found
@@ -98,7 +98,7 @@ class Service:
         if not token.is_usable(now):
             raise AuthenticationError(f"the API token {token.prefix}... has expired")
         if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-            await self.store.touch_token(token.id, now)
+            await self.store.tokens.touch(token.id, now)
         return user
 
     async def issue_token(
@@ -106,7 +106,7 @@ class Service:
     ) -> IssuedToken:
         secret = new_token_secret()
         now = self.clock()
-        token = await self.store.create_token(
+        token = await self.store.tokens.create(
             user.id,
             name=name,
             token_hash=hash_token(secret),
@@ -117,10 +117,10 @@ class Service:
         return IssuedToken(token=token, secret=secret)
 
     async def list_tokens(self, user: User) -> list[ApiToken]:
-        return await self.store.list_tokens(user.id)
+        return await self.store.tokens.all(user.id)
 
     async def revoke_token(self, user: User, token_id: int) -> ApiToken:
-        return await self.store.revoke_token(user.id, token_id, self.clock())
+        return await self.store.tokens.revoke(user.id, token_id, self.clock())
 
     # events
 
@@ -129,16 +129,16 @@ class Service:
         await self._check_actions(user, fields.actions)
         if fields.workflow is not None:
             await self._check_nodes(user, fields.workflow)
-        return await self.store.create_event(user.id, fields, self.clock())
+        return await self.store.events.create(user.id, fields, self.clock())
 
     async def get_event(self, user: User, event_id: int) -> Event:
-        event = await self.store.get_event(event_id)
+        event = await self.store.events.get(event_id)
         if not _may_see(user, event.owner_id):
             raise NotFoundError(f"no event has id {event_id}")
         return event
 
     async def list_events(self, user: User) -> list[Event]:
-        return await self.store.list_events(None if user.is_admin else user.id)
+        return await self.store.events.all(None if user.is_admin else user.id)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
         event = await self.get_event(user, event_id)
@@ -163,7 +163,7 @@ class Service:
             raise InvalidInputError(f"event {event_id} is a workflow: it has no script")
         if changes.workflow is not None:
             await self._check_nodes(user, changes.workflow)
-        return await self.store.update_event(event_id, changes, self.clock())
+        return await self.store.events.update(event_id, changes, self.clock())
 
     async def _check_nodes(self, user: User, graph: Graph) -> None:
         """Every node runs an event of the caller that is a script or an HTTP request."""
@@ -184,20 +184,20 @@ class Service:
 
     async def list_event_versions(self, user: User, event_id: int) -> list[EventVersion]:
         await self.get_event(user, event_id)
-        return await self.store.list_event_versions(event_id)
+        return await self.store.events.versions(event_id)
 
     async def get_event_version(self, user: User, event_id: int, version: int) -> EventVersion:
         await self.get_event(user, event_id)
-        return await self.store.get_event_version(event_id, version)
+        return await self.store.events.version(event_id, version)
 
     async def restore_event_version(self, user: User, event_id: int, version: int) -> Event:
         """Bring back the script and settings of ``version`` (a new version)."""
         await self.get_event(user, event_id)
-        old = await self.store.get_event_version(event_id, version)
+        old = await self.store.events.version(event_id, version)
         self._check_network(old.settings.get("network"))
         actions = tuple(Action.from_json(a) for a in old.settings.get("actions") or ())
         await self._check_actions(user, actions)
-        return await self.store.restore_event_version(event_id, version, self.clock())
+        return await self.store.events.restore(event_id, version, self.clock())
 
     async def _check_actions(self, user: User, actions: tuple[Action, ...]) -> None:
         for action in actions:
@@ -212,21 +212,21 @@ class Service:
         """A new webhook key for the event (any earlier one stops working); shown this once."""
         await self.get_event(user, event_id)
         key = WEBHOOK_PREFIX + secrets.token_urlsafe(32)
-        await self.store.set_webhook(event_id, hash_token(key))
+        await self.store.events.set_webhook(event_id, hash_token(key))
         return key
 
     async def disable_webhook(self, user: User, event_id: int) -> None:
         await self.get_event(user, event_id)
-        await self.store.set_webhook(event_id, None)
+        await self.store.events.set_webhook(event_id, None)
 
     async def trigger_webhook(self, key: str, body: Any) -> Execution:
         """Queue a run of the event this webhook key belongs to, with ``body`` as its input."""
-        event = await self.store.find_webhook(hash_token(key))
+        event = await self.store.events.find_webhook(hash_token(key))
         if event is None:
             raise NotFoundError("no webhook has this key (it may have been rotated or removed)")
         if event.status is EventStatus.ARCHIVED:
             raise ConflictError(f"event {event.id} is archived: its webhook does not run it")
-        execution = await self.store.enqueue(
+        execution = await self.store.queue.enqueue(
             event.id, input=body, now=self.clock(), trigger="webhook"
         )
         if self._on_enqueue is not None:
@@ -240,7 +240,7 @@ class Service:
     async def set_event_status(self, user: User, event_id: int, status: EventStatus) -> Event:
         """Pause or resume (re-activate) an event; resuming starts its fire count again."""
         await self.get_event(user, event_id)
-        return await self.store.update_event(event_id, EventChanges(status=status), self.clock())
+        return await self.store.events.update(event_id, EventChanges(status=status), self.clock())
 
     async def next_fires(self, user: User, event_id: int, count: int) -> list[datetime]:
         """The event's next fire times (none without a schedule, or unless active)."""
@@ -255,13 +255,13 @@ class Service:
 
     async def delete_event(self, user: User, event_id: int) -> None:
         event = await self.get_event(user, event_id)
-        for workflow in await self.store.list_events(event.owner_id):
+        for workflow in await self.store.events.all(event.owner_id):
             if workflow.workflow is not None and event_id in workflow.workflow.event_ids():
                 raise ConflictError(
                     f"event {event_id} is a node of workflow {workflow.id} ({workflow.name}): "
                     "take it out of the workflow first"
                 )
-        await self.store.delete_event(event_id)
+        await self.store.events.delete(event_id)
 
     # workflows
 
@@ -278,22 +278,22 @@ class Service:
 
     async def list_workflow_runs(self, user: User, workflow_id: int, limit: int) -> list[Execution]:
         await self.get_workflow(user, workflow_id)
-        return await self.store.list_executions(event_id=workflow_id, owner_id=None, limit=limit)
+        return await self.store.executions.latest(event_id=workflow_id, owner_id=None, limit=limit)
 
     async def get_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
         """A workflow run (an execution of a workflow) with its nodes."""
         run = await self._workflow_run(user, run_id)
-        return run, await self.store.workflow_nodes(run_id)
+        return run, await self.store.runs.nodes(run_id)
 
     async def cancel_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
         """Cancel a run: its nodes not started never start, running ones are stopped."""
         await self._workflow_run(user, run_id)
-        run = await self.store.cancel(run_id, self.clock())
-        return run, await self.store.workflow_nodes(run_id)
+        run = await self.store.queue.cancel(run_id, self.clock())
+        return run, await self.store.runs.nodes(run_id)
 
     async def _workflow_run(self, user: User, run_id: int) -> Execution:
         run = await self.get_execution(user, run_id)
-        event = await self.store.get_event(run.event_id)
+        event = await self.store.events.get(run.event_id)
         if event.kind is not EventKind.WORKFLOW:
             raise NotFoundError(f"execution {run_id} is not a workflow run")
         return run
@@ -303,7 +303,7 @@ class Service:
     ) -> Event:
         """Create or update (by name) ``events``, then the workflow, whose node ``n`` runs the
         event named ``nodes[n]`` (one of ``events`` or an event the user has)."""
-        mine = {event.name: event for event in await self.store.list_events(user.id)}
+        mine = {event.name: event for event in await self.store.events.all(user.id)}
         for fields in events:
             mine[fields.name] = await self._upsert(user, mine.get(fields.name), fields)
         missing = sorted({name for name in nodes.values() if name not in mine})
@@ -330,7 +330,7 @@ class Service:
     async def run_event(self, user: User, event_id: int, input: Any = None) -> Execution:
         """Queue a run of the event now, with ``input`` for the script."""
         await self.get_event(user, event_id)
-        execution = await self.store.enqueue(event_id, input=input, now=self.clock())
+        execution = await self.store.queue.enqueue(event_id, input=input, now=self.clock())
         if self._on_enqueue is not None:
             self._on_enqueue()
         return execution
@@ -338,9 +338,9 @@ class Service:
     # executions
 
     async def get_execution(self, user: User, execution_id: int) -> Execution:
-        execution = await self.store.get_execution(execution_id)
+        execution = await self.store.executions.get(execution_id)
         if not user.is_admin:
-            event = await self.store.get_event(execution.event_id)
+            event = await self.store.events.get(execution.event_id)
             if event.owner_id != user.id:
                 raise NotFoundError(f"no execution has id {execution_id}")
         return execution
@@ -351,23 +351,23 @@ class Service:
         if event_id is not None:
             await self.get_event(user, event_id)
         owner = None if user.is_admin else user.id
-        return await self.store.list_executions(event_id=event_id, owner_id=owner, limit=limit)
+        return await self.store.executions.latest(event_id=event_id, owner_id=owner, limit=limit)
 
     async def cancel_execution(self, user: User, execution_id: int) -> Execution:
         """Cancel at once if queued; if running, its worker stops it (within about a second)."""
         await self.get_execution(user, execution_id)
-        return await self.store.cancel(execution_id, self.clock())
+        return await self.store.queue.cancel(execution_id, self.clock())
 
     async def list_workers(self, user: User) -> list[WorkerInfo]:
         if not user.is_admin:
             raise PermissionDeniedError("only administrators may list workers")
-        return await self.store.list_workers()
+        return await self.store.workers.all()
 
     async def read_logs(
         self, user: User, execution_id: int, after_seq: int = -1, limit: int | None = None
     ) -> list[LogLine]:
         await self.get_execution(user, execution_id)
-        return await self.store.read_logs(execution_id, after_seq=after_seq, limit=limit)
+        return await self.store.logs.read(execution_id, after_seq=after_seq, limit=limit)
 
 
 def changes_from(fields: EventFields) -> EventChanges:

@@ -52,7 +52,7 @@ from cronium.sandbox.spec import (
 )
 from cronium.service import EGRESS_REFUSED, Clock, utcnow
 from cronium.storage import LogLine, RunRecord, Store
-from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.storage.transactions import CANCEL_CHANNEL, QUEUE_CHANNEL
 from cronium.supervision import Health
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ class LogWriter:
         while self._pending and not self.lost:
             batch = self._pending[:LOG_BATCH_LINES]
             try:
-                await self.store.append_logs(self.execution_id, batch, self.worker_id)
+                await self.store.logs.append(self.execution_id, batch, self.worker_id)
             except LeaseLostError as exc:
                 log.warning("%s; its later output is dropped", exc.message)
                 self.lose()
@@ -266,7 +266,7 @@ class Worker:
         return True
 
     async def claim(self, limit: int = 1) -> list[tuple[Execution, Event]]:
-        return await self.store.claim(
+        return await self.store.queue.claim(
             self.worker_id, self.clock(), lease=self.lease, pools=self.tags, limit=limit
         )
 
@@ -343,7 +343,7 @@ class Worker:
                 error=f"internal error of the worker: {exc!r}"[:2000],
             )
             return await self._record(
-                lambda: self.store.record_and_continue(execution.id, self.worker_id, failed),
+                lambda: self.store.queue.record_and_continue(execution.id, self.worker_id, failed),
                 (execution, None),
             )
         finally:
@@ -360,7 +360,7 @@ class Worker:
                 refused = RunRecord(
                     status=ExecutionStatus.FAILED, finished_at=self.clock(), error=exc.message
                 )
-                return await self.store.record_run(execution.id, self.worker_id, refused), None
+                return await self.store.queue.record(execution.id, self.worker_id, refused), None
         cancel = self._cancels.setdefault(execution.id, asyncio.Event())
         self._running.add(execution.id)
         if execution.cancel_requested_at is not None:
@@ -384,7 +384,7 @@ class Worker:
                 return execution, None
             # the last lines and the result in one transaction
             return await self._record(
-                lambda: self.store.record_and_continue(
+                lambda: self.store.queue.record_and_continue(
                     execution.id,
                     self.worker_id,
                     record,
@@ -470,7 +470,7 @@ class Worker:
     async def _released(
         self, execution_id: int, reason: str
     ) -> tuple[Execution, tuple[Execution, Event] | None]:
-        released = await self.store.release(
+        released = await self.store.queue.release(
             execution_id,
             self.worker_id,
             self.clock(),
@@ -582,7 +582,7 @@ class Worker:
                     await control
         await asyncio.to_thread(self.backend.close)
         try:
-            await self.store.stop_worker(self.worker_id, self.clock())
+            await self.store.workers.stop(self.worker_id, self.clock())
         except StorageError as exc:
             log.warning("could not record that worker %s stopped: %s", self.worker_id, exc)
 
@@ -590,7 +590,7 @@ class Worker:
         """Say who this worker is, and clean up after crashed workers of this host."""
         host, _, pid = self.worker_id.rpartition(":")
         now = self.clock()
-        await self.store.register_worker(
+        await self.store.workers.register(
             WorkerInfo(
                 id=self.worker_id,
                 host=host or socket.gethostname(),
@@ -633,7 +633,7 @@ class Worker:
         while True:
             delay = self.control_interval
             try:
-                for execution_id in await self.store.cancel_requests(self.worker_id):
+                for execution_id in await self.store.queue.cancel_requests(self.worker_id):
                     self.request_cancel(execution_id)
                 if loop.time() - last_heartbeat >= self.heartbeat_interval:
                     await self.heartbeat()
@@ -647,7 +647,7 @@ class Worker:
         """Renew the leases of what runs here, and requeue what lost workers left."""
         now = self.clock()
         held = set(self._running)
-        renewed = await self.store.renew_leases(self.worker_id, now, self.lease, self._held)
+        renewed = await self.store.queue.renew_leases(self.worker_id, now, self.lease, self._held)
         for execution_id in sorted((held - renewed) & self._running):
             log.warning(
                 "execution %s is no longer this worker's (its lease ran out, and it was failed"
@@ -655,8 +655,8 @@ class Worker:
                 execution_id,
             )
             self._lose(execution_id)
-        await self.store.worker_heartbeat(self.worker_id, now, len(renewed))
-        for requeued in await self.store.requeue_expired(now):
+        await self.store.workers.heartbeat(self.worker_id, now, len(renewed))
+        for requeued in await self.store.queue.requeue_expired(now):
             log.warning(
                 "execution %s was lost with its worker (%s)%s",
                 requeued.lost.id,

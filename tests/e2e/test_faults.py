@@ -95,7 +95,7 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     scheduler = own_cluster.start("scheduler")
 
     async def some_ended() -> bool:
-        executions = await store.list_executions(event_id=work.id, owner_id=None, limit=500)
+        executions = await store.executions.latest(event_id=work.id, owner_id=None, limit=500)
         return sum(e.status.is_terminal for e in executions) >= 10
 
     await until(some_ended, 60, "the first runs ending")
@@ -114,22 +114,22 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     back = datetime.now(UTC)
 
     async def all_ended() -> bool:
-        current = [await store.get_execution(i) for i in ids]
+        current = [await store.executions.get(i) for i in ids]
         return all(e.status.is_terminal for e in current)
 
     await until(all_ended, 120, "every run ending")
     for execution_id in ids:
-        execution = await store.get_execution(execution_id)
+        execution = await store.executions.get(execution_id)
         assert execution.status is ExecutionStatus.SUCCEEDED, execution
-        lines = await store.read_logs(execution_id)
+        lines = await store.logs.read(execution_id)
         assert [line.line for line in lines] == [f"ran {execution_id}"]
 
     async def fired_again() -> bool:
-        fires = await store.list_executions(event_id=ticking.id, owner_id=None, limit=1000)
+        fires = await store.executions.latest(event_id=ticking.id, owner_id=None, limit=1000)
         return any(e.scheduled_at and e.scheduled_at > back + timedelta(seconds=2) for e in fires)
 
     await until(fired_again, 30, "the schedule firing again")
-    fires = await store.list_executions(event_id=ticking.id, owner_id=None, limit=1000)
+    fires = await store.executions.latest(event_id=ticking.id, owner_id=None, limit=1000)
     moments = [e.scheduled_at for e in fires]
     assert len(moments) == len(set(moments)), "a fire was queued twice"
     assert all(process.poll() is None for process in [*workers, scheduler]), "a process exited"
@@ -176,7 +176,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     first = await service.run_event(user, event.id)
 
     async def running() -> bool:
-        return (await store.get_execution(first.id)).status is ExecutionStatus.RUNNING
+        return (await store.executions.get(first.id)).status is ExecutionStatus.RUNNING
 
     await until(running, 60, "the first attempt running")
     frozen.send_signal(signal.SIGSTOP)
@@ -184,7 +184,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     try:
 
         async def retried() -> bool:
-            runs = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+            runs = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
             return any(e.retry_of == first.id and e.status.is_terminal for e in runs)
 
         await until(retried, 60, "the retry ending")
@@ -194,16 +194,16 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     await asyncio.sleep(4)  # the thawed worker handles what waited
     assert frozen.poll() is None, "the thawed worker exited"
     assert other.poll() is None
-    lost = await store.get_execution(first.id)
+    lost = await store.executions.get(first.id)
     assert lost.status is ExecutionStatus.FAILED
     assert (lost.error or "").startswith("worker lost")
-    assert [line.line for line in await store.read_logs(first.id)] == []
+    assert [line.line for line in await store.logs.read(first.id)] == []
     (retry,) = [
         e
-        for e in await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+        for e in await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
         if e.retry_of == first.id
     ]
     assert retry.status is ExecutionStatus.SUCCEEDED
-    assert [line.line for line in await store.read_logs(retry.id)] == ["wrote 2"]
-    assert await store.get_variable(user.id, "who") == (True, 2)
+    assert [line.line for line in await store.logs.read(retry.id)] == ["wrote 2"]
+    assert await store.variables.get(user.id, "who") == (True, 2)
     await engine.dispose()

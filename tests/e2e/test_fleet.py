@@ -63,7 +63,7 @@ class Fleet:
     async def wait(self, ids: list[int], statuses: set[ExecutionStatus], seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            current = {(await self.store.get_execution(i)).status for i in ids}
+            current = {(await self.store.executions.get(i)).status for i in ids}
             if current <= statuses:
                 return
             await asyncio.sleep(0.1)
@@ -135,14 +135,16 @@ async def _assert_each_ended_exactly_once(
     assert len(retries) == len(lost)
     for execution in everything:  # each ran exactly once: one line, its own id
         if execution.status is ExecutionStatus.SUCCEEDED:
-            lines = await fleet.store.read_logs(execution.id)
+            lines = await fleet.store.logs.read(execution.id)
             assert [line.line for line in lines] == [f"ran {execution.id}"]
 
 
 async def _wait_until_ended(fleet: Fleet, event_id: int, count: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        executions = await fleet.store.list_executions(event_id=event_id, owner_id=None, limit=5000)
+        executions = await fleet.store.executions.latest(
+            event_id=event_id, owner_id=None, limit=5000
+        )
         if sum(e.status.is_terminal for e in executions) >= count:
             return
         await asyncio.sleep(0.1)
@@ -152,7 +154,9 @@ async def _wait_until_ended(fleet: Fleet, event_id: int, count: int) -> None:
 async def _wait_for_all(fleet: Fleet, event_id: int, originals: int) -> list[Execution]:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        everything = await fleet.store.list_executions(event_id=event_id, owner_id=None, limit=5000)
+        everything = await fleet.store.executions.latest(
+            event_id=event_id, owner_id=None, limit=5000
+        )
         if len(everything) >= originals and all(e.status.is_terminal for e in everything):
             return everything
         await asyncio.sleep(0.2)
@@ -170,7 +174,7 @@ async def test_a_running_execution_is_cancelled_within_2_seconds(fleet: Fleet) -
     await fleet.service.cancel_execution(fleet.user, execution.id)
     await fleet.wait([execution.id], {ExecutionStatus.CANCELLED}, 10)
     assert time.monotonic() - asked < 2
-    cancelled = await fleet.store.get_execution(execution.id)
+    cancelled = await fleet.store.executions.get(execution.id)
     assert cancelled.error == "cancelled by a user"
     assert sandbox_processes() == set()
 
@@ -184,8 +188,8 @@ async def test_sigterm_lets_running_executions_finish_then_stops(fleet: Fleet) -
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     for execution_id in ids:
-        assert (await fleet.store.get_execution(execution_id)).status is ExecutionStatus.SUCCEEDED
-    (info,) = await fleet.store.list_workers()
+        assert (await fleet.store.executions.get(execution_id)).status is ExecutionStatus.SUCCEEDED
+    (info,) = await fleet.store.workers.all()
     assert info.stopped_at is not None
 
 
@@ -216,7 +220,7 @@ async def test_two_scheduler_processes_fire_each_time_exactly_once(fleet: Fleet)
 
 
 async def _fires(fleet: Fleet) -> list[tuple[int, datetime]]:
-    executions = await fleet.store.list_executions(event_id=None, owner_id=None, limit=100_000)
+    executions = await fleet.store.executions.latest(event_id=None, owner_id=None, limit=100_000)
     return [(e.event_id, e.scheduled_at) for e in executions if e.scheduled_at is not None]
 
 

@@ -44,7 +44,7 @@ async def test_a_revoked_token_stops_working_at_once(client: httpx.AsyncClient) 
 async def test_an_expired_token_is_refused(service: Service, client: httpx.AsyncClient) -> None:
     from datetime import timedelta
 
-    user = await service.store.get_user_by_name("admin")
+    user = await service.store.users.by_name("admin")
     issued = await service.issue_token(user, name="short", expires_in=timedelta(seconds=-1))
     response = await client.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {issued.secret}"}
@@ -139,7 +139,7 @@ async def test_users_see_only_their_own_events_and_executions(
 ) -> None:
     event = await create(client)
     run = (await client.post(f"/api/v1/events/{event['id']}/run")).json()
-    bob = await service.store.create_user("bob", is_admin=False, now=service.clock())
+    bob = await service.store.users.create("bob", is_admin=False, now=service.clock())
     issued = await service.issue_token(bob, name="bob", expires_in=None)
     as_bob = {"Authorization": f"Bearer {issued.secret}"}
     assert (await client.get("/api/v1/events", headers=as_bob)).json() == []

@@ -93,7 +93,7 @@ async def run(
     queued = await service.run_event(user, event.id, input)
     worker = worker or Worker(service.store, FakeBackend(), http_allow_private=True)
     assert await worker.run_once()
-    return await service.store.get_execution(queued.id)
+    return await service.store.executions.get(queued.id)
 
 
 async def test_the_response_becomes_the_output(service: Service, server: str) -> None:
@@ -103,7 +103,7 @@ async def test_the_response_becomes_the_output(service: Service, server: str) ->
     assert done.output["body"] == {"hello": "world"}
     assert done.output["headers"]["content-type"] == "application/json"
     assert done.output["truncated"] is False
-    (line,) = await service.store.read_logs(done.id)
+    (line,) = await service.store.logs.read(done.id)
     assert line.line.startswith(f"GET {server}/ok -> 200 in ")
 
 
@@ -153,7 +153,7 @@ async def test_the_body_is_capped(service: Service, server: str) -> None:
 async def test_redirects_are_followed(service: Service, server: str) -> None:
     done = await run(service, HttpRequest("GET", f"{server}/moved"))
     assert (done.output["status"], done.output["body"]) == (200, {"hello": "world"})
-    assert len(await service.store.read_logs(done.id)) == 2
+    assert len(await service.store.logs.read(done.id)) == 2
 
 
 async def test_private_addresses_are_refused_unless_allowed(service: Service, server: str) -> None:
@@ -185,5 +185,5 @@ async def test_a_request_can_be_cancelled(service: Service, store: Store, server
     await asyncio.sleep(0.5)
     worker.request_cancel(queued.id)
     await asyncio.wait_for(running, timeout=2)
-    done = await store.get_execution(queued.id)
+    done = await store.executions.get(queued.id)
     assert (done.status, done.error) == (ExecutionStatus.CANCELLED, "cancelled by a user")

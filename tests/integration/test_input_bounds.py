@@ -98,12 +98,12 @@ async def test_a_value_stored_too_deep_does_not_break_the_listings(
     """A value stored before depths were bounded (here written straight to the store)."""
     event = await create(client)
     run = (await client.post(f"/api/v1/events/{event['id']}/run", json={})).json()
-    claimed = await store.claim("w", service.clock())
+    claimed = await store.queue.claim("w", service.clock())
     assert claimed
     value: object = 1
     for _ in range(400):
         value = [value]
-    await store.record_run(
+    await store.queue.record(
         run["execution_id"],
         "w",
         RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=service.clock(), output=value),

@@ -55,9 +55,9 @@ class Harness:
         )
         queued = await self.service.run_event(self.user, event.id, input)
         assert await self.worker.run_once()
-        logs = await self.store.read_logs(queued.id)
+        logs = await self.store.logs.read(queued.id)
         return Done(
-            await self.store.get_execution(queued.id),
+            await self.store.executions.get(queued.id),
             [line.line for line in logs if line.stream == "stdout"],
             [line.line for line in logs if line.stream == "stderr"],
         )
@@ -120,7 +120,7 @@ async def test_data_is_handed_from_one_run_to_the_next_and_variables_persist(
     assert first.execution.output == {"n": 2, "runs": 1}
     second = await harness.run(language, STEP[language], input=first.execution.output)
     assert second.execution.output == {"n": 3, "runs": 2}, second.stderr
-    found, runs = await harness.store.get_variable(harness.user.id, "runs")
+    found, runs = await harness.store.variables.get(harness.user.id, "runs")
     assert (found, runs) == (True, 2)
 
 
@@ -348,5 +348,5 @@ cronium.output({"ok": True})
     assert done.stdout[0].startswith("422 the JSON is nested more than 64 levels"), done.stdout
     assert done.stdout[1] in ("400", "404", "422"), done.stdout
     assert done.execution.output == {"ok": True}
-    listed = await harness.store.list_executions(event_id=None, owner_id=None, limit=10)
+    listed = await harness.store.executions.latest(event_id=None, owner_id=None, limit=10)
     assert any(execution.id == done.execution.id for execution in listed)

@@ -211,7 +211,7 @@ async def test_another_account_can_neither_read_a_runs_token_nor_reach_its_api(
     assert found["cmdline"] == [], found
     assert found["state"] == "PermissionError"
     assert found["connect"] == "PermissionError", found
-    ended = await store.get_execution(queued.id)
+    ended = await store.executions.get(queued.id)
     assert ended.status.value == "succeeded", ended.error
 
 
@@ -222,7 +222,8 @@ async def test_the_runtime_api_hangs_up_on_a_uid_no_running_execution_has(
     account gets no answer: the kernel names the caller's uid, and it is no run's."""
     _, _, runtime = running
     found = await asyncio.to_thread(attack_through_a_bind_mount, runtime.socket_path)
-    assert found["connect"] in ("", "ConnectionResetError"), found
+    # the hang-up, seen as an empty answer, a reset, or a pipe broken while still sending
+    assert found["connect"] in ("", "ConnectionResetError", "BrokenPipeError"), found
 
 
 def attack_through_a_bind_mount(socket_path: Path) -> dict[str, object]:

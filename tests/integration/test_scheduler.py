@@ -82,7 +82,7 @@ async def test_replace_cancels_the_earlier_run(store: Store, service: Service) -
     scheduler = Scheduler(store)
     (first,) = await scheduler.run_once(T0 + timedelta(minutes=1))
     (second,) = await scheduler.run_once(T0 + timedelta(minutes=2))
-    assert (await store.get_execution(first.id)).status is ExecutionStatus.CANCELLED
+    assert (await store.executions.get(first.id)).status is ExecutionStatus.CANCELLED
     assert second.status is ExecutionStatus.QUEUED
 
 
@@ -100,9 +100,9 @@ async def test_max_executions_pauses_the_event_and_reactivation_resets_the_count
     scheduler = Scheduler(store)
     for minute in (1, 2, 3):
         await scheduler.run_once(T0 + timedelta(minutes=minute))
-    event = await store.get_event(event_id)
+    event = await store.events.get(event_id)
     assert (event.status, event.fire_count) == (EventStatus.PAUSED, 2)
-    executions = await store.list_executions(event_id=event_id, owner_id=None, limit=10)
+    executions = await store.executions.latest(event_id=event_id, owner_id=None, limit=10)
     assert len(executions) == 2
 
 
@@ -119,7 +119,7 @@ async def test_two_schedulers_at_once_fire_each_time_exactly_once(
     finally:
         for engine in engines:
             await engine.dispose()
-    executions = await service.store.list_executions(event_id=event_id, owner_id=None, limit=100)
+    executions = await service.store.executions.latest(event_id=event_id, owner_id=None, limit=100)
     fires = sorted(e.scheduled_at for e in executions if e.scheduled_at)
     assert fires == [
         T0 + timedelta(seconds=s) for s in range(10, 130, 10)
@@ -157,7 +157,7 @@ async def test_a_scheduler_carries_on_where_another_stopped(
     finally:
         for engine in engines:
             await engine.dispose()
-    executions = await service.store.list_executions(event_id=event_id, owner_id=None, limit=100)
+    executions = await service.store.executions.latest(event_id=event_id, owner_id=None, limit=100)
     fires = sorted(e.scheduled_at for e in executions if e.scheduled_at)
     assert fires == [T0 + timedelta(seconds=s) for s in range(10, 60, 10)]
 
@@ -168,7 +168,7 @@ async def test_a_deleted_event_is_forgotten_at_its_next_fire(
     event_id = await scheduled(service)
     scheduler = Scheduler(store)
     await scheduler.run_once(T0 + timedelta(seconds=1))
-    await store.delete_event(event_id)
+    await store.events.delete(event_id)
     assert scheduler.tracking() == 1
     assert await scheduler.run_once(T0 + timedelta(minutes=1)) == []
     assert scheduler.tracking() == 0
@@ -182,7 +182,7 @@ async def test_a_change_the_change_feed_misses_is_seen_within_the_refresh(
     await scheduler.run_once(T0 + timedelta(seconds=1))
     # moved to tomorrow by a host whose clock is an hour behind: its updated_at looks old
     tomorrow = Schedule.of_once(T0 + timedelta(days=1))
-    await store.update_event(event_id, EventChanges(schedule=tomorrow), T0 - timedelta(hours=1))
+    await store.events.update(event_id, EventChanges(schedule=tomorrow), T0 - timedelta(hours=1))
     assert await scheduler.run_once(T0 + timedelta(seconds=61)) == []
     assert await scheduler.run_once(T0 + timedelta(days=1)) != []
 
@@ -202,15 +202,15 @@ async def test_a_schedule_that_cannot_be_computed_is_set_aside_and_the_rest_fire
     scheduler = Scheduler(store)
     made = await scheduler.run_once(T0 + timedelta(seconds=3))
     assert {execution.event_id for execution in made} == {canary}
-    event = await store.get_event(broken)
+    event = await store.events.get(broken)
     assert event.status is EventStatus.PAUSED
     assert event.paused_reason is not None
     assert "cannot be computed" in event.paused_reason
     made = await scheduler.run_once(T0 + timedelta(seconds=5))
     assert {execution.event_id for execution in made} == {canary}
     # a resume clears the reason (and the scheduler tries again)
-    await store.update_event(broken, EventChanges(status=EventStatus.ACTIVE), now=T0)
-    assert (await store.get_event(broken)).paused_reason is None
+    await store.events.update(broken, EventChanges(status=EventStatus.ACTIVE), now=T0)
+    assert (await store.events.get(broken)).paused_reason is None
 
 
 async def test_the_scheduler_loop_survives_an_unexpected_error(
@@ -219,7 +219,7 @@ async def test_the_scheduler_loop_survives_an_unexpected_error(
     canary = await scheduled(service, Schedule.of_cron("* * * * * *"), created=datetime.now(UTC))
     scheduler = Scheduler(store, tick=0.05)
     failures = {"left": 2}
-    real = store.fire_batch
+    real = store.schedules.fire
 
     async def failing(*args: object, **kwargs: object) -> object:
         if failures["left"]:
@@ -227,15 +227,15 @@ async def test_the_scheduler_loop_survives_an_unexpected_error(
             raise RuntimeError("a bug in one tick")
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    store.fire_batch = failing  # type: ignore[method-assign]
+    store.schedules.fire = failing  # type: ignore[method-assign]
     stop = asyncio.Event()
     running = asyncio.create_task(scheduler.run(stop))
     for _ in range(200):  # bounded: 200 x 50 ms
-        if await store.list_executions(event_id=canary, owner_id=None, limit=10):
+        if await store.executions.latest(event_id=canary, owner_id=None, limit=10):
             break
         await asyncio.sleep(0.05)
     stop.set()
     await running
     assert failures["left"] == 0
-    assert await store.list_executions(event_id=canary, owner_id=None, limit=10)
+    assert await store.executions.latest(event_id=canary, owner_id=None, limit=10)
     assert scheduler.health.loop("scheduler").ok

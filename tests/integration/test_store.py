@@ -24,8 +24,8 @@ FIELDS = EventFields(
 
 
 async def make_event(store: Store, name: str = "hello") -> int:
-    user = await store.create_user(f"owner-{name}", is_admin=False, now=NOW)
-    event = await store.create_event(user.id, EventFields(**{**_fields(), "name": name}), NOW)
+    user = await store.users.create(f"owner-{name}", is_admin=False, now=NOW)
+    event = await store.events.create(user.id, EventFields(**{**_fields(), "name": name}), NOW)
     return event.id
 
 
@@ -34,9 +34,9 @@ def _fields() -> dict[str, object]:
 
 
 async def test_it_round_trips_an_event_with_its_limits_and_env(store: Store) -> None:
-    user = await store.create_user("ann", is_admin=False, now=NOW)
-    created = await store.create_event(user.id, FIELDS, NOW)
-    loaded = await store.get_event(created.id)
+    user = await store.users.create("ann", is_admin=False, now=NOW)
+    created = await store.events.create(user.id, FIELDS, NOW)
+    loaded = await store.events.get(created.id)
     assert loaded == created
     assert loaded.limits == FIELDS.limits
     assert loaded.env == {"A": "1"}
@@ -46,17 +46,17 @@ async def test_it_round_trips_an_event_with_its_limits_and_env(store: Store) -> 
 async def test_it_refuses_a_second_event_with_the_same_name_and_keeps_the_first(
     store: Store,
 ) -> None:
-    user = await store.create_user("ann", is_admin=False, now=NOW)
-    first = await store.create_event(user.id, FIELDS, NOW)
+    user = await store.users.create("ann", is_admin=False, now=NOW)
+    first = await store.events.create(user.id, FIELDS, NOW)
     with pytest.raises(ConflictError, match="'hello' already exists"):
-        await store.create_event(user.id, FIELDS, NOW)
-    assert await store.list_events(user.id) == [first]
+        await store.events.create(user.id, FIELDS, NOW)
+    assert await store.events.all(user.id) == [first]
 
 
 async def test_it_updates_only_the_given_fields(store: Store) -> None:
     event_id = await make_event(store)
     later = NOW + timedelta(minutes=1)
-    updated = await store.update_event(event_id, EventChanges(script="echo bye"), later)
+    updated = await store.events.update(event_id, EventChanges(script="echo bye"), later)
     assert updated.script == "echo bye"
     assert updated.name == "hello"
     assert updated.limits == FIELDS.limits
@@ -65,21 +65,23 @@ async def test_it_updates_only_the_given_fields(store: Store) -> None:
 
 async def test_unknown_ids_are_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError, match="no event has id 999"):
-        await store.get_event(999)
+        await store.events.get(999)
     with pytest.raises(NotFoundError, match="no execution has id 999"):
-        await store.get_execution(999)
+        await store.executions.get(999)
     with pytest.raises(NotFoundError, match="no event has id 999"):
-        await store.enqueue(999, input=None, now=NOW)
+        await store.queue.enqueue(999, input=None, now=NOW)
 
 
 async def test_it_claims_by_priority_then_age_and_only_once(store: Store) -> None:
     event_id = await make_event(store)
-    old = await store.enqueue(event_id, input={"n": 1}, now=NOW)
-    new = await store.enqueue(event_id, input=None, now=NOW + timedelta(seconds=1))
-    urgent = await store.enqueue(event_id, input=None, now=NOW + timedelta(seconds=2), priority=5)
+    old = await store.queue.enqueue(event_id, input={"n": 1}, now=NOW)
+    new = await store.queue.enqueue(event_id, input=None, now=NOW + timedelta(seconds=1))
+    urgent = await store.queue.enqueue(
+        event_id, input=None, now=NOW + timedelta(seconds=2), priority=5
+    )
     order = []
-    while claimed := await store.claim_next("w1", NOW):
-        execution, event = claimed
+    while claimed := await store.queue.claim("w1", NOW):
+        ((execution, event),) = claimed
         assert execution.status is ExecutionStatus.RUNNING
         assert execution.worker_id == "w1"
         assert event.id == event_id
@@ -90,12 +92,12 @@ async def test_it_claims_by_priority_then_age_and_only_once(store: Store) -> Non
 async def test_concurrent_claims_never_hand_out_one_execution_twice(store: Store) -> None:
     event_id = await make_event(store)
     for _ in range(20):
-        await store.enqueue(event_id, input=None, now=NOW)
+        await store.queue.enqueue(event_id, input=None, now=NOW)
 
     async def drain(worker: str) -> list[int]:
         taken = []
-        while claimed := await store.claim_next(worker, NOW):
-            taken.append(claimed[0].id)
+        while claimed := await store.queue.claim(worker, NOW):
+            taken.append(claimed[0][0].id)
         return taken
 
     results = await asyncio.gather(*(drain(f"w{i}") for i in range(4)))
@@ -106,8 +108,8 @@ async def test_concurrent_claims_never_hand_out_one_execution_twice(store: Store
 
 async def test_it_records_a_run_and_refuses_to_record_it_twice(store: Store) -> None:
     event_id = await make_event(store)
-    queued = await store.enqueue(event_id, input=[1, 2], now=NOW)
-    await store.claim_next("w1", NOW)
+    queued = await store.queue.enqueue(event_id, input=[1, 2], now=NOW)
+    await store.queue.claim("w1", NOW)
     record = RunRecord(
         status=ExecutionStatus.FAILED,
         finished_at=NOW + timedelta(seconds=2),
@@ -116,101 +118,101 @@ async def test_it_records_a_run_and_refuses_to_record_it_twice(store: Store) -> 
         run_seconds=1.5,
         cleanup_seconds=0.02,
     )
-    done = await store.record_run(queued.id, "w1", record)
+    done = await store.queue.record(queued.id, "w1", record)
     assert (done.status, done.exit_code, done.run_seconds) == (ExecutionStatus.FAILED, 42, 1.5)
     assert done.input == [1, 2]
-    assert await store.get_execution(queued.id) == done
+    assert await store.executions.get(queued.id) == done
     # the worker no longer holds an ended run: the second record is refused as such
     with pytest.raises(LeaseLostError, match="is not running on worker 'w1' \\(it is failed\\)"):
-        await store.record_run(
+        await store.queue.record(
             queued.id, "w1", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
         )
 
 
 async def test_only_the_claiming_worker_may_record(store: Store) -> None:
     event_id = await make_event(store)
-    queued = await store.enqueue(event_id, input=None, now=NOW)
-    await store.claim_next("w1", NOW)
+    queued = await store.queue.enqueue(event_id, input=None, now=NOW)
+    await store.queue.claim("w1", NOW)
     with pytest.raises(ConflictError, match="not running on worker 'w2'"):
-        await store.record_run(
+        await store.queue.record(
             queued.id, "w2", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
         )
 
 
 async def test_a_queued_execution_cannot_be_recorded_as_finished(store: Store) -> None:
     event_id = await make_event(store)
-    queued = await store.enqueue(event_id, input=None, now=NOW)
+    queued = await store.queue.enqueue(event_id, input=None, now=NOW)
     with pytest.raises(InvalidTransitionError, match="queued cannot become succeeded"):
-        await store.record_run(
+        await store.queue.record(
             queued.id, "w1", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
         )
-    assert (await store.get_execution(queued.id)).status is ExecutionStatus.QUEUED
+    assert (await store.executions.get(queued.id)).status is ExecutionStatus.QUEUED
 
 
 async def test_it_keeps_log_lines_in_order_per_execution(store: Store) -> None:
     event_id = await make_event(store)
-    execution = await store.enqueue(event_id, input=None, now=NOW)
+    execution = await store.queue.enqueue(event_id, input=None, now=NOW)
     lines = [
         LogLine(seq=i, stream="stdout" if i % 2 else "stderr", at=NOW, line=f"l{i}")
         for i in range(5)
     ]
-    await store.append_logs(execution.id, lines[:3])
-    await store.append_logs(execution.id, lines[3:])
-    assert await store.read_logs(execution.id) == lines
-    assert await store.read_logs(execution.id, after_seq=2) == lines[3:]
+    await store.logs.append(execution.id, lines[:3])
+    await store.logs.append(execution.id, lines[3:])
+    assert await store.logs.read(execution.id) == lines
+    assert await store.logs.read(execution.id, after_seq=2) == lines[3:]
 
 
 async def test_executions_are_listed_newest_first_and_filtered(store: Store) -> None:
     first = await make_event(store, "first")
     second = await make_event(store, "second")
-    a = await store.enqueue(first, input=None, now=NOW)
-    b = await store.enqueue(second, input=None, now=NOW)
-    c = await store.enqueue(first, input=None, now=NOW)
-    listed = await store.list_executions(event_id=None, owner_id=None, limit=10)
+    a = await store.queue.enqueue(first, input=None, now=NOW)
+    b = await store.queue.enqueue(second, input=None, now=NOW)
+    c = await store.queue.enqueue(first, input=None, now=NOW)
+    listed = await store.executions.latest(event_id=None, owner_id=None, limit=10)
     assert [e.id for e in listed] == [c.id, b.id, a.id]
-    only_first = await store.list_executions(event_id=first, owner_id=None, limit=10)
+    only_first = await store.executions.latest(event_id=first, owner_id=None, limit=10)
     assert [e.id for e in only_first] == [c.id, a.id]
-    assert len(await store.list_executions(event_id=None, owner_id=None, limit=1)) == 1
+    assert len(await store.executions.latest(event_id=None, owner_id=None, limit=1)) == 1
 
 
 async def test_deleting_an_event_removes_its_executions_and_logs(store: Store) -> None:
     event_id = await make_event(store)
-    execution = await store.enqueue(event_id, input=None, now=NOW)
-    await store.append_logs(execution.id, [LogLine(seq=0, stream="stdout", at=NOW, line="x")])
-    await store.delete_event(event_id)
+    execution = await store.queue.enqueue(event_id, input=None, now=NOW)
+    await store.logs.append(execution.id, [LogLine(seq=0, stream="stdout", at=NOW, line="x")])
+    await store.events.delete(event_id)
     with pytest.raises(NotFoundError):
-        await store.get_execution(execution.id)
-    assert await store.read_logs(execution.id) == []
+        await store.executions.get(execution.id)
+    assert await store.logs.read(execution.id) == []
 
 
 async def test_an_event_with_a_running_execution_cannot_be_deleted(store: Store) -> None:
     event_id = await make_event(store)
-    await store.enqueue(event_id, input=None, now=NOW)
-    await store.claim_next("w1", NOW)
+    await store.queue.enqueue(event_id, input=None, now=NOW)
+    await store.queue.claim("w1", NOW)
     with pytest.raises(ConflictError, match="1 running execution"):
-        await store.delete_event(event_id)
-    assert (await store.get_event(event_id)).id == event_id
+        await store.events.delete(event_id)
+    assert (await store.events.get(event_id)).id == event_id
 
 
 async def test_tokens_are_found_by_hash_and_revoked(store: Store) -> None:
-    user = await store.create_user("ann", is_admin=True, now=NOW)
-    token = await store.create_token(
+    user = await store.users.create("ann", is_admin=True, now=NOW)
+    token = await store.tokens.create(
         user.id, name="ci", token_hash="a" * 64, prefix="crn_abc", now=NOW, expires_at=None
     )
-    found = await store.find_token("a" * 64)
+    found = await store.tokens.find("a" * 64)
     assert found == (token, user)
-    assert await store.find_token("b" * 64) is None
-    revoked = await store.revoke_token(user.id, token.id, NOW)
+    assert await store.tokens.find("b" * 64) is None
+    revoked = await store.tokens.revoke(user.id, token.id, NOW)
     assert revoked.revoked_at == NOW
     with pytest.raises(NotFoundError):
-        await store.revoke_token(user.id + 1, token.id, NOW)
+        await store.tokens.revoke(user.id + 1, token.id, NOW)
 
 
 async def test_user_names_are_unique(store: Store) -> None:
-    await store.create_user("ann", is_admin=False, now=NOW)
+    await store.users.create("ann", is_admin=False, now=NOW)
     with pytest.raises(ConflictError, match="'ann' already exists"):
-        await store.create_user("ann", is_admin=True, now=NOW)
-    assert await store.count_users() == 1
+        await store.users.create("ann", is_admin=True, now=NOW)
+    assert await store.users.count() == 1
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> None:
@@ -226,11 +228,11 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> N
 async def test_a_batch_claim_takes_exactly_as_many_as_asked(store: Store) -> None:
     event_id = await make_event(store)
     for second in range(5):
-        await store.enqueue(event_id, input=None, now=NOW + timedelta(seconds=second))
-    first = await store.claim("w1", NOW, limit=2)
-    second = await store.claim("w2", NOW, limit=2)
-    rest = await store.claim("w3", NOW, limit=10)
+        await store.queue.enqueue(event_id, input=None, now=NOW + timedelta(seconds=second))
+    first = await store.queue.claim("w1", NOW, limit=2)
+    second = await store.queue.claim("w2", NOW, limit=2)
+    rest = await store.queue.claim("w3", NOW, limit=10)
     assert [e.id for e, _ in first] == [1, 2]
     assert [e.id for e, _ in second] == [3, 4]
     assert [e.id for e, _ in rest] == [5]
-    assert await store.claim("w4", NOW, limit=10) == []
+    assert await store.queue.claim("w4", NOW, limit=10) == []

@@ -37,7 +37,7 @@ async def wait_until_statuses(
 ) -> None:
     """Poll (bounded: 500 x 20 ms) until every execution in ``ids`` has a status in ``wanted``."""
     for _ in range(attempts):
-        if {(await store.get_execution(i)).status for i in ids} <= wanted:
+        if {(await store.executions.get(i)).status for i in ids} <= wanted:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"executions {ids} never reached {wanted}")
@@ -54,13 +54,13 @@ async def test_it_runs_a_claimed_execution_and_records_result_and_logs(
     backend = FakeBackend(lambda spec: FakeRun(exit_code=0, stdout=("out",), stderr=("err",)))
     worker = Worker(store, backend, worker_id="w-test")
     assert await worker.run_once() is True
-    execution = await store.get_execution(execution_id)
+    execution = await store.executions.get(execution_id)
     assert execution.status is ExecutionStatus.SUCCEEDED
     assert execution.exit_code == 0
     assert execution.worker_id == "w-test"
     assert execution.started_at is not None
     assert execution.finished_at is not None
-    logs = await store.read_logs(execution_id)
+    logs = await store.logs.read(execution_id)
     assert [(line.stream, line.line) for line in logs] == [("stdout", "out"), ("stderr", "err")]
     spec = backend.specs[0]
     assert (spec.language, spec.env["GREETING"], spec.limits.memory_mb) == (
@@ -75,7 +75,7 @@ async def test_it_runs_a_claimed_execution_and_records_result_and_logs(
 async def test_a_non_zero_exit_is_a_failed_result(store: Store, service: Service) -> None:
     execution_id = await queue_run(service)
     await Worker(store, FakeBackend(lambda spec: FakeRun(exit_code=42))).run_once()
-    execution = await store.get_execution(execution_id)
+    execution = await store.executions.get(execution_id)
     assert (execution.status, execution.exit_code) == (ExecutionStatus.FAILED, 42)
 
 
@@ -87,7 +87,7 @@ async def test_a_sandbox_failure_fails_the_execution_with_its_reason(
 
     execution_id = await queue_run(service)
     await Worker(store, FakeBackend(broken)).run_once()
-    execution = await store.get_execution(execution_id)
+    execution = await store.executions.get(execution_id)
     assert execution.status is ExecutionStatus.FAILED
     assert execution.error == "runc is missing"
 
@@ -124,7 +124,7 @@ async def test_a_run_whose_sandbox_could_not_be_set_up_is_queued_again(
     clock = Later()
     worker = Worker(store, FakeBackend(failing_to_start(1)), worker_id="w-start", clock=clock)
     assert await worker.run_once() is True
-    released = await store.get_execution(execution_id)
+    released = await store.executions.get(execution_id)
     assert released.status is ExecutionStatus.QUEUED
     assert (released.start_failures, released.attempt, released.worker_id) == (1, 1, None)
     assert released.started_at is None
@@ -133,9 +133,9 @@ async def test_a_run_whose_sandbox_could_not_be_set_up_is_queued_again(
     assert await worker.run_once() is False  # not before it is due
     clock.now += timedelta(seconds=1)
     assert await worker.run_once() is True
-    ran = await store.get_execution(execution_id)
+    ran = await store.executions.get(execution_id)
     assert (ran.status, ran.error, ran.attempt) == (ExecutionStatus.SUCCEEDED, None, 1)
-    assert [line.line for line in await store.read_logs(execution_id)] == ["ran"]
+    assert [line.line for line in await store.logs.read(execution_id)] == ["ran"]
 
 
 async def test_a_run_whose_sandbox_never_starts_fails_after_a_few_tries(
@@ -147,7 +147,7 @@ async def test_a_run_whose_sandbox_never_starts_fails_after_a_few_tries(
     for _ in range(MAX_START_FAILURES):
         assert await worker.run_once() is True
         clock.now += timedelta(minutes=1)
-    failed = await store.get_execution(execution_id)
+    failed = await store.executions.get(execution_id)
     assert failed.status is ExecutionStatus.FAILED
     assert failed.start_failures == MAX_START_FAILURES - 1
     assert failed.error == (
@@ -162,10 +162,10 @@ async def test_only_the_worker_that_holds_a_run_can_give_it_back(
 ) -> None:
     execution_id = await queue_run(service)
     clock = Later()
-    assert await store.claim("w-holder", clock.now)
+    assert await store.queue.claim("w-holder", clock.now)
     with pytest.raises(LeaseLostError):
-        await store.release(execution_id, "w-other", clock.now, "no")
-    assert (await store.get_execution(execution_id)).status is ExecutionStatus.RUNNING
+        await store.queue.release(execution_id, "w-other", clock.now, "no")
+    assert (await store.executions.get(execution_id)).status is ExecutionStatus.RUNNING
 
 
 async def test_a_bug_in_the_worker_fails_the_execution_but_not_the_worker(
@@ -180,7 +180,7 @@ async def test_a_bug_in_the_worker_fails_the_execution_but_not_the_worker(
     assert await worker.run_once()
     assert await worker.run_once()
     for execution_id in (first, second):
-        execution = await store.get_execution(execution_id)
+        execution = await store.executions.get(execution_id)
         assert execution.status is ExecutionStatus.FAILED
         assert "internal error of the worker" in (execution.error or "")
 
@@ -198,7 +198,7 @@ async def test_the_loop_wakes_on_enqueue_and_runs_several_at_once(
     await wait_until_statuses(store, ids, {ExecutionStatus.SUCCEEDED})
     stop.set()
     await loop
-    executions = [await store.get_execution(i) for i in ids]
+    executions = [await store.executions.get(i) for i in ids]
     starts = sorted(e.started_at for e in executions if e.started_at)
     finishes = sorted(e.finished_at for e in executions if e.finished_at)
     # all three were running together: each started before any finished
@@ -217,7 +217,7 @@ async def stopped_while_running(
     await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
     stop.set()
     await loop
-    return await store.get_execution(execution_id)
+    return await store.executions.get(execution_id)
 
 
 async def test_stopping_lets_what_runs_finish_within_the_grace_period(
@@ -225,7 +225,7 @@ async def test_stopping_lets_what_runs_finish_within_the_grace_period(
 ) -> None:
     execution = await stopped_while_running(store, service, duration=0.5, grace=10)
     assert execution.status is ExecutionStatus.SUCCEEDED
-    (info,) = await store.list_workers()
+    (info,) = await store.workers.all()
     assert info.stopped_at is not None
 
 
@@ -242,7 +242,7 @@ async def test_stop_now_cancels_at_once(store: Store, service: Service) -> None:
     stop_now.set()
     async with asyncio.timeout(5):
         await loop
-    execution = await store.get_execution(execution_id)
+    execution = await store.executions.get(execution_id)
     assert execution.status is ExecutionStatus.CANCELLED
     assert execution.error == SHUTDOWN_REASON
 
@@ -270,7 +270,7 @@ async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
     execution = await service.run_event(user, event.id)
     backend = FakeBackend()
     await Worker(store, backend, allow_egress=False).run_once()
-    done = await store.get_execution(execution.id)
+    done = await store.executions.get(execution.id)
     assert done.status is ExecutionStatus.FAILED
     assert "CRONIUM_ALLOW_EGRESS" in (done.error or "")
     assert backend.specs == []
@@ -282,11 +282,11 @@ async def test_a_running_execution_is_cancelled_on_request(store: Store, service
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
     await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
-    await store.cancel(execution_id, service.clock())
+    await store.queue.cancel(execution_id, service.clock())
     await wait_until_statuses(store, [execution_id], {ExecutionStatus.CANCELLED})
     stop.set()
     await loop
-    assert (await store.get_execution(execution_id)).error == "cancelled by a user"
+    assert (await store.executions.get(execution_id)).error == "cancelled by a user"
 
 
 async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
@@ -302,10 +302,10 @@ async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
     )  # fmt: skip
     first = await service.run_event(user, event.id, {"k": 1})
     now = service.clock()
-    assert await store.claim_next("gone:1", now, lease=timedelta(seconds=1)) is not None
-    assert await store.requeue_expired(now) == []  # the lease still runs
+    assert await store.queue.claim("gone:1", now, lease=timedelta(seconds=1)) != []
+    assert await store.queue.requeue_expired(now) == []  # the lease still runs
     later = now + timedelta(seconds=2)
-    (requeued,) = await store.requeue_expired(later)
+    (requeued,) = await store.queue.requeue_expired(later)
     assert requeued.lost.id == first.id
     assert requeued.lost.status is ExecutionStatus.FAILED
     assert requeued.lost.error == "worker lost: gone:1 stopped renewing its lease"
@@ -313,10 +313,10 @@ async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
     assert (requeued.retry.attempt, requeued.retry.retry_of, requeued.retry.input) == (
         2, first.id, {"k": 1},
     )  # fmt: skip
-    assert await store.requeue_expired(later) == []  # exactly once
+    assert await store.queue.requeue_expired(later) == []  # exactly once
     # the second attempt is lost too: no third
-    assert await store.claim_next("gone:2", later, lease=timedelta(seconds=1)) is not None
-    (again,) = await store.requeue_expired(later + timedelta(seconds=2))
+    assert await store.queue.claim("gone:2", later, lease=timedelta(seconds=1)) != []
+    (again,) = await store.queue.requeue_expired(later + timedelta(seconds=2))
     assert again.retry is None
 
 
@@ -330,9 +330,8 @@ async def test_workers_take_only_executions_of_their_pools(store: Store, service
         ),
     )  # fmt: skip
     execution = await service.run_event(user, pooled.id)
-    assert await store.claim_next("plain:1", service.clock()) is None
-    claimed = await store.claim_next("docker:1", service.clock(), pools={"docker"})
-    assert claimed is not None
+    assert await store.queue.claim("plain:1", service.clock()) == []
+    (claimed,) = await store.queue.claim("docker:1", service.clock(), pools={"docker"})
     assert claimed[0].id == execution.id
 
 
@@ -350,7 +349,7 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     first = await service.run_event(user, event.id, {"n": 1})
     worker = Worker(store, FakeBackend(lambda spec: FakeRun(exit_code=1)), worker_id="w")
     assert await worker.run_once()
-    (retry, failed) = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+    (retry, failed) = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
     assert failed.id == first.id
     assert failed.status is ExecutionStatus.FAILED
     assert (retry.status, retry.attempt, retry.retry_of, retry.input) == (
@@ -362,11 +361,11 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     assert 30 <= wait <= 60
     assert await worker.run_once() is False  # not due yet
     due = retry.due_at
-    assert await store.claim("w", due, limit=1)  # due now
-    await store.record_run(
+    assert await store.queue.claim("w", due, limit=1)  # due now
+    await store.queue.record(
         retry.id, "w", RunRecord(status=ExecutionStatus.CANCELLED, finished_at=due)
     )
-    executions = await store.list_executions(event_id=event.id, owner_id=None, limit=10)
+    executions = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
     assert len(executions) == 2  # a cancelled attempt is not retried
 
 
@@ -394,18 +393,18 @@ async def test_conditional_actions_run_the_next_event_with_the_output(
         ),
     )
     execution = await service.run_event(user, first)
-    assert await store.claim("w", service.clock())
+    assert await store.queue.claim("w", service.clock())
     ended = RunRecord(
         status=ExecutionStatus.SUCCEEDED,
         finished_at=service.clock(),
         output={"total": 3},
         condition=True,
     )
-    await store.record_run(execution.id, "w", ended)
+    await store.queue.record(execution.id, "w", ended)
     queued = {
         e.event_id: e
         for target in (on_success, on_failure, on_condition)
-        for e in await store.list_executions(event_id=target, owner_id=None, limit=5)
+        for e in await store.executions.latest(event_id=target, owner_id=None, limit=5)
     }
     assert set(queued) == {on_success, on_condition}
     assert queued[on_success].input == {"total": 3}
@@ -428,29 +427,29 @@ async def test_a_worker_that_lost_its_lease_stops_the_run_and_drops_its_late_wri
     running = asyncio.create_task(worker.execute(claimed, event))
     await wait_until_logged(store, execution_id)
     # the lease ran out meanwhile: someone else fails the execution as lost
-    (requeued,) = await store.requeue_expired(worker.clock() + timedelta(minutes=5))
+    (requeued,) = await store.queue.requeue_expired(worker.clock() + timedelta(minutes=5))
     assert requeued.lost.id == execution_id
     await worker.heartbeat()
     ended = await asyncio.wait_for(running, timeout=5)  # stopped at once, not after 20 s
     assert ended.id == execution_id
-    lost = await store.get_execution(execution_id)
+    lost = await store.executions.get(execution_id)
     assert lost.status is ExecutionStatus.FAILED
     assert lost.error is not None
     assert "worker lost" in lost.error
-    assert [line.line for line in await store.read_logs(execution_id)] == ["early"]
+    assert [line.line for line in await store.logs.read(execution_id)] == ["early"]
     late = [LogLine(seq=5, stream="stdout", at=worker.clock(), line="late")]
     with pytest.raises(LeaseLostError):
-        await store.append_logs(execution_id, late, "w-frozen")
+        await store.logs.append(execution_id, late, "w-frozen")
     # the runtime API's writes for the run are refused the same way (its token: 401)
     held_by = (execution_id, "w-frozen")
     with pytest.raises(LeaseLostError):
-        await store.put_variable(event.owner_id, "k", 1, worker.clock(), held_by=held_by)
-    assert await store.list_variables(event.owner_id) == {}
+        await store.variables.put(event.owner_id, "k", 1, worker.clock(), held_by=held_by)
+    assert await store.variables.all(event.owner_id) == {}
 
 
 async def wait_until_logged(store: Store, execution_id: int) -> None:
     for _ in range(250):  # bounded: 250 x 20 ms
-        if await store.read_logs(execution_id):
+        if await store.logs.read(execution_id):
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"execution {execution_id} logged nothing")
@@ -463,7 +462,7 @@ async def test_a_result_is_stored_once_the_database_is_back(store: Store, servic
 
     execution_id = await queue_run(service, "one\ntwo\nthree")
     worker = Worker(store, FakeBackend(), worker_id="w-outage")
-    real = store.record_and_continue
+    real = store.queue.record_and_continue
     refusals = {"left": 3}
 
     async def refusing(*args: object, **kwargs: object) -> object:
@@ -472,12 +471,12 @@ async def test_a_result_is_stored_once_the_database_is_back(store: Store, servic
             raise StorageError("the database failed: disk I/O error")
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    store.record_and_continue = refusing  # type: ignore[method-assign]
+    store.queue.record_and_continue = refusing  # type: ignore[method-assign]
     assert await worker.run_once() is True
     assert refusals["left"] == 0
-    execution = await store.get_execution(execution_id)
+    execution = await store.executions.get(execution_id)
     assert execution.status is ExecutionStatus.SUCCEEDED
-    assert [line.line for line in await store.read_logs(execution_id)] == ["one", "two", "three"]
+    assert [line.line for line in await store.logs.read(execution_id)] == ["one", "two", "three"]
 
 
 async def test_a_stopping_worker_gives_up_storing_a_result_while_the_database_is_away(
@@ -499,13 +498,13 @@ async def test_a_stopping_worker_gives_up_storing_a_result_while_the_database_is
     async def refusing(*args: object, **kwargs: object) -> object:
         raise StorageError("the database could not be reached: connection refused")
 
-    store.record_and_continue = refusing  # type: ignore[method-assign]
+    store.queue.record_and_continue = refusing  # type: ignore[method-assign]
     stop = asyncio.Event()
     working = asyncio.create_task(worker.run(stop))
     await wait_until_statuses(store, [execution_id], {ExecutionStatus.RUNNING})
     stop.set()
     await asyncio.wait_for(working, timeout=10)
-    left = await store.get_execution(execution_id)
+    left = await store.executions.get(execution_id)
     assert (left.status, left.worker_id) == (ExecutionStatus.RUNNING, "w-away")
 
 
@@ -516,7 +515,7 @@ async def test_a_bug_while_ending_a_run_fails_it_with_the_reason(
     very deep output once did): the run ends failed with the reason, not `running` forever."""
     execution_id = await queue_run(service)
     worker = Worker(store, FakeBackend(), worker_id="w-bug")
-    real = store.record_and_continue
+    real = store.queue.record_and_continue
     calls = {"n": 0}
 
     async def buggy(*args: object, **kwargs: object) -> object:
@@ -525,9 +524,9 @@ async def test_a_bug_while_ending_a_run_fails_it_with_the_reason(
             raise RecursionError("maximum recursion depth exceeded")
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    store.record_and_continue = buggy  # type: ignore[method-assign]
+    store.queue.record_and_continue = buggy  # type: ignore[method-assign]
     assert await worker.run_once() is True
-    ended = await store.get_execution(execution_id)
+    ended = await store.executions.get(execution_id)
     assert ended.status is ExecutionStatus.FAILED
     assert ended.error == (
         "internal error of the worker: RecursionError('maximum recursion depth exceeded')"
@@ -541,7 +540,7 @@ async def test_the_heartbeat_renews_only_the_leases_the_worker_holds(
     worker = Worker(store, FakeBackend(), worker_id="w-forgot", lease=timedelta(seconds=30))
     claimed = await worker.claim()  # claimed, then the task that held it died
     assert [execution.id for execution, _ in claimed] == [execution_id]
-    before = (await store.get_execution(execution_id)).lease_expires_at
+    before = (await store.executions.get(execution_id)).lease_expires_at
     await asyncio.sleep(0.01)
     await worker.heartbeat()
-    assert (await store.get_execution(execution_id)).lease_expires_at == before
+    assert (await store.executions.get(execution_id)).lease_expires_at == before

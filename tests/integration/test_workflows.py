@@ -117,7 +117,7 @@ async def test_a_diamond_passes_data_and_joins_with_input_keyed_by_name(flows: F
     assert nodes["d"].input == {"b": 4, "c": 3}
     assert run.output == 7
     for node in nodes.values():  # each node links to the execution that ran it
-        execution = await flows.store.get_execution(node.execution_id or 0)
+        execution = await flows.store.executions.get(node.execution_id or 0)
         assert (execution.parent_id, execution.node, execution.trigger) == (
             run.id, node.node, "workflow",
         )  # fmt: skip
@@ -177,7 +177,7 @@ async def test_a_failed_node_is_retried_within_the_run(flows: Flows) -> None:
     run, nodes = await flows.run(await flows.workflow({"flaky": flaky}))
     assert run.status is ExecutionStatus.SUCCEEDED
     assert (nodes["flaky"].output, run.output) == ("second time", "second time")
-    latest = await flows.store.get_execution(nodes["flaky"].execution_id or 0)
+    latest = await flows.store.executions.get(nodes["flaky"].execution_id or 0)
     assert (latest.attempt, latest.parent_id) == (2, run.id)
 
 
@@ -203,7 +203,7 @@ async def test_cancelling_a_run_stops_its_running_nodes_and_starts_no_more(flows
     for _ in range(400):
         _, nodes = await flows.service.get_workflow_run(flows.user, started.id)
         execution_id = nodes[0].execution_id if nodes else None
-        if execution_id and (await flows.store.get_execution(execution_id)).status == "running":
+        if execution_id and (await flows.store.executions.get(execution_id)).status == "running":
             break
         await asyncio.sleep(0.05)
     await flows.service.cancel_execution(flows.user, started.id)
@@ -215,7 +215,7 @@ async def test_cancelling_a_run_stops_its_running_nodes_and_starts_no_more(flows
             break
         await asyncio.sleep(0.1)
     assert statuses(done) == {"slow": "cancelled", "then": "cancelled"}
-    slow = await flows.store.get_execution(done["slow"].execution_id or 0)
+    slow = await flows.store.executions.get(done["slow"].execution_id or 0)
     assert slow.status is ExecutionStatus.CANCELLED
 
 

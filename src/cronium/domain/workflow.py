@@ -29,7 +29,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from cronium.errors import InvalidInputError
+from cronium.errors import InvalidInputError, InvalidTransitionError
 
 NODE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 NODES_MAX = 200
@@ -58,6 +58,25 @@ class NodeStatus(enum.StrEnum):
     @property
     def failed(self) -> bool:
         return self in (NodeStatus.FAILED, NodeStatus.TIMED_OUT)
+
+
+_ENDS = frozenset(
+    {NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.TIMED_OUT, NodeStatus.CANCELLED}
+)
+# A pending node starts, is skipped, fails at once (its event is gone) or is cancelled with its
+# run; a running one ends as its execution did. An ended node never changes again.
+NODE_TRANSITIONS: dict[NodeStatus, frozenset[NodeStatus]] = {
+    NodeStatus.PENDING: frozenset({NodeStatus.RUNNING, NodeStatus.SKIPPED, *_ENDS}),
+    NodeStatus.RUNNING: _ENDS,
+    **{status: frozenset() for status in (*_ENDS, NodeStatus.SKIPPED)},
+}
+
+
+def check_node_transition(current: NodeStatus, target: NodeStatus) -> None:
+    """Raise :class:`InvalidTransitionError` unless a node may go from ``current`` to
+    ``target``."""
+    if target not in NODE_TRANSITIONS[current]:
+        raise InvalidTransitionError(f"a workflow node that is {current} cannot become {target}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,7 +213,7 @@ class RuntimeApi:
         return ok(None)
 
     async def list_variables(self, request: Request, active: ActiveExecution) -> Response:
-        return ok(await self.store.list_variables(active.owner_id))
+        return ok(await self.store.variables.all(active.owner_id))
 
     async def variable(self, request: Request, active: ActiveExecution) -> Response:
         key = request.path_params["key"]
@@ -223,17 +223,17 @@ class RuntimeApi:
                 "'-', starting with a letter, a digit or '_'"
             )
         if request.method == "GET":
-            found, value = await self.store.get_variable(active.owner_id, key)
+            found, value = await self.store.variables.get(active.owner_id, key)
             if not found:
                 raise NotFoundError(f"variable {key!r} is not set")
             return ok(value)
         if request.method == "PUT":
             value = await self.field(request, "value")
-            await self.store.put_variable(
+            await self.store.variables.put(
                 active.owner_id, key, value, datetime.now(UTC), held_by=active.held_by
             )
             return ok(None)
-        if not await self.store.delete_variable(active.owner_id, key, held_by=active.held_by):
+        if not await self.store.variables.delete(active.owner_id, key, held_by=active.held_by):
             raise NotFoundError(f"variable {key!r} is not set")
         return ok(None)
 

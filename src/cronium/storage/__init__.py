@@ -1,7 +1,10 @@
-"""Storage: tables, migrations and the one gateway (:class:`Store`) the rest of Cronium calls."""
+"""Storage: tables, migrations, and the repositories the rest of Cronium calls through one
+facade (:class:`Store`)."""
 
-from cronium.storage.queue import LogLine, Requeued, RunRecord
-from cronium.storage.store import EventChanges, EventFields, EventVersion, Store
+from cronium.storage.events import EventChanges, EventFields, EventVersion
+from cronium.storage.logs import LogLine
+from cronium.storage.queue import Requeued, RunRecord
+from cronium.storage.store import Store
 
 __all__ = [
     "EventChanges",

@@ -10,23 +10,25 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Concurrency, concurrency_action
-from cronium.storage.gateway import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.storage.endings import finish
+from cronium.storage.executions import change_status
 from cronium.storage.rows import event_of, execution_of
+from cronium.storage.runs import cancel_run
 from cronium.storage.tables import EventRow, ExecutionRow
-from cronium.storage.workflows import WorkflowOperations
+from cronium.storage.transactions import CANCEL_CHANNEL, QUEUE_CHANNEL, Database, Unit
 
 SKIPPED_REASON = "skipped: an earlier run had not ended (concurrency: {policy})"
+REPLACED_REASON = "cancelled: replaced by a newer scheduled run"
 ACTIVE = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 
 
 @dataclass(frozen=True, slots=True)
 class Fired:
-    """What :meth:`ScheduleOperations.fire_batch` did.
+    """What :meth:`Schedules.fire` did.
 
     ``made``: the executions queued or skipped. ``moved``: events whose cursor another
     scheduler had moved already (their cursor now). ``gone``: events that no longer fire
@@ -39,18 +41,23 @@ class Fired:
     gone: set[int] = field(default_factory=set)
 
 
-class ScheduleOperations(WorkflowOperations):
+class Schedules:
+    """What the scheduler reads and writes: which events fire, and firing them exactly once."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
     async def set_aside(self, event_id: int, reason: str, now: datetime) -> None:
         """Pause an active event the scheduler cannot handle, with the reason (shown to its
         owner; cleared by the next status change, such as a resume)."""
-        async with self._write() as session:
-            await session.execute(
+        async with self.db.write() as unit:
+            await unit.session.execute(
                 update(EventRow)
                 .where(EventRow.id == event_id, EventRow.status == EventStatus.ACTIVE.value)
                 .values(status=EventStatus.PAUSED.value, paused_reason=reason, updated_at=now)
             )
 
-    async def scheduled_events(self, changed_since: datetime | None = None) -> list[Event]:
+    async def scheduled(self, changed_since: datetime | None = None) -> list[Event]:
         """Events that have a schedule: the active ones, or, with ``changed_since``, every
         one changed since then (whatever its status, so that a pause is seen too)."""
         query = select(EventRow).where(EventRow.schedule.is_not(None))
@@ -58,24 +65,24 @@ class ScheduleOperations(WorkflowOperations):
             query = query.where(EventRow.status == EventStatus.ACTIVE)
         else:
             query = query.where(EventRow.updated_at >= changed_since)
-        async with self._read() as session:
+        async with self.db.read() as session:
             return [event_of(row) for row in await session.scalars(query)]
 
-    async def scheduled_versions(self) -> dict[int, datetime]:
+    async def versions(self) -> dict[int, datetime]:
         """``updated_at`` of every active event that has a schedule, by event id: a cheap
         way for a scheduler to check that what it holds is still current."""
         query = select(EventRow.id, EventRow.updated_at).where(
             EventRow.schedule.is_not(None), EventRow.status == EventStatus.ACTIVE
         )
-        async with self._read() as session:
+        async with self.db.read() as session:
             return {event_id: updated for event_id, updated in (await session.execute(query)).all()}
 
-    async def events_by_id(self, event_ids: Sequence[int]) -> list[Event]:
+    async def events(self, event_ids: Sequence[int]) -> list[Event]:
         query = select(EventRow).where(EventRow.id.in_(list(event_ids)))
-        async with self._read() as session:
+        async with self.db.read() as session:
             return [event_of(row) for row in await session.scalars(query)]
 
-    async def fire_batch(
+    async def fire(
         self,
         batch: Sequence[tuple[int, datetime, list[datetime]]],
         *,
@@ -93,7 +100,8 @@ class ScheduleOperations(WorkflowOperations):
         """
         expected = {event_id: cursor for event_id, cursor, _ in batch}
         fired = Fired()
-        async with self._write() as session:
+        async with self.db.write() as unit:
+            session = unit.session
             locked = await session.scalars(
                 select(EventRow).where(EventRow.id.in_(expected)).with_for_update(skip_locked=True)
             )
@@ -121,18 +129,19 @@ class ScheduleOperations(WorkflowOperations):
                 .values(schedule_cursor=until)
                 .execution_options(synchronize_session=False)
             )
-            active = await self._active_counts(session, list(events))
+            active = await self._active_counts(unit, list(events))
             rows = []
             for event_id, _, fires in batch:
                 if event_id in events:
-                    rows += await self._plan_rows(session, events[event_id], fires, active, now)
-            fired.made.extend(await self._insert_new(session, rows))
+                    rows += await self._plan_rows(unit, events[event_id], fires, active, now)
+            fired.made.extend(await self._insert_new(unit, rows))
             if any(row["status"] == ExecutionStatus.QUEUED for row in rows):
-                await self._notify(session, QUEUE_CHANNEL)
+                await unit.notify(QUEUE_CHANNEL)
             return fired
 
-    async def _active_counts(self, session: AsyncSession, event_ids: list[int]) -> dict[int, int]:
-        counts = await session.execute(
+    @staticmethod
+    async def _active_counts(unit: Unit, event_ids: list[int]) -> dict[int, int]:
+        counts = await unit.session.execute(
             select(ExecutionRow.event_id, func.count())
             .where(
                 ExecutionRow.event_id.in_(event_ids),
@@ -145,7 +154,7 @@ class ScheduleOperations(WorkflowOperations):
 
     async def _plan_rows(
         self,
-        session: AsyncSession,
+        unit: Unit,
         event: EventRow,
         fires: list[datetime],
         active: dict[int, int],
@@ -156,7 +165,7 @@ class ScheduleOperations(WorkflowOperations):
         for fire in fires:
             action = concurrency_action(policy, active.get(event.id, 0))
             if action is Concurrency.REPLACE:
-                await self._replace_active(session, event.id, now)
+                await self._replace_active(unit, event.id, now)
                 active[event.id] = 0
             skipped = action is Concurrency.FORBID
             rows.append(
@@ -179,41 +188,36 @@ class ScheduleOperations(WorkflowOperations):
                     break
         return rows
 
-    async def _insert_new(
-        self, session: AsyncSession, rows: list[dict[str, Any]]
-    ) -> list[Execution]:
+    async def _insert_new(self, unit: Unit, rows: list[dict[str, Any]]) -> list[Execution]:
         """Insert the executions, leaving out any fire that exists already."""
         if not rows:
             return []
-        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        insert = pg_insert if unit.dialect == "postgresql" else sqlite_insert
         statement = (
             insert(ExecutionRow)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["event_id", "scheduled_at", "attempt"])
             .returning(ExecutionRow)
         )
-        made = list(await session.scalars(statement))
+        made = list(await unit.session.scalars(statement))
         made.sort(key=lambda row: (row.event_id, row.scheduled_at or row.queued_at))
         return [execution_of(row) for row in made]
 
-    async def _replace_active(self, session: AsyncSession, event_id: int, now: datetime) -> None:
+    @staticmethod
+    async def _replace_active(unit: Unit, event_id: int, now: datetime) -> None:
         own = (ExecutionRow.event_id == event_id, ExecutionRow.parent_id.is_(None))
-        await session.execute(
-            update(ExecutionRow)
-            .where(*own, ExecutionRow.status == ExecutionStatus.QUEUED)
-            .values(
-                status=ExecutionStatus.CANCELLED,
-                finished_at=now,
-                error="cancelled: replaced by a newer scheduled run",
-            )
-        )
-        running = await session.scalars(
+        await change_status(
+            unit, ExecutionStatus.QUEUED, ExecutionStatus.CANCELLED, *own,
+            finished_at=now, error=REPLACED_REASON,
+        )  # fmt: skip
+        running = await unit.session.scalars(
             select(ExecutionRow).where(*own, ExecutionRow.status == ExecutionStatus.RUNNING)
         )
         for row in list(running):
             if row.worker_id is None:  # a workflow run
-                await self._cancel_run(session, row, now)
-                row.error = "cancelled: replaced by a newer scheduled run"
+                ended = await cancel_run(unit, row, now, REPLACED_REASON)
+                if ended is not None:
+                    await finish(unit, ended, now)
             else:
                 row.cancel_requested_at = now
-                await self._notify(session, CANCEL_CHANNEL, str(row.id))
+                await unit.notify(CANCEL_CHANNEL, str(row.id))

@@ -1,0 +1,127 @@
+"""Applying what follows the end of an execution, in the transaction that ended it.
+
+:func:`finish` reads what the planner (``domain/ending.py``) needs, asks it for the plan and
+applies it: the next attempt, the actions' executions, the run's step. If the step ended the
+run, the run's own end is planned and applied the same way, up through nested runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import update
+
+from cronium.domain.action import Action
+from cronium.domain.ending import Ending, EndPlan, Retry, Rules, plan_end
+from cronium.domain.event import EventStatus
+from cronium.domain.execution import ExecutionStatus
+from cronium.storage.rows import new_execution
+from cronium.storage.runs import apply_step, end_run, locked_run, state_of
+from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
+from cronium.storage.transactions import QUEUE_CHANNEL, Unit
+
+
+@dataclass(slots=True)
+class Finished:
+    """What :func:`finish` queued: the ended execution's next attempt, and the executions of
+    workflow nodes that start."""
+
+    retry: ExecutionRow | None = None
+    nodes: list[ExecutionRow] = field(default_factory=list)
+
+
+def rules_of(event: EventRow | None) -> Rules:
+    """What an event says about what follows its runs (nothing, once it is deleted)."""
+    if event is None:
+        return Rules()
+    return Rules(
+        max_attempts=event.max_attempts,
+        retry_backoff=event.retry_backoff_seconds,
+        retry_backoff_max=event.retry_backoff_max_seconds,
+        actions=tuple(Action.from_json(action) for action in event.actions or ()),
+    )
+
+
+def ending_of(row: ExecutionRow, *, lost: bool = False) -> Ending:
+    return Ending(
+        status=ExecutionStatus(row.status), attempt=row.attempt, output=row.output,
+        condition=row.condition, error=row.error, lost=lost,
+    )  # fmt: skip
+
+
+async def finish(
+    unit: Unit, ended: ExecutionRow, now: datetime, *, jitter: float = 0.5, lost: bool = False
+) -> Finished:
+    """Everything that follows the end of ``ended`` (``lost``: its worker was lost)."""
+    finished = Finished()
+    current: ExecutionRow | None = ended
+    while current is not None:
+        rules = rules_of(await unit.event(current.event_id))
+        run = await locked_run(unit, current)
+        targets = None
+        if rules.actions and not lost:
+            targets = await _targets(unit, rules.actions)
+        plan = plan_end(
+            ending_of(current, lost=lost), rules, now, jitter=jitter, node=current.node,
+            run=None if run is None else await state_of(unit, run), targets=targets,
+        )  # fmt: skip
+        retry = await _apply(unit, current, plan, now)
+        if current is ended:
+            finished.retry = retry
+        following = None
+        if run is not None and plan.step is not None:
+            finished.nodes += await apply_step(unit, run, plan.step, now, ended=current.node)
+            if plan.step.outcome is not None:
+                following = await end_run(unit, run, plan.step.outcome, now)
+        current, lost = following, False
+    return finished
+
+
+async def _apply(
+    unit: Unit, ended: ExecutionRow, plan: EndPlan, now: datetime
+) -> ExecutionRow | None:
+    """Queue the plan's retry and actions; the retry."""
+    retry = None
+    if plan.retry is not None:
+        retry = await _queue_retry(unit, ended, plan.retry, now)
+        if ended.parent_id is not None:  # the node goes on with its next attempt
+            await unit.session.execute(
+                update(WorkflowNodeRow)
+                .where(
+                    WorkflowNodeRow.run_id == ended.parent_id, WorkflowNodeRow.node == ended.node
+                )
+                .values(execution_id=retry.id)
+            )
+    for event_id, pool in plan.actions:
+        queued = new_execution(event_id, input=ended.output, now=now)
+        queued.trigger, queued.pool = "action", pool
+        unit.session.add(queued)
+    if plan.actions:
+        await unit.session.flush()
+        await unit.notify(QUEUE_CHANNEL)
+    return retry
+
+
+async def _queue_retry(
+    unit: Unit, ended: ExecutionRow, retry: Retry, now: datetime
+) -> ExecutionRow:
+    row = new_execution(
+        ended.event_id, input=ended.input, now=now, priority=ended.priority,
+        attempt=retry.attempt,
+    )  # fmt: skip
+    row.pool, row.retry_of, row.trigger = ended.pool, ended.retry_of or ended.id, ended.trigger
+    row.scheduled_at, row.due_at = ended.scheduled_at, retry.due_at
+    row.parent_id, row.node = ended.parent_id, ended.node
+    unit.session.add(row)
+    await unit.session.flush()
+    await unit.notify(QUEUE_CHANNEL)
+    return row
+
+
+async def _targets(unit: Unit, actions: tuple[Action, ...]) -> dict[int, str | None]:
+    """The actions' events that can still be queued (not deleted or archived), with their pool."""
+    rows = await unit.events(action.event_id for action in actions)
+    return {
+        event_id: row.pool for event_id, row in rows.items() if row.status != EventStatus.ARCHIVED
+    }

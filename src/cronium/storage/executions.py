@@ -1,0 +1,132 @@
+"""Executions: reading them, and the one guarded write that changes a status.
+
+Every status change of an execution or of a workflow node goes through
+:func:`change_status` or :func:`change_node_status`: the transition is checked against the
+state machine, and the UPDATE changes only the rows still in the expected status, so of
+concurrent workers, schedulers and API processes exactly one wins; the caller sees which rows
+it changed (none when it lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+
+from cronium.domain.execution import Execution, ExecutionStatus, check_transition
+from cronium.domain.workflow import NodeStatus, check_node_transition
+from cronium.errors import LeaseLostError, NotFoundError
+from cronium.storage.rows import execution_of
+from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
+from cronium.storage.transactions import Database, Unit
+
+# (execution id, worker id): a write allowed only while that worker runs that execution
+Holder = tuple[int, str]
+
+
+async def change_status(
+    unit: Unit,
+    expected: ExecutionStatus,
+    target: ExecutionStatus,
+    *where: ColumnElement[bool],
+    **values: Any,
+) -> list[ExecutionRow]:
+    """Move the executions that match ``where`` and are still ``expected`` to ``target``
+    (setting ``values`` too); the rows changed, as they are now."""
+    check_transition(expected, target)
+    statement = (
+        update(ExecutionRow)
+        .where(ExecutionRow.status == expected, *where)
+        .values(status=target, **values)
+        .returning(ExecutionRow)
+        # rows loaded before take the updated values, not the loaded ones
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list(await unit.session.scalars(statement))
+
+
+async def change_one(
+    unit: Unit,
+    execution_id: int,
+    expected: ExecutionStatus,
+    target: ExecutionStatus,
+    *where: ColumnElement[bool],
+    **values: Any,
+) -> ExecutionRow | None:
+    """:func:`change_status` of one execution; None if it was not ``expected`` (any more)."""
+    changed = await change_status(
+        unit, expected, target, ExecutionRow.id == execution_id, *where, **values
+    )
+    return changed[0] if changed else None
+
+
+async def change_node_status(
+    unit: Unit,
+    run_id: int,
+    names: Collection[str],
+    expected: Collection[NodeStatus],
+    target: NodeStatus,
+    **values: Any,
+) -> list[WorkflowNodeRow]:
+    """Move the nodes ``names`` of a run that are in one of the ``expected`` statuses to
+    ``target``; the rows changed, as they are now."""
+    for status in expected:
+        check_node_transition(status, target)
+    if not names:
+        return []
+    statement = (
+        update(WorkflowNodeRow)
+        .where(
+            WorkflowNodeRow.run_id == run_id,
+            WorkflowNodeRow.node.in_(list(names)),
+            WorkflowNodeRow.status.in_(list(expected)),
+        )
+        .values(status=target, **values)
+        .returning(WorkflowNodeRow)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list(await unit.session.scalars(statement))
+
+
+async def check_holder(unit: Unit, held_by: Holder | None) -> None:
+    """LeaseLostError unless execution ``held_by[0]`` runs on worker ``held_by[1]``."""
+    if held_by is None:
+        return
+    execution_id, worker_id = held_by
+    holder = await unit.session.scalar(
+        select(ExecutionRow.worker_id).where(
+            ExecutionRow.id == execution_id,
+            ExecutionRow.status == ExecutionStatus.RUNNING.value,
+        )
+    )
+    if holder != worker_id:
+        raise LeaseLostError(
+            f"execution {execution_id} is not running on worker {worker_id!r}", execution_id
+        )
+
+
+class Executions:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, execution_id: int) -> Execution:
+        async with self.db.read() as session:
+            row = await session.get(ExecutionRow, execution_id)
+        if row is None:
+            raise NotFoundError(f"no execution has id {execution_id}")
+        return execution_of(row)
+
+    async def latest(
+        self, *, event_id: int | None, owner_id: int | None, limit: int
+    ) -> list[Execution]:
+        """Newest first, filtered by event and by the event's owner when given."""
+        query = select(ExecutionRow).order_by(ExecutionRow.id.desc()).limit(limit)
+        if event_id is not None:
+            query = query.where(ExecutionRow.event_id == event_id)
+        if owner_id is not None:
+            query = query.join(EventRow, EventRow.id == ExecutionRow.event_id).where(
+                EventRow.owner_id == owner_id
+            )
+        async with self.db.read() as session:
+            return [execution_of(row) for row in await session.scalars(query)]
