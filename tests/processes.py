@@ -18,13 +18,26 @@ def alive(pid: int) -> bool:
 
 def sandbox_processes() -> set[int]:
     """Live processes of the sandbox user (uid 1000) on this host."""
+    return processes_of(SANDBOX_UID)
+
+
+def processes_of(uid: int) -> set[int]:
+    """Live processes of ``uid`` on this host."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if entry.stat().st_uid == SANDBOX_UID and alive(int(entry.name)):
+            if entry.stat().st_uid == uid and alive(int(entry.name)):
                 found.add(int(entry.name))
         except (FileNotFoundError, ProcessLookupError):
             pass
     return found
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments ``pid`` runs with (none once it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except (FileNotFoundError, ProcessLookupError):
+        return []

@@ -9,8 +9,7 @@ import pytest
 from cronium.api import create_app
 from cronium.domain.user import User
 from cronium.service import IssuedToken, Service
-
-SCRIPT = {"name": "hello", "language": "bash", "script": "echo hello"}
+from tests.factories import event_body
 
 
 @pytest.fixture
@@ -26,7 +25,8 @@ async def client(
 
 
 async def create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/events", json={**SCRIPT, **changes})
+    """An event made over REST from ``event_body(**changes)``; its JSON."""
+    response = await client.post("/api/v1/events", json=event_body(**changes))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

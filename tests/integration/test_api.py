@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from cronium.service import Service
-from tests.integration.rest import SCRIPT, assert_error, create
+from tests.factories import event_body
+from tests.integration.rest import assert_error, create
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -83,7 +84,7 @@ async def test_event_crud(client: httpx.AsyncClient) -> None:
 async def test_bad_events_are_refused_with_a_reason_and_nothing_is_written(
     client: httpx.AsyncClient, changes: dict[str, Any], fragments: list[str]
 ) -> None:
-    response = await client.post("/api/v1/events", json={**SCRIPT, **changes})
+    response = await client.post("/api/v1/events", json=event_body(**changes))
     assert_error(response, 422, *fragments)
     assert (await client.get("/api/v1/events")).json() == []
 
@@ -103,8 +104,9 @@ async def test_a_bad_update_changes_nothing(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_duplicate_name_is_a_conflict(client: httpx.AsyncClient) -> None:
-    await create(client)
-    assert_error(await client.post("/api/v1/events", json=SCRIPT), 409, "already exists")
+    await create(client, name="hello")
+    again = await client.post("/api/v1/events", json=event_body(name="hello"))
+    assert_error(again, 409, "already exists")
 
 
 async def test_running_an_event_queues_an_execution_with_its_input(
@@ -153,7 +155,7 @@ async def test_users_see_only_their_own_events_and_executions(
 async def test_egress_is_refused_unless_the_server_allows_it(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    refused = await client.post("/api/v1/events", json={**SCRIPT, "network": "egress"})
+    refused = await client.post("/api/v1/events", json=event_body(network="egress"))
     assert_error(refused, 422, "CRONIUM_ALLOW_EGRESS=true")
     event = await create(client)
     assert event["network"] == "none"
@@ -202,7 +204,7 @@ async def test_a_schedule_can_be_checked_before_it_is_saved(client: httpx.AsyncC
 async def test_bad_schedules_are_refused_with_a_reason(
     client: httpx.AsyncClient, schedule: dict[str, Any], fragment: str
 ) -> None:
-    response = await client.post("/api/v1/events", json={**SCRIPT, "schedule": schedule})
+    response = await client.post("/api/v1/events", json=event_body(schedule=schedule))
     assert_error(response, 422, fragment)
     assert (await client.get("/api/v1/events")).json() == []
 
@@ -240,6 +242,6 @@ async def test_a_webhook_runs_its_event_with_the_body_as_input(client: httpx.Asy
 
 async def test_actions_must_name_events_of_the_caller(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/events", json={**SCRIPT, "actions": [{"when": "success", "event_id": 999}]}
+        "/api/v1/events", json=event_body(actions=[{"when": "success", "event_id": 999}])
     )
     assert_error(response, 422, "actions: no event has id 999")

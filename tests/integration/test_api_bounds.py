@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from tests.factories import event_body
 from tests.integration.rest import assert_error, create
 
 HUGE = 2**63
@@ -60,9 +61,8 @@ async def test_a_body_that_is_not_utf8_is_a_422(client: httpx.AsyncClient) -> No
 async def test_a_schedule_whose_fires_cannot_be_computed_is_refused(
     client: httpx.AsyncClient, schedule: dict[str, object], fragment: str
 ) -> None:
-    assert_error(await client.post("/api/v1/events", json={
-        "name": "far", "language": "bash", "script": "true", "schedule": schedule,
-    }), 422, fragment)  # fmt: skip
+    body = event_body(name="far", script="true", schedule=schedule)
+    assert_error(await client.post("/api/v1/events", json=body), 422, fragment)
     preview = await client.post("/api/v1/schedules/next", json=schedule)
     assert_error(preview, 422, fragment)
     assert (await client.get("/api/v1/events")).json() == []

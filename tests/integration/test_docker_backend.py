@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import docker
 import pytest
 
@@ -11,9 +9,10 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxUnavailableError
 from cronium.images import runner_image
 from cronium.sandbox.docker import OWNER_LABEL, DockerBackend, owner_id
-from cronium.sandbox.spec import SandboxSpec
 from tests.backends import missing
+from tests.factories import sandbox_spec
 from tests.integration.test_native_backend import dead_pid
+from tests.polling import until
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +62,11 @@ def test_leftover_containers_of_a_dead_worker_are_removed(backend: DockerBackend
 
 
 async def test_no_container_is_left_after_a_run(backend: DockerBackend) -> None:
-    spec = SandboxSpec(execution_id=424242, language=Language.BASH, script="sleep 30 &")
+    spec = sandbox_spec("sleep 30 &", execution_id=424242)
     await backend.run(spec, lambda line: None)
-    await asyncio.sleep(0)
-    leftovers = backend.client.containers.list(
-        all=True, filters={"label": f"cronium.execution={spec.execution_id}"}
-    )
-    assert leftovers == []
+
+    def no_container_left() -> bool:
+        label = f"cronium.execution={spec.execution_id}"
+        return backend.client.containers.list(all=True, filters={"label": label}) == []
+
+    await until(no_container_left, 5, "the run's container going")

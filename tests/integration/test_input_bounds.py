@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from cronium.domain.execution import ExecutionStatus
 from cronium.service import Service
-from cronium.storage import RunRecord, Store
+from cronium.storage import Store
+from tests.factories import run_record
 from tests.integration.rest import assert_error, create
 
 CHUNK = 64 * 1024
@@ -103,11 +103,8 @@ async def test_a_value_stored_too_deep_does_not_break_the_listings(
     value: object = 1
     for _ in range(400):
         value = [value]
-    await store.queue.record(
-        run["execution_id"],
-        "w",
-        RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=service.clock(), output=value),
-    )
+    record = run_record(finished_at=service.clock(), output=value)
+    await store.queue.record(run["execution_id"], "w", record)
     one = await client.get(f"/api/v1/executions/{run['execution_id']}")
     assert one.status_code == 200, one.text
     assert "nested more than 64 levels" in one.json()["output"]["not_shown"]

@@ -7,10 +7,12 @@ import time
 
 import pytest
 
-from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.event import Language
 from cronium.sandbox.local import LocalInsecureBackend
-from cronium.sandbox.spec import OutputLine, SandboxResult, SandboxSpec
+from cronium.sandbox.spec import OutputLine, SandboxResult
 from tests.backends import missing
+from tests.factories import sandbox_spec
+from tests.polling import until
 from tests.processes import alive
 
 
@@ -24,12 +26,11 @@ async def run(
     cancel: asyncio.Event | None = None,
 ) -> tuple[SandboxResult, list[OutputLine]]:
     lines: list[OutputLine] = []
-    spec = SandboxSpec(
-        execution_id=7,
-        language=language,
-        script=script,
+    spec = sandbox_spec(
+        script,
+        language,
         env=env or {},
-        limits=ResourceLimits(timeout_seconds=time_limit),
+        timeout_seconds=time_limit,
         output_cap_bytes=cap,
         grace_seconds=0.5,
     )
@@ -101,15 +102,15 @@ async def test_cancelling_ends_the_run_and_its_children() -> None:
     asyncio.get_running_loop().call_later(0.5, cancel.set)
     result, lines = await run(script, cancel=cancel)
     assert result.cancelled
-    await asyncio.sleep(0.1)
-    assert not alive(int(texts(lines, "stdout")[0]))
+    child = int(texts(lines, "stdout")[0])
+    await until(lambda: not alive(child), 5, "the script's child ending")
 
 
 async def test_a_background_process_left_by_the_script_is_removed() -> None:
     result, lines = await run("sleep 60 & echo $!")
     assert result.exit_code == 0
-    await asyncio.sleep(0.1)
-    assert not alive(int(texts(lines, "stdout")[0]))
+    left = int(texts(lines, "stdout")[0])
+    await until(lambda: not alive(left), 5, "the background process ending")
 
 
 async def test_endless_output_is_capped_with_a_marker() -> None:

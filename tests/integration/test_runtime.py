@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,16 +11,18 @@ from typing import Any
 import httpx
 import pytest
 
-from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.event import Language
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.user import User
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.spec import SandboxBackend
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import Store
 from cronium.storage.database import create_engine
 from cronium.worker import Worker
+from tests.factories import sandbox_spec, script_event, unique_name
+from tests.polling import until
 
 MAX_PAYLOAD = 64 * 1024
 RATE_LIMIT = 40
@@ -43,16 +44,8 @@ class Harness:
     runtime: RuntimeServer
 
     async def run(self, language: Language, script: str, input: Any = None, **env: str) -> Done:
-        event = await self.service.create_event(
-            self.user,
-            EventFields(
-                name=f"e-{uuid.uuid4().hex[:8]}",
-                language=language,
-                script=script,
-                env=env,
-                limits=ResourceLimits(timeout_seconds=30),
-            ),
-        )
+        fields = script_event(script, language, name=unique_name("e"), env=env, timeout_seconds=30)
+        event = await self.service.create_event(self.user, fields)
         queued = await self.service.run_event(self.user, event.id, input)
         assert await self.worker.run_once()
         logs = await self.store.logs.read(queued.id)
@@ -288,22 +281,16 @@ except cronium.CroniumAPIError as error:
 async def test_helpers_say_plainly_when_there_is_no_runtime_api(
     sandbox_backend: SandboxBackend,
 ) -> None:
-    from cronium.sandbox.spec import SandboxSpec
-
     lines: list[str] = []
-    spec = SandboxSpec(
-        execution_id=5,
-        language=Language.PYTHON,
-        script=(
-            "import cronium\n"
-            "try:\n"
-            "    cronium.get_variable('x')\n"
-            "except cronium.CroniumError as e:\n"
-            "    print(e)\n"
-            "print(cronium.input())"
-        ),
-        input={"from": "file"},
+    script = (
+        "import cronium\n"
+        "try:\n"
+        "    cronium.get_variable('x')\n"
+        "except cronium.CroniumError as e:\n"
+        "    print(e)\n"
+        "print(cronium.input())"
     )
+    spec = sandbox_spec(script, Language.PYTHON, input={"from": "file"})
     await sandbox_backend.run(spec, lambda line: lines.append(line.text))
     assert lines[0].startswith("there is no runtime API here")
     assert json.loads(lines[1].replace("'", '"')) == {"from": "file"}
@@ -314,11 +301,9 @@ async def test_the_runtime_api_comes_back_when_its_socket_is_removed(harness: Ha
     socket, and the next script's calls work."""
     runtime = harness.runtime
     runtime.socket_path.unlink()
-    for _ in range(200):  # bounded: 200 x 50 ms
-        if runtime.socket_path.exists() and runtime.health.ok:
-            break
-        await asyncio.sleep(0.05)
-    assert runtime.health.ok
+    await until(
+        lambda: runtime.socket_path.exists() and runtime.health.ok, 10, "the socket coming back"
+    )
     assert runtime.health.steps == 2  # served twice
     done = await harness.run(Language.BASH, STEP[Language.BASH], input={"n": 1})
     assert done.execution.status is ExecutionStatus.SUCCEEDED, done.stderr

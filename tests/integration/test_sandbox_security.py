@@ -16,16 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from cronium.domain.event import Language, ResourceLimits
 from cronium.errors import SandboxUnavailableError
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.host import StateDir, UidRange, UidSlots
 from cronium.sandbox.native import NativeBackend
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from cronium.worker import Worker
 from tests.backends import missing
+from tests.factories import script_event
+from tests.polling import until
+from tests.processes import command_line, processes_of
 
 LOCAL_USER = 1000  # an ordinary account of a typical host
 GROUP = 2_100_000_000
@@ -182,23 +184,21 @@ async def test_another_account_can_neither_read_a_runs_token_nor_reach_its_api(
     service = Service(store)
     user, _ = await service.create_admin("owner")
     marker = f"marker-{uuid.uuid4().hex}"
-    event = await service.create_event(
-        user,
-        EventFields(
-            name="sleeper",
-            language=Language.BASH,
-            script=f"echo {marker} >/dev/null; sleep 6; cronium_get_variable nothing; true",
-            env={},
-            limits=ResourceLimits(timeout_seconds=20),
-        ),
-    )
+    script = f"echo {marker} >/dev/null; sleep 6; cronium_get_variable nothing; true"
+    fields = script_event(script, name="sleeper", timeout_seconds=20)
+    event = await service.create_event(user, fields)
     queued = await service.run_event(user, event.id, None)
     working = asyncio.create_task(worker.run_once())
-    for _ in range(200):  # bounded: until its sandbox runs
-        if runtime.registry.get(queued.id) is not None and runtime.registry.get(queued.id).uid:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+
+    def sleeping() -> bool:
+        """The script is in its sleep, as the run's own uid on this host."""
+        active = runtime.registry.get(queued.id)
+        uid = active.uid if active is not None else None
+        return uid is not None and any(
+            command_line(pid) == ["sleep", "6"] for pid in processes_of(uid)
+        )
+
+    await until(sleeping, 10, "the script sleeping in its sandbox")
     attack = await asyncio.to_thread(
         subprocess.run,
         ["/usr/bin/python3", "-I", "-c", ATTACK, str(runtime.socket_path), marker],
@@ -270,7 +270,10 @@ request = (
     f"Authorization: Bearer {sys.stdin.read()}\\r\\nConnection: close\\r\\n\\r\\n"
 )
 client.sendall(request.encode())
-print(client.recv(4096).decode(errors="replace"))
+answer = b""
+while chunk := client.recv(4096):  # the headers and the body may come apart
+    answer += chunk
+print(answer.decode(errors="replace"))
 """
 
 

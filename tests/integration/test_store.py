@@ -1,36 +1,27 @@
 """The storage gateway, on SQLite and on PostgreSQL, each test on a fresh database."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import ExecutionStatus
 from cronium.errors import ConflictError, InvalidTransitionError, LeaseLostError, NotFoundError
-from cronium.storage import EventChanges, EventFields, LogLine, RunRecord, Store
+from cronium.storage import EventChanges, LogLine, Store
 from cronium.storage.database import create_engine
+from tests.factories import NOW, queued, run_record, script_event, stored_event
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-FIELDS = EventFields(
-    name="hello",
-    language=Language.BASH,
-    script="echo hello",
-    env={"A": "1"},
-    limits=ResourceLimits(timeout_seconds=10, cpus=1.0, memory_mb=256, pids=50),
+FIELDS = script_event(
+    "echo hello", name="hello", env={"A": "1"}, timeout_seconds=10, cpus=1.0, memory_mb=256, pids=50
 )
 
 
 async def make_event(store: Store, name: str = "hello") -> int:
-    user = await store.users.create(f"owner-{name}", is_admin=False, now=NOW)
-    event = await store.events.create(user.id, EventFields(**{**_fields(), "name": name}), NOW)
-    return event.id
-
-
-def _fields() -> dict[str, object]:
-    return {n: getattr(FIELDS, n) for n in FIELDS.__slots__}
+    """An event of FIELDS under ``name``, of an owner of its own."""
+    return await stored_event(store, dataclasses.replace(FIELDS, name=name))
 
 
 async def test_it_round_trips_an_event_with_its_limits_and_env(store: Store) -> None:
@@ -69,16 +60,14 @@ async def test_unknown_ids_are_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError, match="no execution has id 999"):
         await store.executions.get(999)
     with pytest.raises(NotFoundError, match="no event has id 999"):
-        await store.queue.enqueue(999, input=None, now=NOW)
+        await queued(store, 999)
 
 
 async def test_it_claims_by_priority_then_age_and_only_once(store: Store) -> None:
     event_id = await make_event(store)
-    old = await store.queue.enqueue(event_id, input={"n": 1}, now=NOW)
-    new = await store.queue.enqueue(event_id, input=None, now=NOW + timedelta(seconds=1))
-    urgent = await store.queue.enqueue(
-        event_id, input=None, now=NOW + timedelta(seconds=2), priority=5
-    )
+    old = await queued(store, event_id, input={"n": 1})
+    new = await queued(store, event_id, now=NOW + timedelta(seconds=1))
+    urgent = await queued(store, event_id, now=NOW + timedelta(seconds=2), priority=5)
     order = []
     while claimed := await store.queue.claim("w1", NOW):
         ((execution, event),) = claimed
@@ -92,7 +81,7 @@ async def test_it_claims_by_priority_then_age_and_only_once(store: Store) -> Non
 async def test_concurrent_claims_never_hand_out_one_execution_twice(store: Store) -> None:
     event_id = await make_event(store)
     for _ in range(20):
-        await store.queue.enqueue(event_id, input=None, now=NOW)
+        await queued(store, event_id)
 
     async def drain(worker: str) -> list[int]:
         taken = []
@@ -108,50 +97,44 @@ async def test_concurrent_claims_never_hand_out_one_execution_twice(store: Store
 
 async def test_it_records_a_run_and_refuses_to_record_it_twice(store: Store) -> None:
     event_id = await make_event(store)
-    queued = await store.queue.enqueue(event_id, input=[1, 2], now=NOW)
+    execution = await queued(store, event_id, input=[1, 2])
     await store.queue.claim("w1", NOW)
-    record = RunRecord(
-        status=ExecutionStatus.FAILED,
+    record = run_record(
+        ExecutionStatus.FAILED,
         finished_at=NOW + timedelta(seconds=2),
         exit_code=42,
         setup_seconds=0.01,
         run_seconds=1.5,
         cleanup_seconds=0.02,
     )
-    done = await store.queue.record(queued.id, "w1", record)
+    done = await store.queue.record(execution.id, "w1", record)
     assert (done.status, done.exit_code, done.run_seconds) == (ExecutionStatus.FAILED, 42, 1.5)
     assert done.input == [1, 2]
-    assert await store.executions.get(queued.id) == done
+    assert await store.executions.get(execution.id) == done
     # the worker no longer holds an ended run: the second record is refused as such
     with pytest.raises(LeaseLostError, match="is not running on worker 'w1' \\(it is failed\\)"):
-        await store.queue.record(
-            queued.id, "w1", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
-        )
+        await store.queue.record(execution.id, "w1", run_record())
 
 
 async def test_only_the_claiming_worker_may_record(store: Store) -> None:
     event_id = await make_event(store)
-    queued = await store.queue.enqueue(event_id, input=None, now=NOW)
+    execution = await queued(store, event_id)
     await store.queue.claim("w1", NOW)
     with pytest.raises(ConflictError, match="not running on worker 'w2'"):
-        await store.queue.record(
-            queued.id, "w2", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
-        )
+        await store.queue.record(execution.id, "w2", run_record())
 
 
 async def test_a_queued_execution_cannot_be_recorded_as_finished(store: Store) -> None:
     event_id = await make_event(store)
-    queued = await store.queue.enqueue(event_id, input=None, now=NOW)
+    execution = await queued(store, event_id)
     with pytest.raises(InvalidTransitionError, match="queued cannot become succeeded"):
-        await store.queue.record(
-            queued.id, "w1", RunRecord(status=ExecutionStatus.SUCCEEDED, finished_at=NOW)
-        )
-    assert (await store.executions.get(queued.id)).status is ExecutionStatus.QUEUED
+        await store.queue.record(execution.id, "w1", run_record())
+    assert (await store.executions.get(execution.id)).status is ExecutionStatus.QUEUED
 
 
 async def test_it_keeps_log_lines_in_order_per_execution(store: Store) -> None:
     event_id = await make_event(store)
-    execution = await store.queue.enqueue(event_id, input=None, now=NOW)
+    execution = await queued(store, event_id)
     lines = [
         LogLine(seq=i, stream="stdout" if i % 2 else "stderr", at=NOW, line=f"l{i}")
         for i in range(5)
@@ -165,9 +148,9 @@ async def test_it_keeps_log_lines_in_order_per_execution(store: Store) -> None:
 async def test_executions_are_listed_newest_first_and_filtered(store: Store) -> None:
     first = await make_event(store, "first")
     second = await make_event(store, "second")
-    a = await store.queue.enqueue(first, input=None, now=NOW)
-    b = await store.queue.enqueue(second, input=None, now=NOW)
-    c = await store.queue.enqueue(first, input=None, now=NOW)
+    a = await queued(store, first)
+    b = await queued(store, second)
+    c = await queued(store, first)
     listed = await store.executions.latest(event_id=None, owner_id=None, limit=10)
     assert [e.id for e in listed] == [c.id, b.id, a.id]
     only_first = await store.executions.latest(event_id=first, owner_id=None, limit=10)
@@ -177,7 +160,7 @@ async def test_executions_are_listed_newest_first_and_filtered(store: Store) -> 
 
 async def test_deleting_an_event_removes_its_executions_and_logs(store: Store) -> None:
     event_id = await make_event(store)
-    execution = await store.queue.enqueue(event_id, input=None, now=NOW)
+    execution = await queued(store, event_id)
     await store.logs.append(execution.id, [LogLine(seq=0, stream="stdout", at=NOW, line="x")])
     await store.events.delete(event_id)
     with pytest.raises(NotFoundError):
@@ -187,7 +170,7 @@ async def test_deleting_an_event_removes_its_executions_and_logs(store: Store) -
 
 async def test_an_event_with_a_running_execution_cannot_be_deleted(store: Store) -> None:
     event_id = await make_event(store)
-    await store.queue.enqueue(event_id, input=None, now=NOW)
+    await queued(store, event_id)
     await store.queue.claim("w1", NOW)
     with pytest.raises(ConflictError, match="1 running execution"):
         await store.events.delete(event_id)
@@ -228,7 +211,7 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path: Path) -> N
 async def test_a_batch_claim_takes_exactly_as_many_as_asked(store: Store) -> None:
     event_id = await make_event(store)
     for second in range(5):
-        await store.queue.enqueue(event_id, input=None, now=NOW + timedelta(seconds=second))
+        await queued(store, event_id, now=NOW + timedelta(seconds=second))
     first = await store.queue.claim("w1", NOW, limit=2)
     second = await store.queue.claim("w2", NOW, limit=2)
     rest = await store.queue.claim("w3", NOW, limit=10)

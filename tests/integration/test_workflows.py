@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from cronium.domain.event import EventKind, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import User
-from cronium.domain.workflow import Edge, EdgeKind, Graph, Node, NodeRun, NodeStatus
+from cronium.domain.workflow import EdgeKind, NodeRun, NodeStatus
 from cronium.errors import SandboxUnavailableError
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.native import NativeBackend
 from cronium.scheduler import Scheduler
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import Store
 from cronium.storage.database import create_engine
 from cronium.worker import Worker
 from tests.backends import missing
+from tests.factories import python_event, workflow_event, workflow_graph
+from tests.polling import until
 
 S, F, C, A = EdgeKind.ON_SUCCESS, EdgeKind.ON_FAILURE, EdgeKind.ON_CONDITION, EdgeKind.ALWAYS
 ADD_ONE = "import cronium\ncronium.output(cronium.input() + 1)\n"
@@ -42,21 +42,11 @@ class Flows:
     worker: Worker
 
     async def event(self, script: str, **options: Any) -> int:
-        fields = EventFields(
-            name=f"e-{uuid.uuid4().hex[:8]}", language=Language.PYTHON, script=script, env={},
-            limits=ResourceLimits(timeout_seconds=60), **options,
-        )  # fmt: skip
+        fields = python_event(script, timeout_seconds=60, **options)
         return (await self.service.create_event(self.user, fields)).id
 
-    async def workflow(self, nodes: dict[str, int], *edges: tuple[Any, ...], **options: Any) -> int:
-        graph = Graph(
-            nodes=tuple(Node(name, event_id) for name, event_id in nodes.items()),
-            edges=tuple(Edge(*edge) for edge in edges),
-        )
-        fields = EventFields(
-            name=f"w-{uuid.uuid4().hex[:8]}", language=None, script="", env={},
-            limits=ResourceLimits(), kind=EventKind.WORKFLOW, workflow=graph, **options,
-        )  # fmt: skip
+    async def workflow(self, nodes: dict[str, int], *edges: Any, **options: Any) -> int:
+        fields = workflow_event(workflow_graph(nodes, *edges), **options)
         return (await self.service.create_event(self.user, fields)).id
 
     async def run(
@@ -65,15 +55,15 @@ class Flows:
         run = await self.service.run_event(self.user, workflow_id, input)
         return await self.finished(run.id)
 
-    async def finished(
-        self, run_id: int, seconds: float = 60
-    ) -> tuple[Execution, dict[str, NodeRun]]:
-        for _ in range(int(seconds * 20)):
-            run, nodes = await self.service.get_workflow_run(self.user, run_id)
-            if run.status not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING):
-                return run, {node.node: node for node in nodes}
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"workflow run {run_id} did not end in {seconds} s")
+    async def finished(self, run_id: int) -> tuple[Execution, dict[str, NodeRun]]:
+        return await until(lambda: self.ended(run_id), 60, f"workflow run {run_id} ending")
+
+    async def ended(self, run_id: int) -> tuple[Execution, dict[str, NodeRun]] | None:
+        """The run and its nodes by name, once it has ended."""
+        run, nodes = await self.service.get_workflow_run(self.user, run_id)
+        if run.status.is_terminal:
+            return run, {node.node: node for node in nodes}
+        return None
 
 
 @pytest.fixture
@@ -118,9 +108,8 @@ async def test_a_diamond_passes_data_and_joins_with_input_keyed_by_name(flows: F
     assert run.output == 7
     for node in nodes.values():  # each node links to the execution that ran it
         execution = await flows.store.executions.get(node.execution_id or 0)
-        assert (execution.parent_id, execution.node, execution.trigger) == (
-            run.id, node.node, "workflow",
-        )  # fmt: skip
+        assert (execution.parent_id, execution.node) == (run.id, node.node)
+        assert execution.trigger == "workflow"
 
 
 @pytest.mark.parametrize(("value", "taken", "skipped"), [(9, "big", "small"), (2, "small", "big")])
@@ -183,8 +172,10 @@ async def test_a_failed_node_is_retried_within_the_run(flows: Flows) -> None:
 
 async def test_parallel_branches_run_at_the_same_time(flows: Flows) -> None:
     nap = await flows.event("import time, cronium\ntime.sleep(1)\ncronium.output(1)\n")
-    workflow = await flows.workflow({"left": nap, "right": nap, "join": await flows.event(SUM)},
-                                    ("left", "join", S), ("right", "join", S))  # fmt: skip
+    join = await flows.event(SUM)
+    workflow = await flows.workflow(
+        {"left": nap, "right": nap, "join": join}, ("left", "join", S), ("right", "join", S)
+    )
     run, nodes = await flows.run(workflow)
     assert run.output == 2
     left, right = nodes["left"], nodes["right"]
@@ -200,20 +191,23 @@ async def test_cancelling_a_run_stops_its_running_nodes_and_starts_no_more(flows
     nap, add = await flows.event(NAP), await flows.event(ADD_ONE)
     workflow = await flows.workflow({"slow": nap, "then": add}, ("slow", "then", A))
     started = await flows.service.run_event(flows.user, workflow)
-    for _ in range(400):
+
+    async def slow_running() -> bool:
         _, nodes = await flows.service.get_workflow_run(flows.user, started.id)
         execution_id = nodes[0].execution_id if nodes else None
-        if execution_id and (await flows.store.executions.get(execution_id)).status == "running":
-            break
-        await asyncio.sleep(0.05)
+        return bool(execution_id) and (
+            (await flows.store.executions.get(execution_id or 0)).status == "running"
+        )
+
+    async def slow_ended() -> dict[str, NodeRun] | None:
+        _, nodes = await flows.finished(started.id)
+        return nodes if nodes["slow"].status.ended else None
+
+    await until(slow_running, 20, "the slow node running")
     await flows.service.cancel_execution(flows.user, started.id)
-    run, nodes = await flows.finished(started.id)
+    run, _ = await flows.finished(started.id)
     assert run.status is ExecutionStatus.CANCELLED
-    for _ in range(100):  # the running node stops within a moment
-        _, done = await flows.finished(started.id)
-        if done["slow"].status.ended:
-            break
-        await asyncio.sleep(0.1)
+    done = await until(slow_ended, 10, "the running node stopping")
     assert statuses(done) == {"slow": "cancelled", "then": "cancelled"}
     slow = await flows.store.executions.get(done["slow"].execution_id or 0)
     assert slow.status is ExecutionStatus.CANCELLED
@@ -221,16 +215,12 @@ async def test_cancelling_a_run_stops_its_running_nodes_and_starts_no_more(flows
 
 async def test_a_schedule_starts_runs_like_any_event(flows: Flows) -> None:
     tick = await flows.event("import cronium\ncronium.output('tick')\n")
-    await flows.workflow({"a": tick}, schedule=Schedule.of_cron("* * * * * *"))
-    fired = []
-    scheduler = Scheduler(flows.store)
-    for _ in range(100):
-        fired += await scheduler.run_once()
-        if fired:
-            break
-        await asyncio.sleep(0.1)
-    (run,) = fired
+    workflow = await flows.store.events.get(
+        await flows.workflow({"a": tick}, schedule=Schedule.of_cron("* * * * * *"))
+    )
+    assert workflow.schedule is not None
+    (due,) = workflow.schedule.next_fires(workflow.schedule_cursor or workflow.created_at, 1)
+    (run,) = await Scheduler(flows.store).run_once(due)  # the time of its first fire
     done, nodes = await flows.finished(run.id)
-    assert (done.trigger, done.status, nodes["a"].status) == (
-        "schedule", ExecutionStatus.SUCCEEDED, NodeStatus.SUCCEEDED,
-    )  # fmt: skip
+    assert (done.trigger, done.status) == ("schedule", ExecutionStatus.SUCCEEDED)
+    assert nodes["a"].status is NodeStatus.SUCCEEDED
