@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import typing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,8 @@ from rich.table import Table
 from cronium import __version__
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
 from cronium.domain import event as ev
-from cronium.domain.event import Language, Network, ResourceLimits
+from cronium.domain import settings as declared
+from cronium.domain.event import EventSettings, Language, Network, ResourceLimits
 from cronium.errors import CroniumError, SandboxError, SandboxUnavailableError
 from cronium.sandbox import create_backend
 from cronium.sandbox.spec import OutputLine, SandboxResult, SandboxSpec
@@ -186,6 +188,15 @@ CronOption = Annotated[
 TzOption = Annotated[str, typer.Option("--tz", help="IANA time zone of the cron expression.")]
 EveryOption = Annotated[float | None, typer.Option(help="Interval in seconds, from now.")]
 AtOption = Annotated[str | None, typer.Option(help="One-off run at this ISO time (with zone).")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        help="Any event setting (e.g. description=..., tags=a,b, max_attempts=3), repeatable. "
+        "VALUE is read as JSON when it is JSON, else as text; a list takes a,b,c.",
+    ),
+]
 
 
 def _print_json(value: Any) -> None:
@@ -195,7 +206,7 @@ def _print_json(value: Any) -> None:
 def _print_record(record: dict[str, Any], fields: list[str]) -> None:
     for name in fields:
         value = record.get(name)
-        if value is not None and value != {}:
+        if value not in (None, {}, [], ""):
             out.print(f"[b]{name}[/b]: {value}", highlight=False)
 
 
@@ -214,6 +225,28 @@ def _parse_env(pairs: list[str]) -> dict[str, str]:
             raise ClientError(f"--env {pair!r}: write it as NAME=VALUE")
         env[name] = value
     return env
+
+
+def _parse_settings(pairs: list[str] | None) -> dict[str, Any]:
+    """``--set NAME=VALUE`` options as request fields, checked against the event settings."""
+    known = declared.by_name(EventSettings)
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ClientError(f"--set {pair!r}: write it as NAME=VALUE")
+        if name not in known:
+            raise ClientError(f"--set {name}: events have no such setting; they have: "
+                              + ", ".join(known))  # fmt: skip
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        if typing.get_origin(known[name].annotation) is tuple and isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        values[name] = value
+    return values
 
 
 def _parse_json(text: str | None, option: str) -> Any:
@@ -246,6 +279,7 @@ def events_create(
     ] = None,
     concurrency: Annotated[str | None, typer.Option(help="allow, forbid or replace.")] = None,
     max_executions: Annotated[int | None, typer.Option(help="Then the event pauses.")] = None,
+    settings: SetOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a script event from a file, on a schedule if one is given."""
@@ -266,7 +300,8 @@ def events_create(
         "concurrency": concurrency,
         "max_executions": max_executions,
     }
-    event = ApiClient(url, token).post("/events", {k: v for k, v in body.items() if v is not None})
+    body = {k: v for k, v in body.items() if v is not None} | _parse_settings(settings)
+    event = ApiClient(url, token).post("/events", body)
     if as_json:
         _print_json(event)
     else:
@@ -291,6 +326,7 @@ def events_create_http(
     tz: TzOption = "UTC",
     every: EveryOption = None,
     at: AtOption = None,
+    settings: SetOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an HTTP-request event: the response becomes each run's output."""
@@ -315,9 +351,8 @@ def events_create_http(
         "timeout_seconds": timeout,
         "schedule": _schedule(cron, tz, every, at),
     }
-    event = ApiClient(url, token).post(
-        "/events", {k: v for k, v in fields.items() if v is not None}
-    )
+    fields = {k: v for k, v in fields.items() if v is not None} | _parse_settings(settings)
+    event = ApiClient(url, token).post("/events", fields)
     if as_json:
         _print_json(event)
     else:
@@ -365,17 +400,49 @@ def events_restore(
     )
 
 
+@events_app.command("update")
+def events_update(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    script: Annotated[
+        Path | None, typer.Option(help="A new script, from this file.", exists=True, dir_okay=False)
+    ] = None,
+    settings: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an event's script or settings (a new version); ``--set NAME=null`` removes a
+    schedule, a pool or a limit on runs."""
+    changes = _parse_settings(settings)
+    if script is not None:
+        changes["script"] = script.read_text(encoding="utf-8")
+    if not changes:
+        raise ClientError("nothing to change: give --script or --set NAME=VALUE")
+    event = ApiClient(url, token).patch(f"/events/{event_id}", changes)
+    if as_json:
+        _print_json(event)
+    else:
+        out.print(f"Updated event {event_id}: it is now version {event['version']}.")
+
+
 @events_app.command("list")
 def events_list(
-    url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Only events with this tag (repeatable: all).")
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the events you can see."""
-    events = ApiClient(url, token).get("/events")
+    events = ApiClient(url, token).get("/events", **({"tag": tag} if tag else {}))
     if as_json:
         _print_json(events)
-    else:
-        columns = ["id", "name", "kind", "language", "status", "version", "updated_at"]
-        _print_table(events, columns)
+        return
+    for event in events:
+        event["tags"] = ", ".join(event["tags"])
+    columns = ["id", "name", "kind", "language", "status", "tags", "version", "updated_at"]
+    _print_table(events, columns)
 
 
 @events_app.command("show")
@@ -390,7 +457,8 @@ def events_show(
     if as_json:
         _print_json(event)
         return
-    fields = ["id", "name", "kind", "status", "paused_reason", "version", "language", "http"]
+    fields = ["id", "name", "description", "tags", "kind", "status", "paused_reason", "version"]
+    fields += ["language", "http"]
     fields += ["schedule", "env"]
     limits = ["timeout_seconds", "cpus", "memory_mb", "pids"]
     _print_record(event, [*fields, *limits, "created_at", "updated_at"])

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cronium.domain import settings as declared
 from cronium.domain.action import Action
-from cronium.domain.event import Event, EventKind, EventStatus
+from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import ApiToken, User
@@ -137,32 +138,33 @@ class Service:
             raise NotFoundError(f"no event has id {event_id}")
         return event
 
-    async def list_events(self, user: User) -> list[Event]:
-        return await self.store.events.all(None if user.is_admin else user.id)
+    async def list_events(self, user: User, tags: tuple[str, ...] = ()) -> list[Event]:
+        """The events the user can see; with ``tags``, only those that have every one."""
+        return await self.store.events.all(None if user.is_admin else user.id, tags=tags)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
         event = await self.get_event(user, event_id)
-        self._check_network(changes.network)
-        await self._check_actions(user, changes.actions or ())
-        if event.kind is EventKind.HTTP and (changes.script or changes.language):
+        self._check_network(changes.get("network"))
+        await self._check_actions(user, changes.get("actions") or ())
+        if event.kind is EventKind.HTTP and (changes.get("script") or changes.get("language")):
             raise InvalidInputError(
                 f"event {event_id} makes an HTTP request: it has no script or language "
                 "(change its http settings)"
             )
-        if event.kind is not EventKind.HTTP and changes.http is not None:
+        if event.kind is not EventKind.HTTP and changes.get("http") is not None:
             raise InvalidInputError(
                 f"event {event_id} is a {event.kind.value} event: it has no http settings "
                 "(create an HTTP-request event instead)"
             )
-        if event.kind is not EventKind.WORKFLOW and changes.workflow is not None:
+        if event.kind is not EventKind.WORKFLOW and changes.get("workflow") is not None:
             raise InvalidInputError(
                 f"event {event_id} is a {event.kind.value} event: it has no graph (create a "
                 "workflow instead)"
             )
-        if event.kind is EventKind.WORKFLOW and (changes.script or changes.language):
+        if event.kind is EventKind.WORKFLOW and (changes.get("script") or changes.get("language")):
             raise InvalidInputError(f"event {event_id} is a workflow: it has no script")
-        if changes.workflow is not None:
-            await self._check_nodes(user, changes.workflow)
+        if changes.get("workflow") is not None:
+            await self._check_nodes(user, changes.get("workflow"))
         return await self.store.events.update(event_id, changes, self.clock())
 
     async def _check_nodes(self, user: User, graph: Graph) -> None:
@@ -240,7 +242,9 @@ class Service:
     async def set_event_status(self, user: User, event_id: int, status: EventStatus) -> Event:
         """Pause or resume (re-activate) an event; resuming starts its fire count again."""
         await self.get_event(user, event_id)
-        return await self.store.events.update(event_id, EventChanges(status=status), self.clock())
+        return await self.store.events.update(
+            event_id, EventChanges(status=status), self.clock()
+        )
 
     async def next_fires(self, user: User, event_id: int, count: int) -> list[datetime]:
         """The event's next fire times (none without a schedule, or unless active)."""
@@ -370,14 +374,21 @@ class Service:
         return await self.store.logs.read(execution_id, after_seq=after_seq, limit=limit)
 
 
+SETTINGS = declared.by_name(EventSettings)
+
+
 def changes_from(fields: EventFields) -> EventChanges:
-    """Changes that make an event match ``fields`` (a schedule or pool it lacks is removed;
-    its actions are left as they are)."""
+    """Changes that make an event match ``fields`` (a setting it lacks that can be removed,
+    such as a schedule or pool, is removed; its actions are left as they are)."""
     values = {
-        name: getattr(fields, name) for name in fields.__slots__ if name not in ("kind", "actions")
+        name: value
+        for name, value in declared.to_flat(fields).items()
+        if name not in ("kind", "actions")
     }
-    clear = frozenset(name for name in ("schedule", "pool") if values[name] is None)
-    return EventChanges(**values, clear=clear)
+    clear = frozenset(
+        name for name, value in values.items() if value is None and SETTINGS[name].meta.clearable
+    )
+    return EventChanges(clear, **values)
 
 
 def _may_see(user: User, owner_id: int) -> bool:

@@ -24,30 +24,21 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
-from cronium.api.schemas import (
-    EdgeIn,
-    EventCreate,
-    EventPublic,
-    PolicyFields,
-    ScheduleIn,
-    Strict,
-)
-from cronium.domain.event import Event, EventKind, ResourceLimits
+from cronium.api.declared import input_fields, to_domain
+from cronium.api.schemas import INPUTS, SETTINGS, EdgeIn, EventCreate, EventPublic, Strict
+from cronium.domain import settings as declared
+from cronium.domain.event import Event, EventKind, EventSettings
 from cronium.domain.workflow import NODES_MAX, Edge, Graph, Node
 from cronium.errors import InvalidInputError
 from cronium.storage import EventFields
 
 M = TypeVar("M", bound=BaseModel)
 FORMAT = 1
-POLICY = ("missed_runs", "catch_up_seconds", "concurrency", "max_concurrent", "max_executions")
-WORKFLOW_SETTINGS = ("name", "schedule", "max_attempts", *POLICY)
-EVENT_SETTINGS = (
-    "name", "language", "script", "http", "env", "timeout_seconds", "cpus", "memory_mb", "pids",
-    "network", "max_attempts", "retry_backoff_seconds", "retry_backoff_max_seconds", "pool",
-    "schedule", *POLICY,
-)  # fmt: skip
+# what the document keeps of the workflow itself, and of each of its events
+WORKFLOW_SETTINGS = declared.names(EventSettings, lambda meta: meta.documents == "both")
+EVENT_SETTINGS = declared.names(EventSettings, lambda meta: meta.documents != "none")
 
 
 class NodeDocument(Strict):
@@ -55,10 +46,18 @@ class NodeDocument(Strict):
     event: str = Field(description="The name of the event the node runs.")
 
 
-class WorkflowDocument(PolicyFields):
-    name: str
-    schedule: ScheduleIn | None = None
-    max_attempts: int = Field(default=1, ge=1, le=100)
+_WorkflowSettings: Any = create_model(
+    "WorkflowSettings",
+    __base__=Strict,
+    **{
+        name: definition
+        for name, definition in input_fields(EventSettings, INPUTS).items()
+        if name in WORKFLOW_SETTINGS
+    },
+)
+
+
+class WorkflowDocument(_WorkflowSettings):
     nodes: list[NodeDocument] = Field(max_length=NODES_MAX)
     edges: list[EdgeIn] = Field(default_factory=list)
 
@@ -109,12 +108,10 @@ def parse_document(text: str) -> tuple[list[EventFields], EventFields, dict[str,
         edges=tuple(Edge(e.source, e.target, e.kind, e.value) for e in spec.edges),
     )
     graph.check()
-    workflow = EventFields(
-        name=spec.name, language=None, script="", env={}, limits=ResourceLimits(),
-        kind=EventKind.WORKFLOW, workflow=graph, max_attempts=spec.max_attempts,
-        schedule=None if spec.schedule is None else spec.schedule.to_schedule(),
-        policy=spec.to_policy(),
-    )  # fmt: skip
+    given = {name: to_domain(SETTINGS[name], getattr(spec, name)) for name in WORKFLOW_SETTINGS}
+    workflow: EventFields = declared.from_flat(
+        EventSettings, {**given, "kind": EventKind.WORKFLOW, "workflow": graph}
+    )
     return events, workflow, {node.name: node.event for node in spec.nodes}
 
 

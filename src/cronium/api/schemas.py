@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -12,24 +12,23 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
+    create_model,
     model_validator,
 )
 
+from cronium.api import declared as declared_fields
+from cronium.api.declared import to_domain
 from cronium.domain import event as ev
 from cronium.domain import schedule as sch
+from cronium.domain import settings as declared
 from cronium.domain.action import Action, ActionWhen
-from cronium.domain.event import Event, EventKind, EventStatus, Language, Network, ResourceLimits
+from cronium.domain.event import Event, EventKind, EventSettings
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import METHODS, HttpRequest
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, check_json_depth
 from cronium.domain.schedule import (
-    Concurrency,
-    MissedRuns,
     Schedule,
     ScheduleKind,
-    SchedulePolicy,
-    schedule_to_json,
 )
 from cronium.domain.user import ApiToken, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
@@ -40,18 +39,6 @@ from cronium.storage import EventChanges, EventFields, EventVersion, LogLine
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ev.NAME_MAX)
 ]
-Script = Annotated[str, Field(min_length=1, max_length=ev.SCRIPT_MAX_BYTES)]
-Timeout = Annotated[float, Field(ge=ev.TIMEOUT_MIN, le=ev.TIMEOUT_MAX, description="Seconds.")]
-Cpus = Annotated[float, Field(ge=ev.CPUS_MIN, le=ev.CPUS_MAX, description="CPU cores.")]
-MemoryMb = Annotated[int, Field(ge=ev.MEMORY_MB_MIN, le=ev.MEMORY_MB_MAX, description="MiB.")]
-Attempts = Annotated[
-    int, Field(ge=1, le=100, description="Attempts in all; a lost worker's run is retried.")
-]
-Pool = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$"),
-    Field(description="Only workers with this tag run the event (CRONIUM_WORKER_TAGS)."),
-]
 Instant = Annotated[
     AwareDatetime,
     Field(
@@ -60,30 +47,10 @@ Instant = Annotated[
         description=f"With its offset; from {sch.EARLIEST:%Y-%m-%d} to {sch.LATEST:%Y-%m-%d}.",
     ),
 ]
-Pids = Annotated[int, Field(ge=ev.PIDS_MIN, le=ev.PIDS_MAX, description="Processes.")]
-ENV_NAME = re.compile(ev.ENV_NAME_PATTERN)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _check_script(script: str | None) -> str | None:
-    if script is not None and not script.strip():
-        raise ValueError("the script is empty: give the code to run")
-    return script
-
-
-def _check_env(env: dict[str, str] | None) -> dict[str, str] | None:
-    for name in env or {}:
-        if not ENV_NAME.match(name):
-            raise ValueError(
-                f"{name!r} is not a valid environment variable name: use letters, digits and _, "
-                "not starting with a digit"
-            )
-        if name.upper().startswith(ev.RESERVED_ENV_PREFIX):
-            raise ValueError(f"{name!r}: names starting with CRONIUM_ are reserved for Cronium")
-    return env
 
 
 class ScheduleIn(Strict):
@@ -100,7 +67,7 @@ class ScheduleIn(Strict):
     start: Instant | None = Field(default=None, description="No fire before it.")
     end: Instant | None = Field(default=None, description="No fire after it.")
 
-    def to_schedule(self) -> Schedule:
+    def to_domain(self) -> Schedule:
         schedule = Schedule(
             kind=self.kind,
             cron=self.cron,
@@ -128,7 +95,7 @@ class HttpIn(Strict):
     )
     fail_on_status: bool = Field(default=True, description="Whether a 4xx or 5xx fails the run.")
 
-    def to_request(self) -> HttpRequest:
+    def to_domain(self) -> HttpRequest:
         request = HttpRequest(
             method=self.method.upper(),
             url=self.url,
@@ -158,7 +125,7 @@ class WorkflowIn(Strict):
     nodes: list[NodeIn] = Field(max_length=NODES_MAX)
     edges: list[EdgeIn] = Field(default_factory=list, max_length=4 * NODES_MAX)
 
-    def to_graph(self) -> Graph:
+    def to_domain(self) -> Graph:
         graph = Graph(
             nodes=tuple(Node(node.name, node.event_id) for node in self.nodes),
             edges=tuple(Edge(e.source, e.target, e.kind, e.value) for e in self.edges),
@@ -171,216 +138,102 @@ class ActionIn(Strict):
     when: ActionWhen = Field(description="success, failure, always, or condition (set true).")
     event_id: int = Field(description="The event to run, with this run's output as input.")
 
-
-class PolicyFields(Strict):
-    missed_runs: MissedRuns = MissedRuns.RUN_ONCE
-    catch_up_seconds: int = Field(default=3600, ge=0, le=30 * 86400)
-    concurrency: Concurrency = Concurrency.ALLOW
-    max_concurrent: int | None = Field(default=None, ge=1, le=1000)
-    max_executions: int | None = Field(default=None, ge=1)
-
-    def to_policy(self) -> SchedulePolicy:
-        return SchedulePolicy(
-            missed_runs=self.missed_runs,
-            catch_up=timedelta(seconds=self.catch_up_seconds),
-            concurrency=self.concurrency,
-            max_concurrent=self.max_concurrent,
-            max_executions=self.max_executions,
-        )
+    def to_domain(self) -> Action:
+        return Action(self.when, self.event_id)
 
 
-class EventCreate(PolicyFields):
-    """A script event (``language`` and ``script``) or an HTTP-request event (``http``)."""
+# Event settings come from their one declaration (EventSettings): the API's fields are theirs.
+INPUTS: dict[Any, Any] = {
+    HttpRequest: HttpIn, Graph: WorkflowIn, Schedule: ScheduleIn, Action: ActionIn,
+    timedelta: int,
+}  # fmt: skip
+OUTPUTS: dict[Any, Any] = {
+    HttpRequest: dict[str, Any], Graph: dict[str, Any], Schedule: dict[str, Any],
+    Action: dict[str, Any], timedelta: int,
+}  # fmt: skip
+SETTINGS = declared.by_name(EventSettings)
 
-    name: Name
-    kind: EventKind | None = Field(default=None, description="Implied by script or http.")
-    language: Language | None = None
-    script: Script | None = None
-    http: HttpIn | None = None
-    workflow: WorkflowIn | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    timeout_seconds: Timeout = ev.TIMEOUT_DEFAULT
-    cpus: Cpus = ev.CPUS_DEFAULT
-    memory_mb: MemoryMb = ev.MEMORY_MB_DEFAULT
-    pids: Pids = ev.PIDS_DEFAULT
-    network: Network = Field(
-        default="none", description="none, or egress where the server allows it."
-    )
-    max_attempts: Attempts = 1
-    retry_backoff_seconds: float = Field(
-        default=10, ge=0, le=86400, description="Wait before the 2nd attempt; doubled after."
-    )
-    retry_backoff_max_seconds: float = Field(default=3600, ge=0, le=7 * 86400)
-    pool: Pool | None = None
-    status: EventStatus = EventStatus.ACTIVE
-    schedule: ScheduleIn | None = None
-    actions: list[ActionIn] = Field(default_factory=list, max_length=20)
 
-    _script = field_validator("script")(_check_script)
-    _env = field_validator("env")(_check_env)
+def _settings_given(model: BaseModel, names: Iterable[str]) -> dict[str, Any]:
+    return {name: to_domain(SETTINGS[name], getattr(model, name)) for name in names}
 
+
+class _EventCreateChecks(Strict):
     @model_validator(mode="after")
-    def _one_kind(self) -> EventCreate:
-        given = {
-            EventKind.SCRIPT: self.script is not None or self.language is not None,
-            EventKind.HTTP: self.http is not None,
-            EventKind.WORKFLOW: self.workflow is not None,
+    def _one_kind(self) -> Any:
+        given, values = self.model_fields_set, dict(self)
+        present = {
+            EventKind.SCRIPT: ("script" in given and values["script"] is not None)
+            or values["language"] is not None,
+            EventKind.HTTP: values["http"] is not None,
+            EventKind.WORKFLOW: values["workflow"] is not None,
         }
-        kinds = [kind for kind, present in given.items() if present]
+        kinds = [kind for kind, there in present.items() if there]
         if len(kinds) > 1:
             raise ValueError("give one of: language and script, http, or workflow")
-        kind = self.kind or (kinds[0] if kinds else EventKind.SCRIPT)
-        if kind is EventKind.HTTP and self.http is None:
+        kind = values["kind"] if "kind" in given else (kinds[0] if kinds else EventKind.SCRIPT)
+        if kind is EventKind.HTTP and values["http"] is None:
             raise ValueError("http: an HTTP-request event needs its request (method, url...)")
-        if kind is EventKind.WORKFLOW and self.workflow is None:
+        if kind is EventKind.WORKFLOW and values["workflow"] is None:
             raise ValueError("workflow: a workflow needs its nodes (and edges)")
-        if kind is EventKind.SCRIPT and (self.script is None or self.language is None):
+        if kind is EventKind.SCRIPT and not (values["script"] and values["language"]):
             raise ValueError("a script event needs a language and a script (or give http)")
         if kinds and kinds[0] is not kind:
             raise ValueError(
                 f"kind is {kind.value}, but the fields given are of a {kinds[0].value}"
             )
-        self.kind = kind
+        self.__dict__["kind"] = kind
         return self
 
+
+_EventCreateFields: Any = create_model(
+    "EventCreateFields",
+    __base__=_EventCreateChecks,
+    **declared_fields.input_fields(EventSettings, INPUTS),
+)
+_EventUpdateFields: Any = create_model(
+    "EventUpdateFields",
+    __base__=Strict,
+    **declared_fields.input_fields(EventSettings, INPUTS, partial=True),
+)
+_EventPublicFields: Any = create_model(
+    "EventSettingsPublic", **declared_fields.output_fields(EventSettings, OUTPUTS)
+)
+
+
+class EventCreate(_EventCreateFields):
+    """A script event (``language`` and ``script``), an HTTP-request event (``http``) or a
+    workflow (``workflow``), with its settings."""
+
+    if TYPE_CHECKING:  # the fields come from EventSettings; those read by name here
+        kind: EventKind
+        name: str
+
     def to_fields(self) -> EventFields:
-        return EventFields(
-            name=self.name,
-            kind=self.kind or EventKind.SCRIPT,
-            language=self.language,
-            script=self.script or "",
-            http=None if self.http is None else self.http.to_request(),
-            workflow=None if self.workflow is None else self.workflow.to_graph(),
-            env=self.env,
-            limits=ResourceLimits(
-                timeout_seconds=self.timeout_seconds,
-                cpus=self.cpus,
-                memory_mb=self.memory_mb,
-                pids=self.pids,
-            ),
-            network=self.network,
-            max_attempts=self.max_attempts,
-            retry_backoff_seconds=self.retry_backoff_seconds,
-            retry_backoff_max_seconds=self.retry_backoff_max_seconds,
-            pool=self.pool,
-            status=self.status,
-            schedule=None if self.schedule is None else self.schedule.to_schedule(),
-            policy=self.to_policy(),
-            actions=tuple(Action(a.when, a.event_id) for a in self.actions),
-        )
+        given = _settings_given(self, SETTINGS)
+        values = {name: value for name, value in given.items() if value is not None}
+        fields: EventFields = declared.from_flat(EventSettings, values)
+        return fields
 
 
-class EventUpdate(Strict):
-    """Fields to change; those left out keep their value. ``schedule: null`` and
-    ``pool: null`` remove them."""
+class EventUpdate(_EventUpdateFields):
+    """Settings to change; those left out keep their value. ``null`` removes a setting that
+    can be removed (schedule, pool, max_concurrent, max_executions)."""
 
-    name: Name | None = None
-    language: Language | None = None
-    script: Script | None = None
-    http: HttpIn | None = None
-    workflow: WorkflowIn | None = None
-    env: dict[str, str] | None = None
-    timeout_seconds: Timeout | None = None
-    cpus: Cpus | None = None
-    memory_mb: MemoryMb | None = None
-    pids: Pids | None = None
-    network: Network | None = None
-    max_attempts: Attempts | None = None
-    retry_backoff_seconds: float | None = Field(default=None, ge=0, le=86400)
-    retry_backoff_max_seconds: float | None = Field(default=None, ge=0, le=7 * 86400)
-    pool: Pool | None = None
-    status: EventStatus | None = None
-    schedule: ScheduleIn | None = None
-    missed_runs: MissedRuns | None = None
-    catch_up_seconds: int | None = Field(default=None, ge=0, le=30 * 86400)
-    concurrency: Concurrency | None = None
-    max_concurrent: int | None = Field(default=None, ge=1, le=1000)
-    max_executions: int | None = Field(default=None, ge=1)
-    actions: list[ActionIn] | None = Field(default=None, max_length=20)
-
-    _script = field_validator("script")(_check_script)
-    _env = field_validator("env")(_check_env)
-
-    def to_changes(self, current: Event) -> EventChanges:
+    def to_changes(self) -> EventChanges:
         given = self.model_fields_set
-        limits = ResourceLimits(
-            timeout_seconds=self.timeout_seconds or current.limits.timeout_seconds,
-            cpus=self.cpus or current.limits.cpus,
-            memory_mb=self.memory_mb or current.limits.memory_mb,
-            pids=self.pids or current.limits.pids,
-        )
-        return EventChanges(
-            name=self.name,
-            language=self.language,
-            script=self.script,
-            http=None if self.http is None else self.http.to_request(),
-            workflow=None if self.workflow is None else self.workflow.to_graph(),
-            env=self.env,
-            limits=None if limits == current.limits else limits,
-            network=self.network,
-            max_attempts=self.max_attempts,
-            retry_backoff_seconds=self.retry_backoff_seconds,
-            retry_backoff_max_seconds=self.retry_backoff_max_seconds,
-            pool=self.pool,
-            status=self.status,
-            schedule=None if self.schedule is None else self.schedule.to_schedule(),
-            policy=self._policy(current.policy),
-            actions=None
-            if self.actions is None
-            else tuple(Action(a.when, a.event_id) for a in self.actions),
-            clear=frozenset(
-                name
-                for name in ("schedule", "pool")
-                if name in given and getattr(self, name) is None
-            ),
-        )
-
-    def _policy(self, current: SchedulePolicy) -> SchedulePolicy | None:
-        given = self.model_fields_set & set(PolicyFields.model_fields)
-        if not given:
-            return None
-        merged = {
-            "missed_runs": current.missed_runs,
-            "catch_up_seconds": int(current.catch_up.total_seconds()),
-            "concurrency": current.concurrency,
-            "max_concurrent": current.max_concurrent,
-            "max_executions": current.max_executions,
-        } | {name: getattr(self, name) for name in given}
-        for name in ("missed_runs", "catch_up_seconds", "concurrency"):
-            if merged[name] is None:
-                raise InvalidInputError(f"{name} cannot be null: give a value")
-        return PolicyFields(**merged).to_policy()
+        empty = {name for name in given if getattr(self, name) is None}
+        fixed = sorted(name for name in empty if not SETTINGS[name].meta.clearable)
+        if fixed:
+            raise InvalidInputError(f"{', '.join(fixed)} cannot be null: give a value")
+        return EventChanges(frozenset(empty), **_settings_given(self, given - empty))
 
 
-class EventPublic(BaseModel):
+class EventPublic(_EventPublicFields):
     id: int
     owner_id: int
-    name: str
-    kind: EventKind
-    language: Language | None
-    script: str
-    http: dict[str, Any] | None
-    workflow: dict[str, Any] | None
     version: int
-    env: dict[str, str]
-    timeout_seconds: float
-    cpus: float
-    memory_mb: int
-    pids: int
-    network: Network
-    max_attempts: int
-    retry_backoff_seconds: float
-    retry_backoff_max_seconds: float
-    pool: str | None
-    status: EventStatus
-    schedule: dict[str, Any] | None
-    missed_runs: MissedRuns
-    catch_up_seconds: int
-    concurrency: Concurrency
-    max_concurrent: int | None
-    max_executions: int | None
     fire_count: int
-    actions: list[dict[str, Any]]
     has_webhook: bool
     created_at: datetime
     updated_at: datetime
@@ -391,39 +244,11 @@ class EventPublic(BaseModel):
     @classmethod
     def of(cls, event: Event) -> EventPublic:
         return cls(
-            id=event.id,
-            owner_id=event.owner_id,
-            name=event.name,
-            kind=event.kind,
-            language=event.language,
-            script=event.script,
-            http=None if event.http is None else event.http.to_json(),
-            workflow=None if event.workflow is None else event.workflow.to_json(),
-            version=event.version,
-            env=event.env,
-            timeout_seconds=event.limits.timeout_seconds,
-            cpus=event.limits.cpus,
-            memory_mb=event.limits.memory_mb,
-            pids=event.limits.pids,
-            network=event.network,
-            max_attempts=event.max_attempts,
-            retry_backoff_seconds=event.retry_backoff,
-            retry_backoff_max_seconds=event.retry_backoff_max,
-            pool=event.pool,
-            status=event.status,
-            schedule=None if event.schedule is None else schedule_to_json(event.schedule),
-            missed_runs=event.policy.missed_runs,
-            catch_up_seconds=int(event.policy.catch_up.total_seconds()),
-            concurrency=event.policy.concurrency,
-            max_concurrent=event.policy.max_concurrent,
-            max_executions=event.policy.max_executions,
-            fire_count=event.fire_count,
-            actions=[action.to_json() for action in event.actions],
-            has_webhook=event.has_webhook,
-            paused_reason=event.paused_reason,
-            created_at=event.created_at,
-            updated_at=event.updated_at,
-        )
+            id=event.id, owner_id=event.owner_id, version=event.version,
+            fire_count=event.fire_count, has_webhook=event.has_webhook,
+            created_at=event.created_at, updated_at=event.updated_at,
+            paused_reason=event.paused_reason, **declared.to_json(event),
+        )  # fmt: skip
 
 
 class EventVersionPublic(BaseModel):

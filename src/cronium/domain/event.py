@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from cronium.domain.action import Action
 from cronium.domain.http import HttpRequest
-from cronium.domain.schedule import Schedule, SchedulePolicy
+from cronium.domain.schedule import (
+    Schedule,
+    SchedulePolicy,
+    schedule_from_json,
+    schedule_to_json,
+)
+from cronium.domain.settings import Codec, group, setting
 from cronium.domain.workflow import Graph
 
 # Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
@@ -18,6 +25,10 @@ MEMORY_MB_DEFAULT, MEMORY_MB_MIN, MEMORY_MB_MAX = 512, 16, 2048
 PIDS_DEFAULT, PIDS_MIN, PIDS_MAX = 100, 1, 1000
 TIMEOUT_DEFAULT, TIMEOUT_MIN, TIMEOUT_MAX = 300.0, 1.0, 86400.0
 NAME_MAX = 200
+DESCRIPTION_MAX = 2000
+TAGS_MAX, TAG_MAX = 20, 40
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+POOL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 SCRIPT_MAX_BYTES = 1024 * 1024
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_ENV_PREFIX = "CRONIUM_"
@@ -59,42 +70,118 @@ class Language(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ResourceLimits:
-    """What one sandboxed run may use."""
+    """What one sandboxed run may use. Its fields are event settings."""
 
-    timeout_seconds: float = TIMEOUT_DEFAULT
-    cpus: float = CPUS_DEFAULT
-    memory_mb: int = MEMORY_MB_DEFAULT
-    pids: int = PIDS_DEFAULT
+    timeout_seconds: float = setting(
+        TIMEOUT_DEFAULT, ge=TIMEOUT_MIN, le=TIMEOUT_MAX, description="Seconds."
+    )
+    cpus: float = setting(CPUS_DEFAULT, ge=CPUS_MIN, le=CPUS_MAX, description="CPU cores.")
+    memory_mb: int = setting(
+        MEMORY_MB_DEFAULT, ge=MEMORY_MB_MIN, le=MEMORY_MB_MAX, description="MiB."
+    )
+    pids: int = setting(PIDS_DEFAULT, ge=PIDS_MIN, le=PIDS_MAX, description="Processes.")
+
+
+def _check_script(script: str) -> str:
+    if not script.strip():
+        raise ValueError("the script is empty: give the code to run")
+    return script
+
+
+def _check_env(env: dict[str, str]) -> dict[str, str]:
+    for name in env:
+        if not re.match(ENV_NAME_PATTERN, name):
+            raise ValueError(
+                f"{name!r} is not a valid environment variable name: use letters, digits and _, "
+                "not starting with a digit"
+            )
+        if name.upper().startswith(RESERVED_ENV_PREFIX):
+            raise ValueError(f"{name!r}: names starting with CRONIUM_ are reserved for Cronium")
+    return env
+
+
+def _check_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(tags)) != len(tags):
+        raise ValueError("a tag is given twice: give each tag once")
+    return tags
+
+
+def _enum(kind: type[enum.StrEnum]) -> Codec:
+    return Codec(str, kind)
+
+
+GRAPH = Codec(Graph.to_json, Graph.from_json)
+REQUEST = Codec(HttpRequest.to_json, HttpRequest.from_json)
+SCHEDULE = Codec(schedule_to_json, schedule_from_json)
+ACTIONS = Codec(
+    lambda actions: [action.to_json() for action in actions],
+    lambda stored: tuple(Action.from_json(action) for action in stored),
+)
+TAGS = Codec(list, tuple)
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """An event, as stored: a script (``language`` and ``script``), an HTTP request (``http``)
-    or a workflow (``workflow``)."""
+class EventSettings:
+    """Everything a user sets on an event: the one declaration of its settings.
+
+    The API's bodies, the database's columns, versions (which settings make a new one),
+    workflow documents and the CLI all derive from these fields (see ``domain/settings.py``);
+    a new setting is a new field here, a column and a migration.
+    """
+
+    name: str = setting(
+        documents="both", strip=True, min_length=1, max_length=NAME_MAX,
+        description="Unique among the owner's events.",
+    )  # fmt: skip
+    description: str = setting(
+        "", documents="both", max_length=DESCRIPTION_MAX, description="What the event is for."
+    )
+    tags: tuple[str, ...] = setting(
+        (), documents="both", codec=TAGS, check=_check_tags, max_length=TAGS_MAX,
+        item_max_length=TAG_MAX, item_pattern=TAG_PATTERN,
+        description=f"Short labels to find events by (at most {TAGS_MAX}).",
+    )  # fmt: skip
+    kind: EventKind = setting(
+        EventKind.SCRIPT, updatable=False, documents="none", codec=_enum(EventKind),
+        description="Implied by script, http or workflow.",
+    )  # fmt: skip
+    language: Language | None = setting(None, codec=_enum(Language))
+    script: str = setting("", check=_check_script, max_length=SCRIPT_MAX_BYTES)
+    http: HttpRequest | None = setting(None, codec=REQUEST)
+    workflow: Graph | None = setting(None, documents="none", codec=GRAPH)
+    env: dict[str, str] = setting({}, check=_check_env)
+    limits: ResourceLimits = group(ResourceLimits)
+    network: Network = setting("none", description="none, or egress where the server allows it.")
+    max_attempts: int = setting(
+        1, documents="both", ge=1, le=100,
+        description="Attempts in all; a lost worker's run is retried.",
+    )  # fmt: skip
+    retry_backoff_seconds: float = setting(
+        10.0, ge=0, le=86400, description="Wait before the 2nd attempt; doubled after."
+    )
+    retry_backoff_max_seconds: float = setting(3600.0, ge=0, le=7 * 86400)
+    pool: str | None = setting(
+        None, clearable=True, pattern=POOL_PATTERN,
+        description="Only workers with this tag run the event (CRONIUM_WORKER_TAGS).",
+    )  # fmt: skip
+    status: EventStatus = setting(
+        EventStatus.ACTIVE, versioned=False, documents="none", codec=_enum(EventStatus)
+    )
+    schedule: Schedule | None = setting(None, clearable=True, documents="both", codec=SCHEDULE)
+    policy: SchedulePolicy = group(SchedulePolicy)
+    actions: tuple[Action, ...] = setting((), documents="none", codec=ACTIONS, max_length=20)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event(EventSettings):
+    """An event, as stored: its settings, and what Cronium keeps about it."""
 
     id: int
     owner_id: int
-    name: str
-    kind: EventKind
-    language: Language | None
-    script: str
-    http: HttpRequest | None
-    workflow: Graph | None
-    env: dict[str, str]
-    limits: ResourceLimits
-    network: Network
-    max_attempts: int
-    retry_backoff: float  # seconds before the second attempt; doubled for each next one
-    retry_backoff_max: float
-    pool: str | None
-    status: EventStatus
-    schedule: Schedule | None
-    policy: SchedulePolicy
-    fire_count: int
-    schedule_cursor: datetime | None  # the scheduler has handled every fire up to here
-    actions: tuple[Action, ...]
-    has_webhook: bool
-    version: int  # grows with each change of the script or settings
+    fire_count: int = 0
+    schedule_cursor: datetime | None = None  # the scheduler has handled every fire up to here
+    has_webhook: bool = False
+    version: int = 1  # grows with each change of the script or settings
     created_at: datetime
     updated_at: datetime
     paused_reason: str | None = None  # why the scheduler set the event aside, if it did

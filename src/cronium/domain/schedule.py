@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from cronium.domain.settings import Codec, setting
 from cronium.errors import InvalidInputError
 
 MIN_INTERVAL = timedelta(seconds=1)
@@ -220,13 +221,30 @@ ON_TIME = timedelta(seconds=5)
 MAX_CATCH_UP = 1000
 
 
+SECONDS = Codec(lambda span: int(span.total_seconds()), lambda seconds: timedelta(seconds=seconds))
+
+
 @dataclass(frozen=True, slots=True)
 class SchedulePolicy:
-    missed_runs: MissedRuns = MissedRuns.RUN_ONCE
-    catch_up: timedelta = timedelta(hours=1)
-    concurrency: Concurrency = Concurrency.ALLOW
-    max_concurrent: int | None = None
-    max_executions: int | None = None
+    """How a schedule's fires are run: after downtime, and beside runs that have not ended.
+    Its fields are event settings (see ``domain/settings.py``)."""
+
+    missed_runs: MissedRuns = setting(
+        MissedRuns.RUN_ONCE, documents="both", codec=Codec(str, MissedRuns),
+        description="skip, run_once or run_all: the fires missed while nothing ran.",
+    )  # fmt: skip
+    catch_up: timedelta = setting(
+        timedelta(hours=1), name="catch_up_seconds", codec=SECONDS, documents="both",
+        ge=0, le=30 * 86400, description="How far back missed fires are run (seconds).",
+    )  # fmt: skip
+    concurrency: Concurrency = setting(
+        Concurrency.ALLOW, documents="both", codec=Codec(str, Concurrency),
+        description="allow, forbid or replace: a fire while an earlier run has not ended.",
+    )  # fmt: skip
+    max_concurrent: int | None = setting(None, clearable=True, documents="both", ge=1, le=1000)
+    max_executions: int | None = setting(
+        None, clearable=True, documents="both", ge=1, description="Then the event pauses."
+    )
 
 
 def plan_fires(

@@ -1,12 +1,15 @@
 """Events and their versions: what users ask Cronium to run.
 
-Every change of an event's script or settings makes a new version (the settings listed in
-``VERSIONED``); a run keeps the version it ran, and an older version can be brought back.
+An event's settings are declared once (``EventSettings`` in ``domain/event.py``); each is a
+column of the events table by its flat name, so reading and writing a row follows the
+declaration. Every change of a versioned setting makes a new version; a run keeps the version
+it ran, and an older version can be brought back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,73 +17,37 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cronium.domain.action import Action
-from cronium.domain.event import Event, EventKind, EventStatus, Language, Network, ResourceLimits
+from cronium.domain import settings as declared
+from cronium.domain.event import Event, EventSettings, EventStatus
 from cronium.domain.execution import ExecutionStatus
-from cronium.domain.http import HttpRequest
-from cronium.domain.schedule import Schedule, SchedulePolicy, schedule_to_json
-from cronium.domain.workflow import Graph
-from cronium.errors import ConflictError, NotFoundError
-from cronium.storage.rows import asdict_shallow, event_of
+from cronium.errors import ConflictError, InvalidInputError, NotFoundError
+from cronium.storage.rows import event_of
 from cronium.storage.tables import EventRow, EventVersionRow, ExecutionRow
 from cronium.storage.transactions import Database
 
-
-@dataclass(frozen=True, slots=True)
-class EventFields:
-    """Everything needed to create an event: a script (language, script) or an HTTP request."""
-
-    name: str
-    language: Language | None
-    script: str
-    env: dict[str, str]
-    limits: ResourceLimits
-    kind: EventKind = EventKind.SCRIPT
-    http: HttpRequest | None = None
-    workflow: Graph | None = None
-    network: Network = "none"
-    max_attempts: int = 1
-    retry_backoff_seconds: float = 10.0
-    retry_backoff_max_seconds: float = 3600.0
-    pool: str | None = None
-    status: EventStatus = EventStatus.ACTIVE
-    schedule: Schedule | None = None
-    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
-    actions: tuple[Action, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class EventChanges:
-    """A partial update of an event: None leaves a field as it is; the fields named in
-    ``clear`` (``schedule``, ``pool``) are removed."""
-
-    name: str | None = None
-    language: Language | None = None
-    script: str | None = None
-    http: HttpRequest | None = None
-    workflow: Graph | None = None
-    env: dict[str, str] | None = None
-    limits: ResourceLimits | None = None
-    network: Network | None = None
-    max_attempts: int | None = None
-    retry_backoff_seconds: float | None = None
-    retry_backoff_max_seconds: float | None = None
-    pool: str | None = None
-    status: EventStatus | None = None
-    schedule: Schedule | None = None
-    policy: SchedulePolicy | None = None
-    actions: tuple[Action, ...] | None = None
-    clear: frozenset[str] = frozenset()
-
-
-CLEARABLE = frozenset({"schedule", "pool"})
+EventFields = EventSettings  # what creating an event takes
+SETTINGS = {item.name: item for item in declared.flat_settings(EventSettings)}
 # What a version keeps: the script and every setting (not the status, counters or webhook).
-VERSIONED = (
-    "name", "kind", "language", "script", "http", "workflow", "env", "timeout_seconds", "cpus",
-    "memory_mb", "pids", "network", "max_attempts", "retry_backoff_seconds",
-    "retry_backoff_max_seconds", "pool", "schedule", "missed_runs", "catch_up_seconds",
-    "concurrency", "max_concurrent", "max_executions", "actions",
-)  # fmt: skip
+VERSIONED = declared.names(EventSettings, lambda meta: meta.versioned)
+
+
+class EventChanges:
+    """A partial update of an event: new values by setting name (as ``EventSettings``
+    declares them, e.g. ``EventChanges(script="echo hi")``); the settings named in ``clear``
+    are removed (set to none)."""
+
+    __slots__ = ("clear", "values")
+
+    def __init__(self, clear: frozenset[str] = frozenset(), **values: Any) -> None:
+        unknown = sorted((values.keys() | clear) - SETTINGS.keys())
+        if unknown:
+            raise InvalidInputError(f"events have no setting {', '.join(unknown)}")
+        self.values: Mapping[str, Any] = values
+        self.clear = clear
+
+    def get(self, name: str) -> Any:
+        """The new value of setting ``name``, or None if it does not change."""
+        return self.values.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +67,8 @@ class Events:
 
     async def create(self, owner_id: int, fields: EventFields, now: datetime) -> Event:
         row = EventRow(owner_id=owner_id, created_at=now, updated_at=now, fire_count=0, version=1)
-        _apply_event_fields(row, asdict_shallow(fields), now)
+        row.status = EventStatus.DRAFT  # so that an active status starts its schedule now
+        _write(row, declared.to_flat(fields), now)
         try:
             async with self.db.write() as unit:
                 session = unit.session
@@ -118,32 +86,32 @@ class Events:
             raise NotFoundError(f"no event has id {event_id}")
         return event_of(row)
 
-    async def all(self, owner_id: int | None) -> list[Event]:
-        """Events of one owner, or of everyone when ``owner_id`` is None."""
+    async def all(self, owner_id: int | None, tags: tuple[str, ...] = ()) -> list[Event]:
+        """Events of one owner, or of everyone when ``owner_id`` is None; with ``tags``, only
+        those that have every one of them."""
         query = select(EventRow).order_by(EventRow.id)
         if owner_id is not None:
             query = query.where(EventRow.owner_id == owner_id)
         async with self.db.read() as session:
-            return [event_of(row) for row in await session.scalars(query)]
+            events = [event_of(row) for row in await session.scalars(query)]
+        return [event for event in events if set(tags) <= set(event.tags)]
 
     async def update(self, event_id: int, changes: EventChanges, now: datetime) -> Event:
         """Apply ``changes``; a change of the script or a setting makes a new version."""
-        values = {k: v for k, v in asdict_shallow(changes).items() if v is not None}
-        clear = values.pop("clear")
+        values = {name: value for name, value in changes.values.items() if value is not None}
+        values |= {name: None for name in changes.clear if SETTINGS[name].meta.clearable}
         try:
             async with self.db.write() as unit:
                 session = unit.session
                 row = await _event_row(session, event_id)
                 before = _settings_of(row)
-                _apply_event_fields(row, values, now)
-                for name in clear & CLEARABLE:
-                    setattr(row, name, None)
+                _write(row, values, now)
                 row.updated_at = now
                 if _settings_of(row) != before:
                     row.version += 1
                     session.add(_version_row(row, now))
         except IntegrityError as exc:
-            raise ConflictError(f"an event named {changes.name!r} already exists") from exc
+            raise ConflictError(f"an event named {changes.get('name')!r} already exists") from exc
         return event_of(row)
 
     async def versions(self, event_id: int) -> list[EventVersion]:
@@ -266,34 +234,14 @@ def _version_of(row: EventVersionRow) -> EventVersion:
     )
 
 
-def _apply_event_fields(row: EventRow, values: dict[str, Any], now: datetime) -> None:
-    limits: ResourceLimits | None = values.pop("limits", None)
-    schedule: Schedule | None = values.pop("schedule", None)
-    policy: SchedulePolicy | None = values.pop("policy", None)
-    status: EventStatus | None = values.pop("status", None)
-    actions: tuple[Action, ...] | None = values.pop("actions", None)
-    http: HttpRequest | None = values.pop("http", None)
-    workflow: Graph | None = values.pop("workflow", None)
-    if workflow is not None:
-        row.workflow = workflow.to_json()
-    if actions is not None:
-        row.actions = [action.to_json() for action in actions]
-    if http is not None:
-        row.http = http.to_json()
-    for name, value in values.items():
-        setattr(row, name, value)
-    if limits is not None:
-        row.timeout_seconds = limits.timeout_seconds
-        row.cpus = limits.cpus
-        row.memory_mb = limits.memory_mb
-        row.pids = limits.pids
-    if policy is not None:
-        row.missed_runs, row.concurrency = policy.missed_runs, policy.concurrency
-        row.catch_up_seconds = int(policy.catch_up.total_seconds())
-        row.max_concurrent, row.max_executions = policy.max_concurrent, policy.max_executions
-    if schedule is not None:
-        row.schedule = schedule_to_json(schedule)
+def _write(row: EventRow, values: Mapping[str, Any], now: datetime) -> None:
+    """Write settings (by flat name, as values) to the row."""
+    if "schedule" in values and SETTINGS["schedule"].dump(values["schedule"]) != row.schedule:
         row.schedule_cursor = now  # a new schedule fires from now on, nothing before
+    status = values.get("status")
+    for name, value in values.items():
+        if name != "status":
+            setattr(row, name, SETTINGS[name].dump(value))
     if status is not None:
         _apply_status(row, status, now)
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from cronium.domain.action import Action
-from cronium.domain.event import Event, EventKind, EventStatus, Language, ResourceLimits
+from cronium.domain import settings as declared
+from cronium.domain.event import Event, EventSettings
 from cronium.domain.execution import Execution, ExecutionStatus
-from cronium.domain.http import HttpRequest
-from cronium.domain.schedule import (
-    Concurrency,
-    MissedRuns,
-    SchedulePolicy,
-    schedule_from_json,
-)
 from cronium.domain.user import ApiToken, User
-from cronium.domain.workflow import Graph
 from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, UserRow
 
 
@@ -43,46 +35,23 @@ def token_of(row: ApiTokenRow) -> ApiToken:
     )
 
 
+EVENT_SETTINGS = tuple(item.name for item in declared.flat_settings(EventSettings))
+
+
+def settings_of(row: EventRow) -> dict[str, Any]:
+    """The row's settings by flat name, as JSON values."""
+    return {name: getattr(row, name) for name in EVENT_SETTINGS}
+
+
 def event_of(row: EventRow) -> Event:
-    return Event(
-        id=row.id,
-        owner_id=row.owner_id,
-        name=row.name,
-        kind=EventKind(row.kind),
-        language=None if row.language is None else Language(row.language),
-        script=row.script,
-        http=None if row.http is None else HttpRequest.from_json(row.http),
-        workflow=None if row.workflow is None else Graph.from_json(row.workflow),
-        env=dict(row.env),
-        limits=ResourceLimits(
-            timeout_seconds=row.timeout_seconds,
-            cpus=row.cpus,
-            memory_mb=row.memory_mb,
-            pids=row.pids,
-        ),
-        network="egress" if row.network == "egress" else "none",
-        max_attempts=row.max_attempts,
-        retry_backoff=row.retry_backoff_seconds,
-        retry_backoff_max=row.retry_backoff_max_seconds,
-        pool=row.pool,
-        status=EventStatus(row.status),
-        paused_reason=row.paused_reason,
-        schedule=None if row.schedule is None else schedule_from_json(row.schedule),
-        policy=SchedulePolicy(
-            missed_runs=MissedRuns(row.missed_runs),
-            catch_up=timedelta(seconds=row.catch_up_seconds),
-            concurrency=Concurrency(row.concurrency),
-            max_concurrent=row.max_concurrent,
-            max_executions=row.max_executions,
-        ),
-        fire_count=row.fire_count,
-        schedule_cursor=row.schedule_cursor,
-        actions=tuple(Action.from_json(action) for action in row.actions or ()),
-        has_webhook=row.webhook_key_hash is not None,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    event: Event = declared.from_json(
+        Event, settings_of(row),
+        id=row.id, owner_id=row.owner_id, paused_reason=row.paused_reason,
+        fire_count=row.fire_count, schedule_cursor=row.schedule_cursor,
+        has_webhook=row.webhook_key_hash is not None, version=row.version,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+    return event
 
 
 def execution_of(row: ExecutionRow) -> Execution:

@@ -92,6 +92,8 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    tags: Mapped[list[str]] = mapped_column(JsonValue, server_default="[]")
     kind: Mapped[str] = mapped_column(String(16), server_default="script")
     language: Mapped[str | None] = mapped_column(String(16))
     script: Mapped[str] = mapped_column(Text)

@@ -43,8 +43,15 @@ async def create_event(body: EventCreate, user: UserDep, service: ServiceDep) ->
 
 
 @router.get("")
-async def list_events(user: UserDep, service: ServiceDep) -> list[EventPublic]:
-    return [EventPublic.of(event) for event in await service.list_events(user)]
+async def list_events(
+    user: UserDep,
+    service: ServiceDep,
+    tag: Annotated[
+        list[str] | None, Query(max_length=20, description="Only events with every tag given.")
+    ] = None,
+) -> list[EventPublic]:
+    events = await service.list_events(user, tags=tuple(tag or ()))
+    return [EventPublic.of(event) for event in events]
 
 
 @router.get("/{event_id}")
@@ -56,9 +63,7 @@ async def get_event(event_id: Id, user: UserDep, service: ServiceDep) -> EventPu
 async def update_event(
     event_id: Id, body: EventUpdate, user: UserDep, service: ServiceDep
 ) -> EventPublic:
-    current = await service.get_event(user, event_id)
-    changes = body.to_changes(current)
-    return EventPublic.of(await service.update_event(user, event_id, changes))
+    return EventPublic.of(await service.update_event(user, event_id, body.to_changes()))
 
 
 @router.get("/{event_id}/versions")
@@ -117,7 +122,7 @@ async def next_fires(
 @schedules.post("/next")
 async def preview_schedule(body: NextFiresRequest, user: UserDep, service: ServiceDep) -> NextFires:
     """The next fire times of a schedule, to check it before saving it."""
-    return NextFires(fires=service.preview_fires(body.schedule.to_schedule(), body.count))
+    return NextFires(fires=service.preview_fires(body.schedule.to_domain(), body.count))
 
 
 @router.post("/{event_id}/webhook", status_code=status.HTTP_201_CREATED)
