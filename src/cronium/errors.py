@@ -11,14 +11,18 @@
      +-- PayloadTooLargeError      a request body over its limit (HTTP 413)
      +-- AuthenticationError       no, unknown, expired or revoked credentials (HTTP 401)
      +-- PermissionDeniedError     credentials are fine but not for this (HTTP 403)
+     +-- RateLimitedError          too many calls in a window (HTTP 429)
+     +-- NotAvailableError         a feature this server does not offer (HTTP 501)
      +-- InvalidTransitionError    an execution state change that the state machine refuses
      +-- SandboxError              a sandbox backend failed (not the script: its exit is a result)
-     |    +-- SandboxUnavailableError   the backend cannot run on this machine, and why
+     |    +-- SandboxStartError     the sandbox could not be set up: the script did not start
+     |         +-- SandboxUnavailableError   the backend cannot run on this machine, and why
      +-- StorageError              the database failed or is unreachable
 
-Each error says whether trying again later can help (``retryable``). A script that exits non-zero
-is not an error of ours: it is a recorded result. Edges (REST handlers, the CLI) translate this
-tree into status codes and messages; nothing below them knows about HTTP.
+Modules add their own leaves (the CLI's ``ClientError``, the HTTP runner's refusals). A script
+that exits non-zero is not an error of ours: it is a recorded result. Edges translate this tree
+into status codes and messages, the REST and the runtime API by one table
+(``api/errors.py``); nothing below them knows about HTTP.
 """
 
 from __future__ import annotations
@@ -26,8 +30,6 @@ from __future__ import annotations
 
 class CroniumError(Exception):
     """Base of every error Cronium raises on purpose."""
-
-    retryable: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -70,14 +72,20 @@ class PermissionDeniedError(CroniumError):
     """The caller is known but not allowed to do this."""
 
 
+class RateLimitedError(CroniumError):
+    """The caller made more calls than its limit allows in the current window."""
+
+
+class NotAvailableError(CroniumError):
+    """A feature this server does not offer (yet): the message says which."""
+
+
 class InvalidTransitionError(CroniumError):
     """An execution state change that the state machine does not allow."""
 
 
 class SandboxError(CroniumError):
     """A sandbox backend failed to prepare, run or clean up a sandbox."""
-
-    retryable = True
 
 
 class SandboxStartError(SandboxError):
@@ -87,10 +95,6 @@ class SandboxStartError(SandboxError):
 class SandboxUnavailableError(SandboxStartError):
     """The chosen sandbox backend cannot run here; the message says why and what fixes it."""
 
-    retryable = False
-
 
 class StorageError(CroniumError):
     """The database failed or could not be reached."""
-
-    retryable = True

@@ -14,6 +14,7 @@ from cronium import errors
 
 log = logging.getLogger(__name__)
 
+# The one mapping from the error tree to HTTP, for the REST and the runtime API alike.
 STATUS = {
     errors.InvalidInputError: (422, "invalid_input"),
     errors.NotFoundError: (404, "not_found"),
@@ -21,6 +22,8 @@ STATUS = {
     errors.PayloadTooLargeError: (413, "payload_too_large"),
     errors.AuthenticationError: (401, "unauthenticated"),
     errors.PermissionDeniedError: (403, "forbidden"),
+    errors.RateLimitedError: (429, "rate_limited"),
+    errors.NotAvailableError: (501, "not_implemented"),
     errors.InvalidTransitionError: (409, "invalid_transition"),
     errors.StorageError: (503, "storage_unavailable"),
     errors.SandboxUnavailableError: (503, "sandbox_unavailable"),

@@ -19,7 +19,7 @@ from cronium.domain.schedule import (
 from cronium.domain.settings import Codec, group, setting
 from cronium.domain.workflow import Graph
 
-# Defaults and bounds of the security table (ARCHITECTURE.md 4.2).
+# Defaults and bounds of the limits table in docs/sandbox.md ("What every sandbox guarantees").
 CPUS_DEFAULT, CPUS_MIN, CPUS_MAX = 0.5, 0.05, 2.0
 MEMORY_MB_DEFAULT, MEMORY_MB_MIN, MEMORY_MB_MAX = 512, 16, 2048
 PIDS_DEFAULT, PIDS_MIN, PIDS_MAX = 100, 1, 1000

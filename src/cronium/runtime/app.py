@@ -20,16 +20,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from cronium.api.errors import status_of
 from cronium.errors import (
     AuthenticationError,
-    ConflictError,
     CroniumError,
     InvalidInputError,
     LeaseLostError,
+    NotAvailableError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
-    StorageError,
+    RateLimitedError,
 )
 from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
@@ -37,27 +38,6 @@ from cronium.storage import Store
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")  # whole keys: fullmatch
 TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
-
-
-class RateLimitedError(CroniumError):
-    pass
-
-
-class NotImplementedYetError(CroniumError):
-    pass
-
-
-STATUS: list[tuple[type[CroniumError], int, str]] = [
-    (AuthenticationError, 401, "unauthenticated"),
-    (PermissionDeniedError, 403, "forbidden"),
-    (NotFoundError, 404, "not_found"),
-    (ConflictError, 409, "conflict"),
-    (PayloadTooLargeError, 413, "payload_too_large"),
-    (RateLimitedError, 429, "rate_limited"),
-    (InvalidInputError, 400, "invalid_input"),
-    (NotImplementedYetError, 501, "not_implemented"),
-    (StorageError, 503, "storage_unavailable"),
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +72,7 @@ def ok(data: Any = None, status: int = 200) -> JSONResponse:
 
 
 def failure(exc: CroniumError) -> JSONResponse:
-    status, code = next(
-        ((s, c) for kind, s, c in STATUS if isinstance(exc, kind)), (500, "internal")
-    )
+    status, code = status_of(exc)
     body = {"success": False, "error": {"code": code, "message": exc.message}}
     return JSONResponse(body, status_code=status)
 
@@ -251,7 +229,7 @@ class RuntimeApi:
 
     async def tool_action(self, request: Request, active: ActiveExecution) -> Response:
         await self.read_json(request)
-        raise NotImplementedYetError(TOOL_ACTIONS_UNAVAILABLE)
+        raise NotAvailableError(TOOL_ACTIONS_UNAVAILABLE)
 
 
 def _too_large(size: int, limit: int) -> str:
