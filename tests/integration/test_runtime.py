@@ -170,7 +170,7 @@ cronium.setVariable('bad key', 1).catch((error) => {
 });
 """
     done = await harness.run(Language.NODE, script)
-    assert done.stdout[0] == "true 400"
+    assert done.stdout[0] == "true 422"
     assert done.stdout[1].startswith("variable key 'bad key' is not valid: use 1 to 128 letters")
 
 
