@@ -237,8 +237,9 @@ def _parse_settings(pairs: list[str] | None) -> dict[str, Any]:
         if not sep:
             raise ClientError(f"--set {pair!r}: write it as NAME=VALUE")
         if name not in known:
-            raise ClientError(f"--set {name}: events have no such setting; they have: "
-                              + ", ".join(known))  # fmt: skip
+            raise ClientError(
+                f"--set {name}: events have no such setting; they have: " + ", ".join(known)
+            )
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -381,8 +382,9 @@ def events_versions(
         )
         restored = version["restored_from"]
         note = f"restored {restored}: {changed}" if restored else changed
-        rows.append({"version": version["version"], "created_at": version["created_at"],
-                     "changes": note})  # fmt: skip
+        rows.append(
+            {"version": version["version"], "created_at": version["created_at"], "changes": note}
+        )
     _print_table(rows, ["version", "created_at", "changes"])
 
 
@@ -703,8 +705,10 @@ def _print_run(detail: dict[str, Any]) -> None:
     for node in detail["nodes"]:
         took = ""
         if node["started_at"] and node["finished_at"]:
-            seconds = (datetime.fromisoformat(node["finished_at"])
-                       - datetime.fromisoformat(node["started_at"])).total_seconds()  # fmt: skip
+            seconds = (
+                datetime.fromisoformat(node["finished_at"])
+                - datetime.fromisoformat(node["started_at"])
+            ).total_seconds()
             took = f"{seconds:.2f} s"
         rows.append({**node, "took": took, "output": json.dumps(node["output"])})
     _print_table(rows, ["node", "status", "execution_id", "took", "output", "error"])

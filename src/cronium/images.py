@@ -28,8 +28,16 @@ ROOTFS_IMAGE = f"{ROOTFS_REPOSITORY}:{ROOTFS_TAG}"
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 ROOTFS_PACKAGES = (
-    "bash", "coreutils", "tini", "ca-certificates", "curl", "jq", "python3", "nodejs", "passwd",
-)  # fmt: skip
+    "bash",
+    "coreutils",
+    "tini",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "python3",
+    "nodejs",
+    "passwd",
+)
 Say = Callable[[str], None]
 
 
@@ -102,12 +110,16 @@ def build_rootfs(say: Say, mirror: str | None = None) -> None:
         say(f"debootstrap {SUITE} from {mirror or apt_mirror()} (about a minute)...")
         subprocess.run(
             [
-                "debootstrap", "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}",
-                SUITE, str(root), mirror or apt_mirror(),
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(ROOTFS_PACKAGES)}",
+                SUITE,
+                str(root),
+                mirror or apt_mirror(),
             ],
             check=True,
             capture_output=True,
-        )  # fmt: skip
+        )
         archive = Path(work) / "rootfs.tar"
         with tarfile.open(archive, "w") as tar:
             tar.add(root, arcname=".")

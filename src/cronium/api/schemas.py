@@ -144,13 +144,19 @@ class ActionIn(Strict):
 
 # Event settings come from their one declaration (EventSettings): the API's fields are theirs.
 INPUTS: dict[Any, Any] = {
-    HttpRequest: HttpIn, Graph: WorkflowIn, Schedule: ScheduleIn, Action: ActionIn,
+    HttpRequest: HttpIn,
+    Graph: WorkflowIn,
+    Schedule: ScheduleIn,
+    Action: ActionIn,
     timedelta: int,
-}  # fmt: skip
+}
 OUTPUTS: dict[Any, Any] = {
-    HttpRequest: dict[str, Any], Graph: dict[str, Any], Schedule: dict[str, Any],
-    Action: dict[str, Any], timedelta: int,
-}  # fmt: skip
+    HttpRequest: dict[str, Any],
+    Graph: dict[str, Any],
+    Schedule: dict[str, Any],
+    Action: dict[str, Any],
+    timedelta: int,
+}
 SETTINGS = declared.by_name(EventSettings)
 
 
@@ -244,11 +250,16 @@ class EventPublic(_EventPublicFields):
     @classmethod
     def of(cls, event: Event) -> EventPublic:
         return cls(
-            id=event.id, owner_id=event.owner_id, version=event.version,
-            fire_count=event.fire_count, has_webhook=event.has_webhook,
-            created_at=event.created_at, updated_at=event.updated_at,
-            paused_reason=event.paused_reason, **declared.to_json(event),
-        )  # fmt: skip
+            id=event.id,
+            owner_id=event.owner_id,
+            version=event.version,
+            fire_count=event.fire_count,
+            has_webhook=event.has_webhook,
+            created_at=event.created_at,
+            updated_at=event.updated_at,
+            paused_reason=event.paused_reason,
+            **declared.to_json(event),
+        )
 
 
 class EventVersionPublic(BaseModel):

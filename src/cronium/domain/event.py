@@ -130,21 +130,32 @@ class EventSettings:
     """
 
     name: str = setting(
-        documents="both", strip=True, min_length=1, max_length=NAME_MAX,
+        documents="both",
+        strip=True,
+        min_length=1,
+        max_length=NAME_MAX,
         description="Unique among the owner's events.",
-    )  # fmt: skip
+    )
     description: str = setting(
         "", documents="both", max_length=DESCRIPTION_MAX, description="What the event is for."
     )
     tags: tuple[str, ...] = setting(
-        (), documents="both", codec=TAGS, check=_check_tags, max_length=TAGS_MAX,
-        item_max_length=TAG_MAX, item_pattern=TAG_PATTERN,
+        (),
+        documents="both",
+        codec=TAGS,
+        check=_check_tags,
+        max_length=TAGS_MAX,
+        item_max_length=TAG_MAX,
+        item_pattern=TAG_PATTERN,
         description=f"Short labels to find events by (at most {TAGS_MAX}).",
-    )  # fmt: skip
+    )
     kind: EventKind = setting(
-        EventKind.SCRIPT, updatable=False, documents="none", codec=_enum(EventKind),
+        EventKind.SCRIPT,
+        updatable=False,
+        documents="none",
+        codec=_enum(EventKind),
         description="Implied by script, http or workflow.",
-    )  # fmt: skip
+    )
     language: Language | None = setting(None, codec=_enum(Language))
     script: str = setting("", check=_check_script, max_length=SCRIPT_MAX_BYTES)
     http: HttpRequest | None = setting(None, codec=REQUEST)
@@ -153,17 +164,22 @@ class EventSettings:
     limits: ResourceLimits = group(ResourceLimits)
     network: Network = setting("none", description="none, or egress where the server allows it.")
     max_attempts: int = setting(
-        1, documents="both", ge=1, le=100,
+        1,
+        documents="both",
+        ge=1,
+        le=100,
         description="Attempts in all; a lost worker's run is retried.",
-    )  # fmt: skip
+    )
     retry_backoff_seconds: float = setting(
         10.0, ge=0, le=86400, description="Wait before the 2nd attempt; doubled after."
     )
     retry_backoff_max_seconds: float = setting(3600.0, ge=0, le=7 * 86400)
     pool: str | None = setting(
-        None, clearable=True, pattern=POOL_PATTERN,
+        None,
+        clearable=True,
+        pattern=POOL_PATTERN,
         description="Only workers with this tag run the event (CRONIUM_WORKER_TAGS).",
-    )  # fmt: skip
+    )
     status: EventStatus = setting(
         EventStatus.ACTIVE, versioned=False, documents="none", codec=_enum(EventStatus)
     )

@@ -65,8 +65,9 @@ class Schedule:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> Schedule:
-        schedule = cls(ScheduleKind.CRON, cron=expression.strip(), timezone=timezone,
-                       start=start, end=end)  # fmt: skip
+        schedule = cls(
+            ScheduleKind.CRON, cron=expression.strip(), timezone=timezone, start=start, end=end
+        )
         schedule.check()
         return schedule
 
@@ -230,17 +231,26 @@ class SchedulePolicy:
     Its fields are event settings (see ``domain/settings.py``)."""
 
     missed_runs: MissedRuns = setting(
-        MissedRuns.RUN_ONCE, documents="both", codec=Codec(str, MissedRuns),
+        MissedRuns.RUN_ONCE,
+        documents="both",
+        codec=Codec(str, MissedRuns),
         description="skip, run_once or run_all: the fires missed while nothing ran.",
-    )  # fmt: skip
+    )
     catch_up: timedelta = setting(
-        timedelta(hours=1), name="catch_up_seconds", codec=SECONDS, documents="both",
-        ge=0, le=30 * 86400, description="How far back missed fires are run (seconds).",
-    )  # fmt: skip
+        timedelta(hours=1),
+        name="catch_up_seconds",
+        codec=SECONDS,
+        documents="both",
+        ge=0,
+        le=30 * 86400,
+        description="How far back missed fires are run (seconds).",
+    )
     concurrency: Concurrency = setting(
-        Concurrency.ALLOW, documents="both", codec=Codec(str, Concurrency),
+        Concurrency.ALLOW,
+        documents="both",
+        codec=Codec(str, Concurrency),
         description="allow, forbid or replace: a fire while an earlier run has not ended.",
-    )  # fmt: skip
+    )
     max_concurrent: int | None = setting(None, clearable=True, documents="both", ge=1, le=1000)
     max_executions: int | None = setting(
         None, clearable=True, documents="both", ge=1, description="Then the event pauses."

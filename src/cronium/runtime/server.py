@@ -142,8 +142,9 @@ class RuntimeServer:
         api = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits).app()
         # bodies cut well before memory suffers (the API's own check names its limit first)
         cap = self.limits.max_payload_bytes + 1024 * 1024
-        app = BoundedRequests(api, Bounds(max_body=cap, max_depth=self.max_depth),
-                              refuse=_runtime_refusal)  # fmt: skip
+        app = BoundedRequests(
+            api, Bounds(max_body=cap, max_depth=self.max_depth), refuse=_runtime_refusal
+        )
         try:
             while not self._stopping.is_set():
                 try:

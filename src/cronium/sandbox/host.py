@@ -58,10 +58,12 @@ class UidRange:
     def collisions(self) -> list[str]:
         """Host accounts, groups and subordinate ranges inside the range."""
         end = self.base + self.count
-        found = [f"user {u.pw_name} ({u.pw_uid})" for u in pwd.getpwall()
-                 if self.base <= u.pw_uid < end]  # fmt: skip
-        found += [f"group {g.gr_name} ({g.gr_gid})" for g in grp.getgrall()
-                  if self.base <= g.gr_gid < end]  # fmt: skip
+        found = [
+            f"user {u.pw_name} ({u.pw_uid})" for u in pwd.getpwall() if self.base <= u.pw_uid < end
+        ]
+        found += [
+            f"group {g.gr_name} ({g.gr_gid})" for g in grp.getgrall() if self.base <= g.gr_gid < end
+        ]
         for path in (Path("/etc/subuid"), Path("/etc/subgid")):
             with contextlib.suppress(OSError):
                 for line in path.read_text().splitlines():

@@ -45,9 +45,13 @@ def rules_of(event: EventRow | None) -> Rules:
 
 def ending_of(row: ExecutionRow, *, lost: bool = False) -> Ending:
     return Ending(
-        status=ExecutionStatus(row.status), attempt=row.attempt, output=row.output,
-        condition=row.condition, error=row.error, lost=lost,
-    )  # fmt: skip
+        status=ExecutionStatus(row.status),
+        attempt=row.attempt,
+        output=row.output,
+        condition=row.condition,
+        error=row.error,
+        lost=lost,
+    )
 
 
 async def finish(
@@ -63,9 +67,14 @@ async def finish(
         if rules.actions and not lost:
             targets = await _targets(unit, rules.actions)
         plan = plan_end(
-            ending_of(current, lost=lost), rules, now, jitter=jitter, node=current.node,
-            run=None if run is None else await state_of(unit, run), targets=targets,
-        )  # fmt: skip
+            ending_of(current, lost=lost),
+            rules,
+            now,
+            jitter=jitter,
+            node=current.node,
+            run=None if run is None else await state_of(unit, run),
+            targets=targets,
+        )
         retry = await _apply(unit, current, plan, now)
         if current is ended:
             finished.retry = retry
@@ -107,9 +116,12 @@ async def _queue_retry(
     unit: Unit, ended: ExecutionRow, retry: Retry, now: datetime
 ) -> ExecutionRow:
     row = new_execution(
-        ended.event_id, input=ended.input, now=now, priority=ended.priority,
+        ended.event_id,
+        input=ended.input,
+        now=now,
+        priority=ended.priority,
         attempt=retry.attempt,
-    )  # fmt: skip
+    )
     row.pool, row.retry_of, row.trigger = ended.pool, ended.retry_of or ended.id, ended.trigger
     row.scheduled_at, row.due_at = ended.scheduled_at, retry.due_at
     row.parent_id, row.node = ended.parent_id, ended.node

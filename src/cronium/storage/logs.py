@@ -30,10 +30,15 @@ async def insert_logs(unit: Unit, execution_id: int, lines: Sequence[LogLine]) -
     """One multi-row INSERT of the table (executemany): no ORM object, no copy per line."""
     if lines:
         rows = [
-            {"execution_id": execution_id, "seq": line.seq, "stream": line.stream,
-             "at": line.at, "line": line.line}
+            {
+                "execution_id": execution_id,
+                "seq": line.seq,
+                "stream": line.stream,
+                "at": line.at,
+                "line": line.line,
+            }
             for line in lines
-        ]  # fmt: skip
+        ]
         await unit.session.execute(insert(LOG_LINES), rows)
 
 

@@ -144,10 +144,14 @@ class Queue:
             # claimable in the same transaction, hence a few rounds.
             for _ in range(CLAIM_ROUNDS):
                 rows = await change_status(
-                    unit, ExecutionStatus.QUEUED, ExecutionStatus.RUNNING,
+                    unit,
+                    ExecutionStatus.QUEUED,
+                    ExecutionStatus.RUNNING,
                     ExecutionRow.id == picked(limit - len(claimed)).c.id,
-                    worker_id=worker_id, started_at=now, lease_expires_at=now + lease,
-                )  # fmt: skip
+                    worker_id=worker_id,
+                    started_at=now,
+                    lease_expires_at=now + lease,
+                )
                 if not rows:
                     break
                 events = await unit.events(row.event_id for row in rows)
@@ -231,9 +235,14 @@ class Queue:
         async with self.db.write() as unit:
             await lock_run_of(unit, execution_id)
             row = await change_one(
-                unit, execution_id, ExecutionStatus.RUNNING, record.status,
-                ExecutionRow.worker_id == worker_id, **_values_of(record), lease_expires_at=None,
-            )  # fmt: skip
+                unit,
+                execution_id,
+                ExecutionStatus.RUNNING,
+                record.status,
+                ExecutionRow.worker_id == worker_id,
+                **_values_of(record),
+                lease_expires_at=None,
+            )
             if row is None:
                 await self._refuse_record(unit, execution_id, worker_id, record)
             assert row is not None
@@ -270,11 +279,18 @@ class Queue:
         (a backend's complaint) goes; LeaseLostError if it no longer runs on this worker."""
         async with self.db.write() as unit:
             row = await change_one(
-                unit, execution_id, ExecutionStatus.RUNNING, ExecutionStatus.QUEUED,
+                unit,
+                execution_id,
+                ExecutionStatus.RUNNING,
+                ExecutionStatus.QUEUED,
                 ExecutionRow.worker_id == worker_id,
-                worker_id=None, started_at=None, lease_expires_at=None, event_version=None,
-                start_failures=ExecutionRow.start_failures + 1, error=reason,
-            )  # fmt: skip
+                worker_id=None,
+                started_at=None,
+                lease_expires_at=None,
+                event_version=None,
+                start_failures=ExecutionRow.start_failures + 1,
+                error=reason,
+            )
             if row is None:
                 raise LeaseLostError(
                     f"execution {execution_id} is not running on worker {worker_id!r}:"
@@ -328,10 +344,15 @@ class Queue:
         if row is None or event is None or event.kind == EventKind.WORKFLOW:
             return None
         taken = await change_one(
-            unit, row.id, ExecutionStatus.QUEUED, ExecutionStatus.RUNNING,
-            worker_id=worker_id, started_at=now, lease_expires_at=now + lease,
+            unit,
+            row.id,
+            ExecutionStatus.QUEUED,
+            ExecutionStatus.RUNNING,
+            worker_id=worker_id,
+            started_at=now,
+            lease_expires_at=now + lease,
             event_version=event.version,
-        )  # fmt: skip
+        )
         return None if taken is None else (execution_of(taken), event_of(event))
 
     async def cancel(self, execution_id: int, now: datetime) -> Execution:
@@ -347,9 +368,13 @@ class Queue:
             ended = None
             if row.status == ExecutionStatus.QUEUED:
                 ended = await change_one(
-                    unit, execution_id, ExecutionStatus.QUEUED, ExecutionStatus.CANCELLED,
-                    finished_at=now, error="cancelled before it started",
-                )  # fmt: skip
+                    unit,
+                    execution_id,
+                    ExecutionStatus.QUEUED,
+                    ExecutionStatus.CANCELLED,
+                    finished_at=now,
+                    error="cancelled before it started",
+                )
             elif row.status == ExecutionStatus.RUNNING and row.worker_id is None:
                 ended = await cancel_run(unit, row, now)  # a workflow run
             elif row.status == ExecutionStatus.RUNNING:
@@ -401,10 +426,15 @@ class Queue:
                 select(ExecutionRow.worker_id).where(ExecutionRow.id == execution_id)
             )
             failed = await change_one(
-                unit, execution_id, ExecutionStatus.RUNNING, ExecutionStatus.FAILED,
+                unit,
+                execution_id,
+                ExecutionStatus.RUNNING,
+                ExecutionStatus.FAILED,
                 ExecutionRow.lease_expires_at < now,
-                finished_at=now, lease_expires_at=None, error=WORKER_LOST.format(worker=worker),
-            )  # fmt: skip
+                finished_at=now,
+                lease_expires_at=None,
+                error=WORKER_LOST.format(worker=worker),
+            )
             if failed is None:
                 return None
             retry = (await finish(unit, failed, now, lost=True)).retry

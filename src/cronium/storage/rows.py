@@ -45,12 +45,18 @@ def settings_of(row: EventRow) -> dict[str, Any]:
 
 def event_of(row: EventRow) -> Event:
     event: Event = declared.from_json(
-        Event, settings_of(row),
-        id=row.id, owner_id=row.owner_id, paused_reason=row.paused_reason,
-        fire_count=row.fire_count, schedule_cursor=row.schedule_cursor,
-        has_webhook=row.webhook_key_hash is not None, version=row.version,
-        created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
+        Event,
+        settings_of(row),
+        id=row.id,
+        owner_id=row.owner_id,
+        paused_reason=row.paused_reason,
+        fire_count=row.fire_count,
+        schedule_cursor=row.schedule_cursor,
+        has_webhook=row.webhook_key_hash is not None,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
     return event
 
 

@@ -44,12 +44,18 @@ class Runs:
             )
             return [
                 NodeRun(
-                    node=row.node, status=NodeStatus(row.status), execution_id=row.execution_id,
-                    input=row.input, output=row.output, condition=row.condition, error=row.error,
-                    started_at=row.started_at, finished_at=row.finished_at,
+                    node=row.node,
+                    status=NodeStatus(row.status),
+                    execution_id=row.execution_id,
+                    input=row.input,
+                    output=row.output,
+                    condition=row.condition,
+                    error=row.error,
+                    started_at=row.started_at,
+                    finished_at=row.finished_at,
                 )
                 for row in rows
-            ]  # fmt: skip
+            ]
 
 
 async def lock_run_of(unit: Unit, execution_id: int) -> None:
@@ -114,9 +120,16 @@ async def apply_step(
         if end.status is not NodeStatus.SKIPPED:
             expected = NodeStatus.RUNNING if name == ended else NodeStatus.PENDING
             await change_node_status(
-                unit, run.id, [name], {expected}, end.status, finished_at=now,
-                output=end.output, condition=end.condition, error=end.error,
-            )  # fmt: skip
+                unit,
+                run.id,
+                [name],
+                {expected},
+                end.status,
+                finished_at=now,
+                output=end.output,
+                condition=end.condition,
+                error=end.error,
+            )
     queued = []
     for start in step.starts:
         execution = new_execution(start.event_id, input=start.input, now=now, priority=run.priority)
@@ -126,9 +139,15 @@ async def apply_step(
         await unit.session.flush()
         queued.append(execution)
         await change_node_status(
-            unit, run.id, [start.name], {NodeStatus.PENDING}, NodeStatus.RUNNING,
-            execution_id=execution.id, input=start.input, started_at=now,
-        )  # fmt: skip
+            unit,
+            run.id,
+            [start.name],
+            {NodeStatus.PENDING},
+            NodeStatus.RUNNING,
+            execution_id=execution.id,
+            input=start.input,
+            started_at=now,
+        )
     if queued:
         await unit.notify(QUEUE_CHANNEL)
     return queued
@@ -140,9 +159,14 @@ async def end_run(
     """Give a running run the end its nodes came to; the run's row, or None if it had
     ended already."""
     return await change_one(
-        unit, run.id, ExecutionStatus.RUNNING, ExecutionStatus(outcome.status.value),
-        output=outcome.output, error=outcome.error, finished_at=now,
-    )  # fmt: skip
+        unit,
+        run.id,
+        ExecutionStatus.RUNNING,
+        ExecutionStatus(outcome.status.value),
+        output=outcome.output,
+        error=outcome.error,
+        finished_at=now,
+    )
 
 
 async def cancel_run(
@@ -151,15 +175,23 @@ async def cancel_run(
     """Cancel a running workflow run with every node that has not ended (running nodes are
     asked to stop); the run's row, or None if it had ended already."""
     cancelled = await change_one(
-        unit, run.id, ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED,
-        finished_at=now, error=reason,
-    )  # fmt: skip
+        unit,
+        run.id,
+        ExecutionStatus.RUNNING,
+        ExecutionStatus.CANCELLED,
+        finished_at=now,
+        error=reason,
+    )
     if cancelled is None:
         return None
     dropped = await change_status(
-        unit, ExecutionStatus.QUEUED, ExecutionStatus.CANCELLED, ExecutionRow.parent_id == run.id,
-        finished_at=now, error=RUN_CANCELLED,
-    )  # fmt: skip
+        unit,
+        ExecutionStatus.QUEUED,
+        ExecutionStatus.CANCELLED,
+        ExecutionRow.parent_id == run.id,
+        finished_at=now,
+        error=RUN_CANCELLED,
+    )
     nodes = list(
         await unit.session.scalars(select(WorkflowNodeRow).where(WorkflowNodeRow.run_id == run.id))
     )

@@ -170,14 +170,20 @@ class Schedules:
             skipped = action is Concurrency.FORBID
             rows.append(
                 {
-                    "event_id": event.id, "status": ExecutionStatus.SKIPPED if skipped
-                    else ExecutionStatus.QUEUED, "attempt": 1, "priority": 0,
-                    "trigger": "schedule", "scheduled_at": fire, "pool": event.pool,
-                    "queued_at": now, "finished_at": now if skipped else None,
-                    "error": SKIPPED_REASON.format(policy=event.concurrency) if skipped
-                    else None, "timed_out": False, "oom_killed": False,
+                    "event_id": event.id,
+                    "status": ExecutionStatus.SKIPPED if skipped else ExecutionStatus.QUEUED,
+                    "attempt": 1,
+                    "priority": 0,
+                    "trigger": "schedule",
+                    "scheduled_at": fire,
+                    "pool": event.pool,
+                    "queued_at": now,
+                    "finished_at": now if skipped else None,
+                    "error": SKIPPED_REASON.format(policy=event.concurrency) if skipped else None,
+                    "timed_out": False,
+                    "oom_killed": False,
                 }
-            )  # fmt: skip
+            )
             if skipped:
                 continue
             active[event.id] = active.get(event.id, 0) + 1
@@ -207,9 +213,13 @@ class Schedules:
     async def _replace_active(unit: Unit, event_id: int, now: datetime) -> None:
         own = (ExecutionRow.event_id == event_id, ExecutionRow.parent_id.is_(None))
         await change_status(
-            unit, ExecutionStatus.QUEUED, ExecutionStatus.CANCELLED, *own,
-            finished_at=now, error=REPLACED_REASON,
-        )  # fmt: skip
+            unit,
+            ExecutionStatus.QUEUED,
+            ExecutionStatus.CANCELLED,
+            *own,
+            finished_at=now,
+            error=REPLACED_REASON,
+        )
         running = await unit.session.scalars(
             select(ExecutionRow).where(*own, ExecutionRow.status == ExecutionStatus.RUNNING)
         )
