@@ -15,7 +15,7 @@ from cronium.domain.event import EventKind, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import HttpRequest
 from cronium.domain.user import User
-from cronium.domain.workflow import Edge, EdgeKind, Graph, Node
+from cronium.domain.workflow import Edge, Graph, Node
 from cronium.sandbox.spec import SandboxSpec
 from cronium.storage import EventFields, RunRecord, Store
 
@@ -66,16 +66,16 @@ def http_event(request: HttpRequest | str = "http://127.0.0.1:9/", **fields: Any
     )
 
 
-def workflow_graph(
-    nodes: dict[str, int] | str, *edges: tuple[str, str] | tuple[str, str, EdgeKind, bool]
-) -> Graph:
+def workflow_graph(nodes: dict[str, int] | str, *edges: tuple[Any, ...]) -> Graph:
     """A graph of ``nodes`` (name -> event id, or names apart by spaces, whose events are 1,
     2, 3...) and ``edges`` as ``(source, target[, kind[, value]])``, on success by default."""
     if isinstance(nodes, str):
-        nodes = {name: number for number, name in enumerate(nodes.split(), 1)}
+        made = [Node(name, number) for number, name in enumerate(nodes.split(), 1)]
+    else:
+        made = [Node(name, event_id) for name, event_id in nodes.items()]
     return Graph(
-        nodes=tuple(Node(name, event_id) for name, event_id in nodes.items()),
-        edges=tuple(Edge(*edge) for edge in edges),  # type: ignore[arg-type]
+        nodes=tuple(made),
+        edges=tuple(Edge(*edge) for edge in edges),
     )
 
 

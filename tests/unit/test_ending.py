@@ -14,14 +14,12 @@ from cronium.domain.ending import (
     plan_run,
 )
 from cronium.domain.execution import ExecutionStatus
-from cronium.domain.workflow import Edge, EdgeKind, Graph, Node, NodeState, NodeStatus
+from cronium.domain.workflow import EdgeKind, Graph, NodeState, NodeStatus
+from tests.factories import workflow_graph
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FAILED = Ending(ExecutionStatus.FAILED, attempt=1, error="exit 1")
-CHAIN = Graph(
-    nodes=(Node("a", 1), Node("b", 2), Node("c", 3)),
-    edges=(Edge("a", "b"), Edge("b", "c", EdgeKind.ON_SUCCESS)),
-)
+CHAIN = workflow_graph("a b c", ("a", "b"), ("b", "c", EdgeKind.ON_SUCCESS))
 
 
 def _running(graph: Graph, node: str, pools: dict[int, str | None] | None = None) -> RunState:
@@ -121,7 +119,7 @@ def test_in_a_cancelled_run_a_node_ends_and_nothing_starts() -> None:
 
 
 def test_a_run_starts_its_start_nodes_with_its_input_and_ends_when_none_can() -> None:
-    fan = Graph(nodes=(Node("x", 1), Node("y", 2)), edges=())
+    fan = workflow_graph("x y")
     pending = {"x": NodeState(), "y": NodeState()}
     step = plan_run(RunState(fan, pending, [1], {1: None, 2: None}))
     assert step.starts == (NodeStart("x", 1, [1], None), NodeStart("y", 2, [1], None))

@@ -1,3 +1,5 @@
+"""Settings (settings.py): where they come from, and what a bad one says."""
+
 from pathlib import Path
 
 import pytest

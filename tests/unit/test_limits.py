@@ -1,4 +1,5 @@
-"""The request bounds' answers: each refusal says what it is, with the status its cause has."""
+"""The REST API's request bounds (api/limits.py): each refusal says what it is, with the status
+its cause has."""
 
 from typing import Any
 

@@ -6,13 +6,10 @@ import errno
 import json
 import random
 import struct
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cronium.domain.event import Language
-from cronium.sandbox.docker import container_options
 from cronium.sandbox.seccomp import (
     AARCH64,
     ARGUMENT_CHECKS,
@@ -25,7 +22,6 @@ from cronium.sandbox.seccomp import (
     docker_profile,
     masked_refusals,
 )
-from cronium.sandbox.spec import SandboxSpec
 
 CLONE_NEWUSER, SIGCHLD = 0x10000000, 17
 # First arguments worth a look: the values checks name, their neighbours, each bit, each bit
@@ -150,8 +146,16 @@ def test_the_refusals_of_personality_are_disjoint_and_miss_only_the_allowed_valu
         assert matches == (0 if word & 0xFFFFFFFF in check.values else 1), hex(word)
 
 
-def test_docker_containers_get_the_profile_and_no_new_privileges() -> None:
-    spec = SandboxSpec(execution_id=1, language=Language.BASH, script="true")
-    options = container_options(spec, Path("/tmp/bundle"), None)
-    assert options["security_opt"] == ["no-new-privileges", f"seccomp={docker_profile()}"]
-    assert docker_profile() is docker_profile()  # computed once
+def test_the_seccomp_filters_are_well_formed_programs() -> None:
+    for arch in (X86_64, AARCH64):
+        program = build_filter(arch)
+        assert len(program) % 8 == 0
+        instructions = [
+            struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)
+        ]
+        assert instructions[0] == (0x20, 0, 0, 4)  # load the architecture first
+        assert instructions[1][3] == arch.audit_arch
+        assert instructions[-1] == (0x06, 0, 0, 0x80000000)  # kill for a foreign architecture
+        for index, (code, jt, jf, _) in enumerate(instructions):
+            if code & 0x07 == 0x05:  # jumps stay inside the program
+                assert index + 1 + max(jt, jf) < len(instructions)

@@ -1,6 +1,8 @@
-from cronium.domain.event import Language
+"""Output lines (sandbox/output.py): split, capped and counted alike for every backend."""
+
 from cronium.sandbox.output import MAX_LINE_BYTES, LineCollector, collectors_of
-from cronium.sandbox.spec import OutputLine, SandboxSpec
+from cronium.sandbox.spec import OutputLine
+from tests.factories import sandbox_spec
 
 
 def collect(cap: int, *chunks: bytes) -> tuple[list[str], LineCollector]:
@@ -42,7 +44,7 @@ def test_it_replaces_bytes_that_are_not_utf8() -> None:
 
 def test_it_caps_the_lines_of_both_streams_together_and_counts_the_rest() -> None:
     lines: list[OutputLine] = []
-    spec = SandboxSpec(execution_id=1, language=Language.BASH, script="", output_max_lines=3)
+    spec = sandbox_spec("", output_max_lines=3)
     stdout, stderr = collectors_of(spec, lines.append)
     stdout.feed(b"a\nb\n")
     stderr.feed(b"c\nd\ne\n")
@@ -63,7 +65,7 @@ def test_it_caps_the_lines_of_both_streams_together_and_counts_the_rest() -> Non
 def test_a_flood_of_short_lines_is_split_in_bounded_time() -> None:
     """Six million lines: the per-line work stops at the cap, the rest is only counted."""
     lines: list[OutputLine] = []
-    spec = SandboxSpec(execution_id=1, language=Language.BASH, script="")
+    spec = sandbox_spec("")
     stdout, _ = collectors_of(spec, lines.append)
     chunk = b"y\n" * 32768
     for _ in range(12_000_000 // len(chunk)):

@@ -1,3 +1,5 @@
+"""Executions (domain/execution.py): the state machine, how a run ends, and retries."""
+
 import itertools
 
 import pytest

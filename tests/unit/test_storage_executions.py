@@ -1,14 +1,8 @@
-"""Status writes: only storage/executions.py's guarded writes change an execution's or a
+"""Status writes (storage/executions.py): only its guarded writes change an execution's or a
 workflow node's status."""
 
 import re
 from pathlib import Path
-
-import pytest
-
-from cronium.domain.execution import ExecutionStatus
-from cronium.domain.workflow import NodeStatus, check_node_transition
-from cronium.errors import InvalidTransitionError
 
 STORAGE = Path(__file__).parents[2] / "src" / "cronium" / "storage"
 UPDATE_WITH_STATUS = re.compile(
@@ -28,18 +22,3 @@ def test_no_other_storage_module_writes_an_execution_or_node_status() -> None:
             assert "event" in found["target"] or module.name == "events.py", (
                 f"{module.name} sets {found['target']}.status"
             )
-
-
-@pytest.mark.parametrize(
-    ("current", "target"),
-    [(NodeStatus.SUCCEEDED, NodeStatus.FAILED), (NodeStatus.RUNNING, NodeStatus.SKIPPED),
-     (NodeStatus.SKIPPED, NodeStatus.RUNNING)],
-)  # fmt: skip
-def test_an_ended_or_running_node_cannot_go_back(current: NodeStatus, target: NodeStatus) -> None:
-    with pytest.raises(InvalidTransitionError):
-        check_node_transition(current, target)
-
-
-def test_node_statuses_mirror_the_ends_of_executions() -> None:
-    for status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
-        check_node_transition(NodeStatus.RUNNING, NodeStatus(status.value))

@@ -1,13 +1,12 @@
-"""Pure pieces of the native backend: command line, mounts parsing, cgroup v2 files, seccomp."""
+"""The native backend's pure pieces (sandbox/native.py): its command line, /proc masks, the
+prepared /etc and root file system."""
 
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 
-from cronium.domain.event import Language, ResourceLimits
-from cronium.sandbox import cgroups
+from cronium.domain.event import Language
 from cronium.sandbox.native import (
     DataFiles,
     build_command,
@@ -15,14 +14,13 @@ from cronium.sandbox.native import (
     proc_masks,
     root_filesystem,
 )
-from cronium.sandbox.seccomp import AARCH64, X86_64, build_filter
-from cronium.sandbox.spec import SandboxSpec
+from tests.factories import sandbox_spec
 
 FILES = DataFiles(script=10, seccomp=14)
 
 
 def command(**spec_options: object) -> list[str]:
-    spec = SandboxSpec(execution_id=5, language=Language.PYTHON, script="x", **spec_options)  # type: ignore[arg-type]
+    spec = sandbox_spec("x", Language.PYTHON, execution_id=5, **spec_options)
     return build_command(
         spec,
         files=FILES,
@@ -58,7 +56,7 @@ def test_the_command_isolates_everything_and_runs_the_script_file() -> None:
 
 
 def test_the_token_is_a_file_only_the_sandbox_user_reads() -> None:
-    spec = SandboxSpec(execution_id=5, language=Language.BASH, script="x", token="t")
+    spec = sandbox_spec("x", execution_id=5, token="t")
     args = build_command(
         spec,
         files=DataFiles(script=10, seccomp=14, token=16),
@@ -98,7 +96,7 @@ def test_egress_shares_the_network() -> None:
 
 
 def test_input_is_delivered_as_a_file_when_there_is_one() -> None:
-    spec = SandboxSpec(execution_id=5, language=Language.BASH, script="x", input={"a": 1})
+    spec = sandbox_spec("x", execution_id=5, input={"a": 1})
     args = build_command(
         spec,
         files=DataFiles(script=10, seccomp=14, input=15),
@@ -134,65 +132,3 @@ def test_the_root_file_system_follows_merged_usr(tmp_path: Path) -> None:
     assert args[:3] == ["--ro-bind", str(tmp_path / "usr"), "/usr"]
     assert args[3:6] == ["--symlink", "usr/bin", "/bin"]
     assert ["--ro-bind", str(tmp_path / "lib"), "/lib"] == args[6:9]
-
-
-MOUNTINFO = """\
-30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro,mode=755
-31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
-32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-33 30 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
-34 30 0:30 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
-"""
-
-
-def test_mounts_are_parsed_for_v1_and_v2() -> None:
-    v1, v2 = cgroups.parse_mounts(MOUNTINFO)
-    assert v1 == {
-        "memory": Path("/sys/fs/cgroup/memory"),
-        "pids": Path("/sys/fs/cgroup/pids"),
-        "cpu": Path("/sys/fs/cgroup/cpu,cpuacct"),
-        "cpuacct": Path("/sys/fs/cgroup/cpu,cpuacct"),
-    }
-    assert v2 == Path("/sys/fs/cgroup/unified")
-
-
-def test_cgroup_v2_limits_and_stats_use_the_unified_files(tmp_path: Path) -> None:
-    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
-    (tmp_path / "cgroup.subtree_control").write_text("")
-    tree = cgroups.CgroupTreeV2(tmp_path)
-    tree.prepare()
-    assert (tmp_path / "cronium" / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
-    cgroup = tree.create("1-2-3")
-    directory = tmp_path / "cronium" / "1-2-3"
-    (directory / "memory.swap.max").write_text("max")
-    cgroup.set_limits(cpus=0.5, memory_bytes=64 * 1024 * 1024, pids=10)
-    assert (directory / "memory.max").read_text() == str(64 * 1024 * 1024)
-    assert (directory / "memory.swap.max").read_text() == "0"
-    assert (directory / "cpu.max").read_text() == "50000 100000"
-    assert (directory / "pids.max").read_text() == "10"
-    (directory / "memory.peak").write_text("12345\n")
-    (directory / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\n")
-    (directory / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
-    assert cgroup.stats() == cgroups.CgroupStats(12345, 1.5, 1)
-    assert tree.names() == ["1-2-3"]
-
-
-def test_the_seccomp_filters_are_well_formed_programs() -> None:
-    for arch in (X86_64, AARCH64):
-        program = build_filter(arch)
-        assert len(program) % 8 == 0
-        instructions = [
-            struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)
-        ]
-        assert instructions[0] == (0x20, 0, 0, 4)  # load the architecture first
-        assert instructions[1][3] == arch.audit_arch
-        assert instructions[-1] == (0x06, 0, 0, 0x80000000)  # kill for a foreign architecture
-        for index, (code, jt, jf, _) in enumerate(instructions):
-            if code & 0x07 == 0x05:  # jumps stay inside the program
-                assert index + 1 + max(jt, jf) < len(instructions)
-
-
-def test_limits_default_to_the_security_table() -> None:
-    assert ResourceLimits() == ResourceLimits(
-        timeout_seconds=300, cpus=0.5, memory_mb=512, pids=100
-    )

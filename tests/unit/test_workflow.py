@@ -1,4 +1,4 @@
-"""Workflow validation and progression, without a database."""
+"""Workflows (domain/workflow.py): validation, progression, and the states of a node."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from typing import Any
 
 import pytest
 
-from cronium.domain.workflow import Edge, EdgeKind, Graph, Node, NodeState, NodeStatus
-from cronium.errors import InvalidInputError
+from cronium.domain.execution import ExecutionStatus
+from cronium.domain.workflow import (
+    EdgeKind,
+    Graph,
+    NodeState,
+    NodeStatus,
+    check_node_transition,
+)
+from cronium.errors import InvalidInputError, InvalidTransitionError
+from tests.factories import workflow_graph as graph
 
 S, F, C, A = EdgeKind.ON_SUCCESS, EdgeKind.ON_FAILURE, EdgeKind.ON_CONDITION, EdgeKind.ALWAYS
-
-
-def graph(nodes: str, *edges: tuple[str, str, EdgeKind] | tuple[str, str, EdgeKind, bool]) -> Graph:
-    return Graph(
-        nodes=tuple(Node(name, index + 1) for index, name in enumerate(nodes.split())),
-        edges=tuple(Edge(*edge) for edge in edges),
-    )
 
 
 def play(g: Graph, results: dict[str, NodeState], run_input: Any = "in") -> dict[str, Any]:
@@ -131,3 +132,18 @@ def test_bad_graphs_are_refused_with_every_reason(g: Graph, message: str) -> Non
 def test_a_graph_survives_its_json_form() -> None:
     g = graph("a b", ("a", "b", C, False))
     assert Graph.from_json(g.to_json()) == g
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [(NodeStatus.SUCCEEDED, NodeStatus.FAILED), (NodeStatus.RUNNING, NodeStatus.SKIPPED),
+     (NodeStatus.SKIPPED, NodeStatus.RUNNING)],
+)  # fmt: skip
+def test_an_ended_or_running_node_cannot_go_back(current: NodeStatus, target: NodeStatus) -> None:
+    with pytest.raises(InvalidTransitionError):
+        check_node_transition(current, target)
+
+
+def test_node_statuses_mirror_the_ends_of_executions() -> None:
+    for status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
+        check_node_transition(NodeStatus.RUNNING, NodeStatus(status.value))

@@ -1,10 +1,11 @@
+"""Execution tokens of the runtime API (runtime/tokens.py)."""
+
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from cronium.errors import AuthenticationError
-from cronium.runtime.app import RateLimitedError, RateLimiter
 from cronium.runtime.tokens import TokenIssuer
 
 
@@ -51,13 +52,3 @@ def test_an_unsigned_token_is_refused() -> None:
     unsigned = jwt.encode({"sub": "7", "aud": "cronium-runtime"}, key=None, algorithm="none")
     with pytest.raises(AuthenticationError):
         TokenIssuer().verify(unsigned)
-
-
-def test_the_rate_limit_counts_per_execution_per_minute() -> None:
-    limiter = RateLimiter(per_minute=3)
-    for _ in range(3):
-        limiter.check(1, now=60.0)
-    limiter.check(2, now=61.0)
-    with pytest.raises(RateLimitedError, match="more than 3 runtime API calls"):
-        limiter.check(1, now=62.0)
-    limiter.check(1, now=121.0)  # a new minute
