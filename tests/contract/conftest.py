@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from cronium.domain.event import Language, ResourceLimits
-from cronium.sandbox.spec import OutputLine, SandboxBackend, SandboxResult, SandboxSpec
+from cronium.domain.event import Language
+from cronium.sandbox.spec import OutputLine, SandboxBackend, SandboxResult
+from tests.factories import sandbox_spec
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +34,6 @@ class Run:
         return "\n".join(self.out("stderr"))
 
 
-_ids = iter(range(10_000, 100_000))
-
-
 async def run(
     backend: SandboxBackend,
     script: str,
@@ -45,17 +43,7 @@ async def run(
     **options: object,
 ) -> Run:
     """Run ``script`` in ``backend``; ``options`` are SandboxSpec fields or ResourceLimits ones."""
-    limit_names = set(ResourceLimits.__slots__)
-    limits = ResourceLimits(**{k: v for k, v in options.items() if k in limit_names})  # type: ignore[arg-type]
-    spec_options = {k: v for k, v in options.items() if k not in limit_names}
-    spec = SandboxSpec(
-        execution_id=next(_ids),
-        language=language,
-        script=script,
-        limits=limits,
-        grace_seconds=1.0,
-        **spec_options,  # type: ignore[arg-type]
-    )
+    spec = sandbox_spec(script, language, **{"grace_seconds": 1.0, **options})
     lines: list[OutputLine] = []
     result = await backend.run(spec, lines.append, cancel)
     return Run(result, lines)

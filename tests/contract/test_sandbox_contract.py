@@ -15,6 +15,7 @@ from cronium.domain.event import Language
 from cronium.errors import SandboxStartError
 from cronium.sandbox.spec import SandboxBackend
 from tests.contract.conftest import run
+from tests.polling import until
 from tests.processes import sandbox_processes
 
 MB = 1024 * 1024
@@ -283,8 +284,7 @@ async def test_setuid_binaries_do_not_raise_privileges(backend: SandboxBackend) 
 async def test_nothing_is_left_behind(backend: SandboxBackend) -> None:
     before = sandbox_processes()
     await run(backend, "sleep 30 & sleep 30 & echo started")
-    await asyncio.sleep(0.2)
-    assert sandbox_processes() <= before
+    await until(lambda: sandbox_processes() <= before, 5, "the sandbox's processes ending")
     assert backend.remove_leftovers() == []
 
 
