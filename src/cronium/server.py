@@ -9,7 +9,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import uvicorn
 
@@ -21,11 +20,11 @@ from cronium.sandbox import create_backend
 from cronium.sandbox.host import StateDir
 from cronium.scheduler import Scheduler
 from cronium.service import IssuedToken, Service
-from cronium.settings import Settings
+from cronium.settings import Settings, WorkerSettings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from cronium.supervision import Health
-from cronium.worker import Worker, default_capacity
+from cronium.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +56,7 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
     if backend.name == "local-insecure":
         log.warning(INSECURE_WARNING)
     worker = Worker(
-        store,
-        backend,
-        concurrency=settings.worker_concurrency or default_capacity(),
-        poll_interval=settings.worker_poll_interval,
-        output_cap_bytes=settings.output_cap_bytes,
-        output_max_lines=settings.output_max_lines,
-        allow_egress=settings.allow_egress,
-        http_allow_private=settings.http_allow_private,
-        http_max_body=settings.http_max_body,
-        runtime=build_runtime(settings),
-        tags=frozenset(tag.strip() for tag in settings.worker_tags.split(",") if tag.strip()),
-        shutdown_grace=settings.worker_shutdown_grace,
-        lease=timedelta(seconds=settings.worker_lease),
-        heartbeat_interval=settings.worker_lease / 3,
+        store, backend, WorkerSettings.from_settings(settings), runtime=build_runtime(settings)
     )
     return worker, f"running on the {backend.name} backend"
 
@@ -176,7 +162,8 @@ async def run_worker(settings: Settings) -> None:
         _on_stop_signals(stop, stop_now)
         assert worker.runtime is not None
         await asyncio.to_thread(worker.runtime.start)
-        log.info("worker %s %s, capacity %d", worker.worker_id, status, worker.concurrency)
+        capacity = worker.settings.concurrency
+        log.info("worker %s %s, capacity %d", worker.worker_id, status, capacity)
         try:
             await worker.run(stop, stop_now)
         finally:

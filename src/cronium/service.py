@@ -15,6 +15,7 @@ from typing import Any
 
 from cronium.domain import settings as declared
 from cronium.domain.action import Action
+from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
@@ -35,10 +36,6 @@ Clock = Callable[[], datetime]
 # A token's last use is written at most this often: not one write per request.
 TOUCH_INTERVAL = timedelta(minutes=1)
 WEBHOOK_PREFIX = "whk_"
-EGRESS_REFUSED = (
-    "network: egress is not allowed on this server; an administrator can allow it with "
-    "CRONIUM_ALLOW_EGRESS=true"
-)
 
 
 def utcnow() -> datetime:
@@ -236,8 +233,9 @@ class Service:
         return execution
 
     def _check_network(self, network: str | None) -> None:
-        if network == "egress" and not self.allow_egress:
-            raise InvalidInputError(EGRESS_REFUSED)
+        refusal = EgressPolicy(allow_egress=self.allow_egress).network_refusal(network)
+        if refusal is not None:
+            raise InvalidInputError(refusal)
 
     async def set_event_status(self, user: User, event_id: int, status: EventStatus) -> Event:
         """Pause or resume (re-activate) an event; resuming starts its fire count again."""

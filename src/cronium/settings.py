@@ -2,12 +2,16 @@
 
 Built once at the entry point (the CLI) and passed down; importing this module reads nothing.
 Secrets may also come from files: ``CRONIUM_<NAME>_FILE=/path`` reads ``<NAME>`` from that file,
-which is how container orchestrators hand secrets over.
+which is how container orchestrators hand secrets over. A worker gets what of them it uses as
+one :class:`WorkerSettings`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,11 +23,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from cronium.domain.egress import EgressPolicy
+from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConfigurationError
 from cronium.sandbox.host import UidRange
+from cronium.sandbox.spec import DEFAULT_OUTPUT_CAP, DEFAULT_OUTPUT_LINES
 
 ENV_PREFIX = "CRONIUM_"
 SECRET_FIELDS = ("database_url", "secret_key")
+HTTP_MAX_BODY_DEFAULT = 1024 * 1024
 
 SandboxName = Literal["native", "docker", "local-insecure"]
 
@@ -120,7 +128,7 @@ class Settings(BaseSettings):
         ),
     )
     http_max_body: int = Field(
-        default=1024 * 1024,
+        default=HTTP_MAX_BODY_DEFAULT,
         ge=1024,
         description="Most bytes of an HTTP-request event's response body kept in its output.",
     )
@@ -237,3 +245,54 @@ def load_settings(**overrides: Any) -> Settings:
             for e in exc.errors()
         )
         raise ConfigurationError(f"invalid settings: {problems}") from exc
+
+
+def default_capacity() -> int:
+    """Concurrent sandboxes a worker takes by default: four per core (scripts mostly wait),
+    and at most one per 512 MiB of memory."""
+    cores = os.cpu_count() or 1
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        memory = 2 * 1024**3
+    return max(1, min(4 * cores, memory // (512 * 1024**2)))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """How a worker works: what it takes on, how often it looks and reports, how long it waits
+    when stopping, what it keeps of a run's output, and where runs may reach the network.
+
+    Built from :class:`Settings` by :meth:`from_settings`; the defaults are those of a small
+    worker, for tests and benchmarks."""
+
+    concurrency: int = 4
+    poll_interval: float = 1.0
+    tags: frozenset[str] = frozenset()  # the pools served, besides events of no pool
+    lease: timedelta = DEFAULT_LEASE
+    heartbeat_interval: float = 5.0
+    control_interval: float = 0.25  # how often cancellations are looked for
+    shutdown_grace: float = 30.0
+    record_give_up: float = 10.0  # after the grace: how long more a stopping worker stores ends
+    output_cap_bytes: int = DEFAULT_OUTPUT_CAP
+    output_max_lines: int = DEFAULT_OUTPUT_LINES
+    http_max_body: int = HTTP_MAX_BODY_DEFAULT
+    egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerSettings:
+        """The worker's part of ``settings``; heartbeats come at a third of the lease."""
+        return cls(
+            concurrency=settings.worker_concurrency or default_capacity(),
+            poll_interval=settings.worker_poll_interval,
+            tags=frozenset(tag.strip() for tag in settings.worker_tags.split(",") if tag.strip()),
+            lease=timedelta(seconds=settings.worker_lease),
+            heartbeat_interval=settings.worker_lease / 3,
+            shutdown_grace=settings.worker_shutdown_grace,
+            output_cap_bytes=settings.output_cap_bytes,
+            output_max_lines=settings.output_max_lines,
+            http_max_body=settings.http_max_body,
+            egress=EgressPolicy(
+                allow_egress=settings.allow_egress, allow_private=settings.http_allow_private
+            ),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -12,13 +13,17 @@ from typing import Any
 
 import pytest
 
+from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import EventKind, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import HttpRequest
 from cronium.sandbox.fake import FakeBackend
 from cronium.service import Service
+from cronium.settings import WorkerSettings
 from cronium.storage import EventFields, Store
 from cronium.worker import Worker
+
+PRIVATE_ALLOWED = WorkerSettings(egress=EgressPolicy(allow_private=True))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -91,7 +96,7 @@ async def run(
         ),
     )  # fmt: skip
     queued = await service.run_event(user, event.id, input)
-    worker = worker or Worker(service.store, FakeBackend(), http_allow_private=True)
+    worker = worker or Worker(service.store, FakeBackend(), PRIVATE_ALLOWED)
     assert await worker.run_once()
     return await service.store.executions.get(queued.id)
 
@@ -145,7 +150,8 @@ async def test_a_slow_server_times_the_run_out(service: Service, server: str) ->
 
 
 async def test_the_body_is_capped(service: Service, server: str) -> None:
-    worker = Worker(service.store, FakeBackend(), http_allow_private=True, http_max_body=1024)
+    settings = dataclasses.replace(PRIVATE_ALLOWED, http_max_body=1024)
+    worker = Worker(service.store, FakeBackend(), settings)
     done = await run(service, HttpRequest("GET", f"{server}/big"), worker=worker)
     assert (len(done.output["body"]), done.output["truncated"]) == (1024, True)
 
@@ -180,7 +186,7 @@ async def test_a_request_can_be_cancelled(service: Service, store: Store, server
         ),
     )  # fmt: skip
     queued = await service.run_event(user, event.id)
-    worker = Worker(store, FakeBackend(), http_allow_private=True)
+    worker = Worker(store, FakeBackend(), PRIVATE_ALLOWED)
     running = asyncio.create_task(worker.run_once())
     await asyncio.sleep(0.5)
     worker.request_cancel(queued.id)

@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from cronium.domain.action import Action, ActionWhen
+from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import MAX_START_FAILURES, Execution, ExecutionStatus
 from cronium.errors import LeaseLostError, SandboxError, SandboxStartError
 from cronium.sandbox.fake import FakeBackend, FakeRun
 from cronium.sandbox.spec import SandboxSpec
 from cronium.service import Service
+from cronium.settings import WorkerSettings
 from cronium.storage import EventFields, RunRecord, Store
 from cronium.worker import SHUTDOWN_REASON, Worker
 
@@ -189,7 +191,7 @@ async def test_the_loop_wakes_on_enqueue_and_runs_several_at_once(
     store: Store, service: Service
 ) -> None:
     backend = FakeBackend(lambda spec: FakeRun(duration=0.3))
-    worker = Worker(store, backend, concurrency=3, poll_interval=30)
+    worker = Worker(store, backend, WorkerSettings(concurrency=3, poll_interval=30))
     service.notify_on_enqueue(worker.wake)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
@@ -210,7 +212,7 @@ async def stopped_while_running(
 ) -> Execution:
     """An execution of ``duration`` seconds, its worker stopped while it runs; how it ended."""
     backend = FakeBackend(lambda spec: FakeRun(duration=duration))
-    worker = Worker(store, backend, poll_interval=0.05, shutdown_grace=grace)
+    worker = Worker(store, backend, WorkerSettings(poll_interval=0.05, shutdown_grace=grace))
     execution_id = await queue_run(service)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
@@ -230,9 +232,8 @@ async def test_stopping_lets_what_runs_finish_within_the_grace_period(
 
 
 async def test_stop_now_cancels_at_once(store: Store, service: Service) -> None:
-    worker = Worker(
-        store, FakeBackend(lambda spec: FakeRun(duration=60)), poll_interval=0.05, shutdown_grace=60
-    )
+    settings = WorkerSettings(poll_interval=0.05, shutdown_grace=60)
+    worker = Worker(store, FakeBackend(lambda spec: FakeRun(duration=60)), settings)
     execution_id = await queue_run(service)
     stop, stop_now = asyncio.Event(), asyncio.Event()
     loop = asyncio.create_task(worker.run(stop, stop_now))
@@ -269,7 +270,7 @@ async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
     )  # fmt: skip
     execution = await service.run_event(user, event.id)
     backend = FakeBackend()
-    await Worker(store, backend, allow_egress=False).run_once()
+    await Worker(store, backend, WorkerSettings(egress=EgressPolicy(allow_egress=False))).run_once()
     done = await store.executions.get(execution.id)
     assert done.status is ExecutionStatus.FAILED
     assert "CRONIUM_ALLOW_EGRESS" in (done.error or "")
@@ -277,7 +278,9 @@ async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
 
 
 async def test_a_running_execution_is_cancelled_on_request(store: Store, service: Service) -> None:
-    worker = Worker(store, FakeBackend(lambda spec: FakeRun(duration=60)), poll_interval=0.05)
+    worker = Worker(
+        store, FakeBackend(lambda spec: FakeRun(duration=60)), WorkerSettings(poll_interval=0.05)
+    )
     execution_id = await queue_run(service)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
@@ -422,7 +425,8 @@ async def test_a_worker_that_lost_its_lease_stops_the_run_and_drops_its_late_wri
 
     execution_id = await queue_run(service, "slow")
     backend = FakeBackend(lambda spec: FakeRun(stdout=("early",), duration=20))
-    worker = Worker(store, backend, worker_id="w-frozen", lease=timedelta(seconds=30))
+    settings = WorkerSettings(lease=timedelta(seconds=30))
+    worker = Worker(store, backend, settings, worker_id="w-frozen")
     ((claimed, event),) = await worker.claim()
     running = asyncio.create_task(worker.execute(claimed, event))
     await wait_until_logged(store, execution_id)
@@ -490,9 +494,8 @@ async def test_a_stopping_worker_gives_up_storing_a_result_while_the_database_is
     worker = Worker(
         store,
         FakeBackend(lambda spec: FakeRun(duration=0.3)),
+        WorkerSettings(shutdown_grace=1, record_give_up=0.5),
         worker_id="w-away",
-        shutdown_grace=1,
-        record_give_up=0.5,
     )
 
     async def refusing(*args: object, **kwargs: object) -> object:
@@ -537,7 +540,8 @@ async def test_the_heartbeat_renews_only_the_leases_the_worker_holds(
     store: Store, service: Service
 ) -> None:
     execution_id = await queue_run(service)
-    worker = Worker(store, FakeBackend(), worker_id="w-forgot", lease=timedelta(seconds=30))
+    settings = WorkerSettings(lease=timedelta(seconds=30))
+    worker = Worker(store, FakeBackend(), settings, worker_id="w-forgot")
     claimed = await worker.claim()  # claimed, then the task that held it died
     assert [execution.id for execution, _ in claimed] == [execution_id]
     before = (await store.executions.get(execution_id)).lease_expires_at

@@ -1,6 +1,10 @@
 """Running an HTTP-request event: one request with httpx, its response as the run's output.
 
-The worker makes the request itself, so it guards where it goes: unless an administrator
+:class:`HttpRunner` is the worker's runner of HTTP-request events: it makes the request itself,
+no sandbox needed, and reports how it went as a :class:`~cronium.sandbox.spec.SandboxResult`
+like a script's run (with no exit code: ``succeeded``, ``error`` and the response as ``output``).
+
+As the request is made from the worker, it guards where it goes: unless the egress policy
 allows private networks (``CRONIUM_HTTP_ALLOW_PRIVATE``), a request whose host resolves to a
 loopback, private, link-local or otherwise reserved address is refused. The address checked is
 the address connected to (the request goes to the resolved IP, with the name kept for the
@@ -17,24 +21,24 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from cronium.domain.egress import EgressPolicy
+from cronium.domain.event import Event
+from cronium.domain.execution import Execution
 from cronium.domain.http import HttpRequest
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, json_depth_error
 from cronium.errors import CroniumError
+from cronium.sandbox.spec import OutputLine, OutputSink, SandboxResult, Stream
 
-DEFAULT_MAX_BODY = 1024 * 1024
 MAX_REDIRECTS = 5
 CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 REDIRECTS = (301, 302, 303, 307, 308)
-PRIVATE_REFUSED = (
-    "{host} resolves to {address}, a {kind} address: HTTP-request events may not reach it "
-    "unless an administrator sets CRONIUM_HTTP_ALLOW_PRIVATE=true"
-)
-Log = Callable[[str, str], None]  # (stream, line)
+Log = Callable[[Stream, str], None]
 
 
 class RequestRefusedError(CroniumError):
@@ -42,31 +46,57 @@ class RequestRefusedError(CroniumError):
 
 
 @dataclass(frozen=True, slots=True)
-class HttpOutcome:
-    """How a request ended: a response (``output``), or ``error``."""
+class HttpCall:
+    """What one run of an HTTP-request event makes: ``request``, with ``input`` as its JSON
+    body if it has none, within ``time_limit`` seconds."""
 
-    output: dict[str, Any] | None
-    error: str | None
-    timed_out: bool = False
-    cancelled: bool = False
-    seconds: float = 0.0
+    request: HttpRequest
+    input: Any
+    time_limit: float
+
+
+class HttpRunner:
+    """Runs HTTP-request events for the worker, with the same interface and result as a
+    sandbox backend's run; each line it logs is timed by ``clock``."""
+
+    def __init__(
+        self, *, max_body: int, egress: EgressPolicy, clock: Callable[[], datetime]
+    ) -> None:
+        self.max_body = max_body
+        self.egress = egress
+        self.clock = clock
+
+    def prepare(self, execution: Execution, event: Event) -> HttpCall:
+        """The request of a claimed execution's event, with the execution's input."""
+        assert event.http is not None, "an HTTP-request event has a request"
+        return HttpCall(event.http, execution.input, event.limits.timeout_seconds)
+
+    async def run(
+        self, call: HttpCall, on_output: OutputSink, cancel: asyncio.Event | None = None
+    ) -> SandboxResult:
+        """Make the request, passing each line it logs to ``on_output``; stops when ``cancel``
+        is set or the time limit passes."""
+
+        def log(stream: Stream, text: str) -> None:
+            on_output(OutputLine(stream=stream, at=self.clock(), text=text))
+
+        return await perform(
+            call,
+            cancel=cancel or asyncio.Event(),
+            max_body=self.max_body,
+            egress=self.egress,
+            log=log,
+        )
 
 
 async def perform(
-    request: HttpRequest,
-    input: Any,
-    *,
-    time_limit: float,
-    cancel: asyncio.Event,
-    max_body: int,
-    allow_private: bool,
-    log: Log,
-) -> HttpOutcome:
-    """Make ``request`` (with ``input`` as its JSON body if it has none) within ``time_limit``
-    seconds."""
+    call: HttpCall, *, cancel: asyncio.Event, max_body: int, egress: EgressPolicy, log: Log
+) -> SandboxResult:
+    """Make ``call``'s request within its time limit; how it ended, as a run's result."""
+    request, time_limit = call.request, call.time_limit
     started = time.monotonic()
     work = asyncio.ensure_future(
-        _exchange(request, input, max_body=max_body, allow_private=allow_private, log=log)
+        _exchange(request, call.input, max_body=max_body, egress=egress, log=log)
     )
     stop = asyncio.ensure_future(cancel.wait())
     try:
@@ -80,24 +110,46 @@ async def perform(
         work.cancel()
         await asyncio.gather(work, return_exceptions=True)
         if cancel.is_set():
-            return HttpOutcome(None, "cancelled", cancelled=True, seconds=seconds)
+            return _ended(seconds, cancelled=True)
         log("stderr", f"no response within {time_limit:g} s")
-        error = f"timed out after {time_limit:g} s"
-        return HttpOutcome(None, error, timed_out=True, seconds=seconds)
+        return _ended(seconds, timed_out=True)
     try:
         output = work.result()
     except (httpx.HTTPError, RequestRefusedError, OSError) as exc:
         message = str(exc) or type(exc).__name__
         log("stderr", message)
-        return HttpOutcome(None, f"the request failed: {message}", seconds=seconds)
+        return _ended(seconds, error=f"the request failed: {message}")
     failure: str | None = None
     if request.fail_on_status and output["status"] >= 400:
         failure = f"the server answered {output['status']} {output['reason']}"
-    return HttpOutcome(output, failure, seconds=seconds)
+    return _ended(seconds, output=output, error=failure)
+
+
+def _ended(
+    seconds: float,
+    *,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+    timed_out: bool = False,
+    cancelled: bool = False,
+) -> SandboxResult:
+    """A request's end as a run's result: no process, so no exit code, setup or cleanup; it
+    succeeded if it got a response and ``error`` finds no fault with it."""
+    return SandboxResult(
+        exit_code=None,
+        timed_out=timed_out,
+        cancelled=cancelled,
+        setup_seconds=None,
+        run_seconds=seconds,
+        cleanup_seconds=None,
+        succeeded=error is None and not (timed_out or cancelled),
+        error=error,
+        output=output,
+    )
 
 
 async def _exchange(
-    request: HttpRequest, input: Any, *, max_body: int, allow_private: bool, log: Log
+    request: HttpRequest, input: Any, *, max_body: int, egress: EgressPolicy, log: Log
 ) -> dict[str, Any]:
     method, url = request.method, request.url
     headers = dict(request.headers)
@@ -105,7 +157,7 @@ async def _exchange(
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             started = time.monotonic()
-            response = await _send(client, method, url, headers, content, allow_private)
+            response = await _send(client, method, url, headers, content, egress)
             try:
                 elapsed = (time.monotonic() - started) * 1000
                 log("stdout", f"{method} {url} -> {response.status_code} in {elapsed:.0f} ms")
@@ -135,10 +187,10 @@ async def _send(
     url: str,
     headers: dict[str, str],
     content: bytes | None,
-    allow_private: bool,
+    egress: EgressPolicy,
 ) -> httpx.Response:
     """Send to each checked address of the URL's host in turn, until one connects."""
-    targets, host = await _pinned(url, allow_private)
+    targets, host = await _pinned(url, egress)
     failure: httpx.ConnectError | None = None
     for target in targets:
         outgoing = client.build_request(
@@ -169,9 +221,9 @@ def _content(request: HttpRequest, input: Any, headers: dict[str, str]) -> bytes
     return json.dumps(body).encode()
 
 
-async def _pinned(url: str, allow_private: bool) -> tuple[list[str], str]:
-    """``url`` with its host replaced by each checked address it resolves to, and the Host
-    header to send."""
+async def _pinned(url: str, egress: EgressPolicy) -> tuple[list[str], str]:
+    """``url`` with its host replaced by each address it resolves to, and the Host header to
+    send; RequestRefusedError if the egress policy refuses any of the addresses."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -180,13 +232,10 @@ async def _pinned(url: str, allow_private: bool) -> tuple[list[str], str]:
     except socket.gaierror as exc:
         raise RequestRefusedError(f"cannot resolve {host}: {exc.strerror}") from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    if not allow_private:
-        for address in addresses:
-            kind = _kind(address)
-            if kind:
-                raise RequestRefusedError(
-                    PRIVATE_REFUSED.format(host=host, address=address, kind=kind)
-                )
+    for address in addresses:
+        refusal = egress.address_refusal(host, address, _kind(address))
+        if refusal is not None:
+            raise RequestRefusedError(refusal)
     targets = []
     for address in dict.fromkeys(addresses):
         literal = f"[{address}]" if address.version == 6 else str(address)
@@ -196,6 +245,8 @@ async def _pinned(url: str, allow_private: bool) -> tuple[list[str], str]:
 
 
 def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Which kind of non-public address ``address`` is (loopback, private...); None for a
+    public one."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return _kind(address.ipv4_mapped)
     checks = (

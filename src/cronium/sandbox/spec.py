@@ -99,7 +99,11 @@ class SandboxSpec:
 
 @dataclass(frozen=True, slots=True)
 class SandboxResult:
-    """How a run ended. A non-zero exit code is a result, not an error."""
+    """How a run ended. A non-zero exit code is a result, not an error.
+
+    A run with no process (an HTTP request, see cronium.actions.http) has no exit code, setup
+    or cleanup: it says itself whether it ``succeeded``, why not (``error``), and what it
+    produced (``output``, the execution's output unless the run handed over its own)."""
 
     exit_code: int | None
     signal: int | None = None
@@ -108,11 +112,14 @@ class SandboxResult:
     oom_killed: bool = False
     peak_memory_bytes: int | None = None
     cpu_seconds: float | None = None
-    setup_seconds: float = 0.0
+    setup_seconds: float | None = 0.0
     run_seconds: float = 0.0
-    cleanup_seconds: float = 0.0
+    cleanup_seconds: float | None = 0.0
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    succeeded: bool | None = None  # None: the exit code says
+    error: str | None = None
+    output: Any = None
 
 
 class SandboxBackend(abc.ABC):

@@ -1,0 +1,113 @@
+"""A run's output on its way to the store: numbered, batched, and kept while the database is
+away."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from cronium.errors import LeaseLostError, StorageError
+from cronium.sandbox.spec import OutputLine
+from cronium.storage import LogLine, Store
+
+log = logging.getLogger(__name__)
+
+LOG_FLUSH_SECONDS = 0.2
+LOG_BATCH_LINES = 2000
+
+
+class LogWriter:
+    """Numbers a run's output lines and writes them to the store in batches.
+
+    Every ``LOG_FLUSH_SECONDS`` what is pending is written in transactions of at most
+    ``LOG_BATCH_LINES`` lines. A batch leaves the pending lines only once it is stored, so
+    while the database is away they wait here (bounded by the run's output caps); on exit the
+    writer finishes the batch it is writing (never interrupts it) and leaves the rest to
+    ``take_pending``. Once the store refuses a batch because this worker no longer holds the
+    execution, ``on_lost`` is called and every later line is dropped.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        execution_id: int,
+        worker_id: str | None = None,
+        on_lost: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.execution_id = execution_id
+        self.worker_id = worker_id
+        self.on_lost = on_lost
+        self.lost = False
+        self._pending: list[LogLine] = []
+        self._seq = 0
+        self._failing = False
+        self._stop = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    def add(self, line: OutputLine) -> None:
+        if self.lost:
+            return
+        self._pending.append(LogLine(seq=self._seq, stream=line.stream, at=line.at, line=line.text))
+        self._seq += 1
+
+    def lose(self) -> None:
+        """This worker no longer holds the execution: drop what is pending and what comes."""
+        if not self.lost:
+            self.lost = True
+            self._pending.clear()
+            if self.on_lost is not None:
+                self.on_lost(self.execution_id)
+
+    async def __aenter__(self) -> LogWriter:
+        self._flusher = asyncio.create_task(self._flush_regularly())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            await self._flusher
+
+    def take_pending(self, *, peek: bool = False) -> list[LogLine]:
+        """The lines not stored yet; with ``peek`` they stay pending (for a retried write)."""
+        if peek:
+            return list(self._pending)
+        lines, self._pending = self._pending, []
+        return lines
+
+    async def flush(self) -> None:
+        while self._pending and not self.lost:
+            batch = self._pending[:LOG_BATCH_LINES]
+            try:
+                await self.store.logs.append(self.execution_id, batch, self.worker_id)
+            except LeaseLostError as exc:
+                log.warning("%s; its later output is dropped", exc.message)
+                self.lose()
+                return
+            del self._pending[: len(batch)]
+
+    async def _flush_regularly(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=LOG_FLUSH_SECONDS)
+                return
+            try:
+                await self.flush()
+            except StorageError as exc:
+                if not self._failing:
+                    log.warning(
+                        "could not store logs of execution %s (kept until the database is back):"
+                        " %s",
+                        self.execution_id,
+                        exc,
+                    )
+                self._failing = True
+                continue
+            except Exception:
+                log.exception("could not store logs of execution %s", self.execution_id)
+                continue
+            if self._failing:
+                log.info("stored the logs of execution %s again", self.execution_id)
+                self._failing = False
