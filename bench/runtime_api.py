@@ -16,12 +16,11 @@ import asyncio
 import json
 import statistics
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 from cronium.domain.event import Language, ResourceLimits
-from cronium.runtime.server import SOCKET_ROOT, RuntimeServer
+from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
 from cronium.service import Service
 from cronium.storage import EventFields, Store
@@ -101,7 +100,7 @@ async def measure(backend_name: str, calls: int, runs: int) -> dict[str, list[An
         store = Store(engine)
         service = Service(store)
         user, _ = await service.create_admin("bench")
-        runtime = RuntimeServer(url, socket_dir=SOCKET_ROOT / f"bench-{uuid.uuid4().hex}")
+        runtime = RuntimeServer(url)
         await asyncio.to_thread(runtime.start)
         worker = Worker(store, create_backend(backend_name), runtime=runtime)
         results: dict[str, list[Any]] = {language.value: [] for language in SCRIPTS}
@@ -133,7 +132,7 @@ def report(results: dict[str, list[Any]]) -> None:
     for language, runs in results.items():
 
         def median_of_medians(call: str, runs: list[Any] = runs) -> float:
-            return statistics.median(statistics.median(run[call]) for run in runs)
+            return float(statistics.median(statistics.median(run[call]) for run in runs))
 
         base = median_of_medians("event")
         for call in ("event", "get_variable"):

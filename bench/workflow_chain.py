@@ -32,7 +32,7 @@ from postgres_db import postgres_database
 
 from cronium.domain.event import EventKind, Language, ResourceLimits
 from cronium.domain.workflow import Edge, EdgeKind, Graph, Node
-from cronium.runtime.server import SOCKET_ROOT, RuntimeServer
+from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.native import NativeBackend
 from cronium.service import Service
 from cronium.storage import EventFields, Store
@@ -79,7 +79,7 @@ async def chain(url: str, steps: int, runs: int) -> list[float]:
         EventFields(name="chain", language=None, script="", env={}, limits=ResourceLimits(),
                     kind=EventKind.WORKFLOW, workflow=graph),
     )  # fmt: skip
-    runtime = RuntimeServer(url, socket_dir=SOCKET_ROOT / f"bench-{uuid.uuid4().hex}")
+    runtime = RuntimeServer(url)
     await asyncio.to_thread(runtime.start)
     worker = Worker(store, NativeBackend(), runtime=runtime)
     service.notify_on_enqueue(worker.wake)
