@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 
 typecheck: install
-	$(BIN)/mypy src
+	$(BIN)/mypy src bench
 	cd src/cronium/helpers/python && $(abspath $(BIN))/mypy --strict --no-site-packages cronium
 
 pytest: install
