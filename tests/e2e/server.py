@@ -7,12 +7,14 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from tests.factories import event_body
+from tests.polling import until_sync
 from tests.postgres import free_port
 
 TOKEN = re.compile(r"CRONIUM_TOKEN=(crn_\S+)")
@@ -67,16 +69,25 @@ def start_server(
     server = RunningServer(process, f"http://127.0.0.1:{port}", None)
     server.reader = threading.Thread(target=_collect, args=(server,), daemon=True)
     server.reader.start()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if process.poll() is not None:
-            server.stop()
-            raise RuntimeError("the server exited:\n" + "".join(server.output))
-        if _ready(server.url):
-            return server
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("the server did not become ready:\n" + "".join(server.output))
+            raise ServerExitedError
+        return _ready(server.url)
+
+    try:
+        until_sync(ready, timeout, "the server becoming ready", interval=0.1)
+    except ServerExitedError:
+        server.stop()
+        raise RuntimeError("the server exited:\n" + "".join(server.output)) from None
+    except AssertionError:
+        server.stop()
+        raise RuntimeError("the server did not become ready:\n" + "".join(server.output)) from None
+    return server
+
+
+class ServerExitedError(Exception):
+    """The server process ended while the test waited for it."""
 
 
 def _collect(server: RunningServer) -> None:
@@ -92,6 +103,31 @@ def _ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def create_event(client: httpx.Client, **changes: Any) -> dict[str, Any]:
+    """An event made over REST from ``event_body(**changes)``; its JSON."""
+    response = client.post("/api/v1/events", json=event_body(**changes))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def run_event(client: httpx.Client, event_id: int, **body: Any) -> int:
+    """Queue a run of the event over REST (``input=...``); the execution's id."""
+    response = client.post(f"/api/v1/events/{event_id}/run", json=body)
+    assert response.status_code == 202, response.text
+    return int(response.json()["execution_id"])
+
+
+def wait_for_end(client: httpx.Client, execution_id: int, timeout: float = 30) -> dict[str, Any]:
+    """The execution's JSON once it has ended."""
+
+    def ended() -> dict[str, Any] | None:
+        execution: dict[str, Any] = client.get(f"/api/v1/executions/{execution_id}").json()
+        return execution if execution["status"] not in ("queued", "running") else None
+
+    return until_sync(ended, timeout, f"execution {execution_id} ending")
 
 
 def start_role(database_url: str, role: str, **env: str) -> subprocess.Popen[bytes]:

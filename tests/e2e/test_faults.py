@@ -5,26 +5,27 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import ExecutionStatus
 from cronium.domain.schedule import Schedule
 from cronium.errors import CroniumError
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from tests import postgres
 from tests.backends import missing
 from tests.e2e.server import kill_all, start_role, start_server
 from tests.e2e.test_fleet import native  # noqa: F401  (a fixture)
+from tests.factories import event_body, python_event, script_event
+from tests.polling import until
 
 OUTAGE_SECONDS = 12
+COMING_BACK = (CroniumError,)  # what the store raises while the database comes back
 
 
 class Cluster:
@@ -55,18 +56,6 @@ async def own_cluster(native: None) -> AsyncIterator[Cluster]:  # noqa: F811
         cluster.remove()
 
 
-async def until(check: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if await check():  # type: ignore[operator]
-                return
-        except CroniumError:
-            pass  # the database is still coming back
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what} did not happen in {seconds} s")
-
-
 @pytest.mark.timeout(240)
 async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     own_cluster: Cluster, tmp_path: Path
@@ -80,16 +69,10 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     store = Store(engine)
     service = Service(store)
     user, _ = await service.create_admin("outage")
-    fields = EventFields(
-        name="work", language=Language.BASH, script='sleep 0.3; echo "ran $CRONIUM_EXECUTION_ID"',
-        env={}, limits=ResourceLimits(timeout_seconds=60),
-    )  # fmt: skip
-    work = await service.create_event(user, fields)
-    ticking = await service.create_event(
-        user,
-        EventFields(name="tick", language=Language.BASH, script="true", env={},
-                    limits=ResourceLimits(), schedule=Schedule.of_cron("* * * * * *")),
-    )  # fmt: skip
+    script = 'sleep 0.3; echo "ran $CRONIUM_EXECUTION_ID"'
+    work = await service.create_event(user, script_event(script, name="work", timeout_seconds=60))
+    every_second = Schedule.of_cron("* * * * * *")
+    ticking = await service.create_event(user, script_event(name="tick", schedule=every_second))
     ids = [(await service.run_event(user, work.id)).id for _ in range(80)]
     workers = [own_cluster.start("worker") for _ in range(2)]
     scheduler = own_cluster.start("scheduler")
@@ -98,15 +81,14 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
         executions = await store.executions.latest(event_id=work.id, owner_id=None, limit=500)
         return sum(e.status.is_terminal for e in executions) >= 10
 
-    await until(some_ended, 60, "the first runs ending")
+    await until(some_ended, 60, "the first runs ending", interval=0.2)
     await engine.dispose()
     own_cluster.cluster.stop("fast")
     answers = []
     with api.client() as client:
         for _ in range(OUTAGE_SECONDS * 2):  # bounded: the outage's length
-            answers.append(client.post("/api/v1/events", json={"name": "x", "script": "true",
-                                                              "language": "bash"}))  # fmt: skip
-            await asyncio.sleep(0.5)
+            answers.append(client.post("/api/v1/events", json=event_body(name="x", script="true")))
+            await asyncio.sleep(0.5)  # the outage lasts as long as the requests go on
     assert all(process.poll() is None for process in [*workers, scheduler]), "a process exited"
     assert {answer.status_code for answer in answers} == {503}
     assert {answer.json()["error"] for answer in answers} == {"storage_unavailable"}
@@ -117,7 +99,7 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
         current = [await store.executions.get(i) for i in ids]
         return all(e.status.is_terminal for e in current)
 
-    await until(all_ended, 120, "every run ending")
+    await until(all_ended, 120, "every run ending", interval=0.2, ignoring=COMING_BACK)
     for execution_id in ids:
         execution = await store.executions.get(execution_id)
         assert execution.status is ExecutionStatus.SUCCEEDED, execution
@@ -128,7 +110,7 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
         fires = await store.executions.latest(event_id=ticking.id, owner_id=None, limit=1000)
         return any(e.scheduled_at and e.scheduled_at > back + timedelta(seconds=2) for e in fires)
 
-    await until(fired_again, 30, "the schedule firing again")
+    await until(fired_again, 30, "the schedule firing again", interval=0.2, ignoring=COMING_BACK)
     fires = await store.executions.latest(event_id=ticking.id, owner_id=None, limit=1000)
     moments = [e.scheduled_at for e in fires]
     assert len(moments) == len(set(moments)), "a fire was queued twice"
@@ -166,10 +148,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     store = Store(engine)
     service = Service(store)
     user, _ = await service.create_admin("frozen")
-    fields = EventFields(
-        name="frozen", language=Language.PYTHON, script=FROZEN_SCRIPT, env={},
-        limits=ResourceLimits(timeout_seconds=60), max_attempts=2,
-    )  # fmt: skip
+    fields = python_event(FROZEN_SCRIPT, name="frozen", timeout_seconds=60, max_attempts=2)
     event = await service.create_event(user, fields)
     lease = {"CRONIUM_WORKER_LEASE": "3"}
     frozen = own_cluster.start("worker", **lease)
@@ -178,7 +157,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     async def running() -> bool:
         return (await store.executions.get(first.id)).status is ExecutionStatus.RUNNING
 
-    await until(running, 60, "the first attempt running")
+    await until(running, 60, "the first attempt running", interval=0.2)
     frozen.send_signal(signal.SIGSTOP)
     other = own_cluster.start("worker", **lease)
     try:
@@ -187,11 +166,14 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
             runs = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
             return any(e.retry_of == first.id and e.status.is_terminal for e in runs)
 
-        await until(retried, 60, "the retry ending")
-        await asyncio.sleep(3)  # the frozen run's sleep is over: its write waits on the worker
+        await until(retried, 60, "the retry ending", interval=0.2)
+        # time for the frozen run's sleep to end: its write then waits on the frozen worker
+        await asyncio.sleep(3)
     finally:
         frozen.send_signal(signal.SIGCONT)
-    await asyncio.sleep(4)  # the thawed worker handles what waited
+    # time for the thawed worker to handle what waited: nothing of it may count, which only
+    # time can show
+    await asyncio.sleep(4)
     assert frozen.poll() is None, "the thawed worker exited"
     assert other.poll() is None
     lost = await store.executions.get(first.id)

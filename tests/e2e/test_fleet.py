@@ -15,19 +15,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cronium.domain.event import Language, ResourceLimits
 from cronium.domain.execution import TERMINAL_STATUSES, Execution, ExecutionStatus
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import User
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox.native import NativeBackend
 from cronium.service import Service
-from cronium.storage import EventFields, Store
+from cronium.storage import Store
 from cronium.storage.database import create_engine
 from tests import postgres
 from tests.backends import missing
 from tests.conftest import TEMPLATE
 from tests.e2e.server import kill_all, start_role
+from tests.factories import script_event, unique_name
+from tests.polling import until
 from tests.processes import sandbox_processes
 
 LEASE = 3.0
@@ -50,24 +51,17 @@ class Fleet:
         return process
 
     async def event(self, script: str, **options: object) -> int:
-        fields = EventFields(
-            name=f"fleet-{time.monotonic_ns()}",
-            language=Language.BASH,
-            script=script,
-            env={},
-            limits=ResourceLimits(timeout_seconds=60),
-            **options,  # type: ignore[arg-type]
-        )
+        fields = script_event(script, name=unique_name("fleet"), timeout_seconds=60, **options)
         return (await self.service.create_event(self.user, fields)).id
 
     async def wait(self, ids: list[int], statuses: set[ExecutionStatus], seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            current = {(await self.store.executions.get(i)).status for i in ids}
-            if current <= statuses:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"executions did not reach {statuses} in {seconds} s")
+        async def reached() -> bool:
+            return {(await self.store.executions.get(i)).status for i in ids} <= statuses
+
+        await until(reached, seconds, f"executions reaching {statuses}", interval=0.1)
+
+    async def executions(self, event_id: int) -> list[Execution]:
+        return await self.store.executions.latest(event_id=event_id, owner_id=None, limit=5000)
 
 
 @pytest.fixture(scope="module")
@@ -140,27 +134,20 @@ async def _assert_each_ended_exactly_once(
 
 
 async def _wait_until_ended(fleet: Fleet, event_id: int, count: int) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        executions = await fleet.store.executions.latest(
-            event_id=event_id, owner_id=None, limit=5000
-        )
-        if sum(e.status.is_terminal for e in executions) >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"fewer than {count} executions ended in time")
+    async def ended() -> bool:
+        return sum(e.status.is_terminal for e in await fleet.executions(event_id)) >= count
+
+    await until(ended, 120, f"{count} executions ending", interval=0.1)
 
 
 async def _wait_for_all(fleet: Fleet, event_id: int, originals: int) -> list[Execution]:
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        everything = await fleet.store.executions.latest(
-            event_id=event_id, owner_id=None, limit=5000
-        )
+    async def all_ended() -> list[Execution] | None:
+        everything = await fleet.executions(event_id)
         if len(everything) >= originals and all(e.status.is_terminal for e in everything):
             return everything
-        await asyncio.sleep(0.2)
-    raise AssertionError("not every execution ended")
+        return None
+
+    return await until(all_ended, 240, "every execution ending", interval=0.2)
 
 
 @pytest.mark.timeout(120)
@@ -169,7 +156,7 @@ async def test_a_running_execution_is_cancelled_within_2_seconds(fleet: Fleet) -
     execution = await fleet.service.run_event(fleet.user, event_id)
     fleet.start_worker()
     await fleet.wait([execution.id], {ExecutionStatus.RUNNING}, 60)
-    await asyncio.sleep(0.3)  # let the sandbox start
+    await until(lambda: fleet.store.logs.read(execution.id), 10, "the script starting")
     asked = time.monotonic()
     await fleet.service.cancel_execution(fleet.user, execution.id)
     await fleet.wait([execution.id], {ExecutionStatus.CANCELLED}, 10)
@@ -198,15 +185,17 @@ async def test_two_scheduler_processes_fire_each_time_exactly_once(fleet: Fleet)
     every_second = Schedule.of_cron("* * * * * *")
     events = [await fleet.event("true", schedule=every_second) for _ in range(20)]
     schedulers = [fleet.start("scheduler") for _ in range(2)]
-    for _ in range(300):  # until they fire (both are up two seconds later)
-        if len(await _fires(fleet)) >= len(events):
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(2)
+
+    async def firing() -> bool:
+        return len(await _fires(fleet)) >= len(events)
+
+    await until(firing, 30, "the schedulers firing", interval=0.1)
+    # Real processes on the real clock: the windows below are time that must pass.
+    await asyncio.sleep(2)  # the second scheduler is up too by then
     started = datetime.now(UTC)
-    await asyncio.sleep(4)
+    await asyncio.sleep(4)  # both fire
     schedulers[0].send_signal(signal.SIGKILL)  # the other one carries on alone
-    await asyncio.sleep(4)
+    await asyncio.sleep(4)  # it alone fires
     ended = datetime.now(UTC)
     schedulers[1].send_signal(signal.SIGTERM)
     assert schedulers[1].wait(timeout=30) == 0

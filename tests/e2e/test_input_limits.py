@@ -3,13 +3,12 @@ secrets."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.server import start_server
+from tests.e2e.server import create_event, run_event, start_server, wait_for_end
 from tests.e2e.test_robustness import native_server, resident_bytes
 
 CHUNK = 1024 * 1024
@@ -61,18 +60,10 @@ def test_the_log_at_debug_level_holds_no_secret(tmp_path: Path) -> None:
                 f"cronium_set_variable db_password {secret_value}\n"
                 "cronium_get_variable db_password >/dev/null"
             )
-            created = client.post(
-                "/api/v1/events", json={"name": "secretive", "language": "bash", "script": script}
-            )
-            assert created.status_code == 201, created.text
-            event_id = created.json()["id"]
+            event_id = create_event(client, name="secretive", script=script)["id"]
             key = client.post(f"/api/v1/events/{event_id}/webhook").json()["key"]
             assert httpx.post(f"{server.url}/api/v1/hooks/{key}", json={}).status_code == 202
-            run = client.post(f"/api/v1/events/{event_id}/run", json={}).json()["execution_id"]
-            for _ in range(200):  # bounded: until it ends
-                if client.get(f"/api/v1/executions/{run}").json()["status"] == "succeeded":
-                    break
-                time.sleep(0.05)
+            wait_for_end(client, run_event(client, event_id), timeout=10)
             issued = client.post("/api/v1/tokens", json={"name": "another"}).json()
             client.get("/api/v1/executions", headers={"Authorization": f"Bearer {issued['token']}"})
         token = server.token

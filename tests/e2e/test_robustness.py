@@ -11,8 +11,8 @@ import httpx
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox.native import NativeBackend
 from tests.backends import missing
-from tests.e2e.server import RunningServer, start_server
-from tests.e2e.test_server import wait_for_end
+from tests.e2e.server import RunningServer, create_event, run_event, start_server, wait_for_end
+from tests.polling import until_sync
 
 MEMORY_BOUND = 1024 * 1024**2  # the server's resident memory must stay under 1 GiB
 
@@ -33,37 +33,41 @@ def resident_bytes(pid: int) -> int:
 
 
 def event(client: httpx.Client, name: str, script: str, **settings: object) -> int:
-    body = {"name": name, "language": "bash", "script": script, **settings}
-    response = client.post("/api/v1/events", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return int(create_event(client, name=name, script=script, **settings)["id"])
 
 
-def run(client: httpx.Client, event_id: int) -> int:
-    return int(client.post(f"/api/v1/events/{event_id}/run", json={}).json()["execution_id"])
+def ready_again(server: RunningServer) -> httpx.Response | None:
+    """/readyz once the probe and the loops say that all works."""
+    answer = httpx.get(f"{server.url}/readyz", timeout=5)
+    return answer if answer.status_code == 200 else None
+
+
+def status(client: httpx.Client, execution_id: int) -> str:
+    return str(client.get(f"/api/v1/executions/{execution_id}").json()["status"])
 
 
 def test_six_million_lines_leave_the_server_responsive_and_end_capped(tmp_path: Path) -> None:
     server = native_server(tmp_path)
     try:
         with server.client() as client:
-            flood = run(
+            flood = run_event(
                 client, event(client, "flood", "yes | head -c 12000000", timeout_seconds=120)
             )
             canary = event(client, "canary", "echo alive")
             slowest, peak, canaries = 0.0, 0, []
-            deadline = time.monotonic() + 120  # bounded
-            while time.monotonic() < deadline:
+
+            def watch() -> bool:
+                """Sample the server while the flood runs; True once it has ended."""
+                nonlocal slowest, peak
                 started = time.monotonic()
                 assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
                 slowest = max(slowest, time.monotonic() - started)
                 peak = max(peak, resident_bytes(server.process.pid))
                 if len(canaries) < 5:
-                    canaries.append(run(client, canary))
-                status = client.get(f"/api/v1/executions/{flood}").json()["status"]
-                if status not in ("queued", "running"):
-                    break
-                time.sleep(0.05)
+                    canaries.append(run_event(client, canary))
+                return status(client, flood) not in ("queued", "running")
+
+            until_sync(watch, 120, "the flood ending")
             ended = wait_for_end(client, flood, timeout=5)
             logs = client.get(f"/api/v1/executions/{flood}/logs").json()
             after = logs[-1]["seq"]
@@ -84,11 +88,8 @@ def test_sigterm_drains_the_server_and_leaves_nothing_running(tmp_path: Path) ->
     server = native_server(tmp_path, CRONIUM_WORKER_SHUTDOWN_GRACE="20")
     with server.client() as client:
         slow = event(client, "slow", "sleep 2; echo finished")
-        execution_id = run(client, slow)
-        for _ in range(100):  # bounded: 100 x 50 ms
-            if client.get(f"/api/v1/executions/{execution_id}").json()["status"] == "running":
-                break
-            time.sleep(0.05)
+        execution_id = run_event(client, slow)
+        until_sync(lambda: status(client, execution_id) == "running", 10, "the run starting")
     server.process.send_signal(signal.SIGTERM)
     code = server.process.wait(timeout=30)
     server.stop()
@@ -112,7 +113,7 @@ def test_a_clean_stop_leaves_no_prepared_directory(tmp_path: Path) -> None:
     prepared = DEFAULT_STATE_DIR / "native"
     server = native_server(tmp_path)
     with server.client() as client:
-        execution_id = run(client, event(client, "one", "echo one"))
+        execution_id = run_event(client, event(client, "one", "echo one"))
         assert wait_for_end(client, execution_id)["status"] == "succeeded"
     pid = server.process.pid
     assert list(prepared.glob(f"prepared-{pid}.*"))
@@ -139,26 +140,25 @@ def test_in_flight_runs_keep_their_logs_and_results_through_a_full_disk(tmp_path
             with server.client() as client:
                 script = "for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.5; done"
                 writer = event(client, "writer", script)
-                ids = [run(client, writer) for _ in range(4)]
-                for _ in range(100):  # bounded: until the first lines are stored
-                    if client.get(f"/api/v1/executions/{ids[0]}/logs").json():
-                        break
-                    time.sleep(0.05)
+                ids = [run_event(client, writer) for _ in range(4)]
+                until_sync(
+                    lambda: client.get(f"/api/v1/executions/{ids[0]}/logs").json(),
+                    10,
+                    "the first lines being stored",
+                )
                 filler = data / "filler"
                 subprocess.run(
                     ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=64"],
                     capture_output=True,
                 )  # stops when the file system is full
-                time.sleep(6)
+                time.sleep(6)  # the disk stays full while the scripts write (8 lines, 0.5 s apart)
                 assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
                 full = httpx.get(f"{server.url}/readyz", timeout=5)
                 filler.unlink()
                 ended = [wait_for_end(client, execution_id, timeout=60) for execution_id in ids]
-                for _ in range(100):  # bounded: until the probe and the loops say so
-                    ready = httpx.get(f"{server.url}/readyz", timeout=5)
-                    if ready.status_code == 200:
-                        break
-                    time.sleep(0.1)
+                ready = until_sync(
+                    lambda: ready_again(server), 10, "writes working again", interval=0.1
+                )
                 logs = [client.get(f"/api/v1/executions/{i}/logs").json() for i in ids]
         finally:
             server.stop()

@@ -17,7 +17,14 @@ import pytest
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox.native import NativeBackend
 from tests.backends import missing
-from tests.e2e.server import RunningServer, start_server
+from tests.e2e.server import (
+    RunningServer,
+    create_event,
+    run_event,
+    start_server,
+    wait_for_end,
+)
+from tests.polling import until_sync
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running.stop()
 
 
-def wait_for_end(client: httpx.Client, execution_id: int, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution: dict[str, Any] = client.get(f"/api/v1/executions/{execution_id}").json()
-        if execution["status"] not in ("queued", "running"):
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"execution {execution_id} did not end in {timeout} s")
-
-
 def test_first_start_prints_an_admin_token_once(server: RunningServer) -> None:
     assert server.token is not None
     printed = "".join(server.output)
@@ -52,18 +49,11 @@ def test_an_event_created_over_rest_runs_and_reports_exit_code_and_output(
     server: RunningServer,
 ) -> None:
     with server.client() as client:
-        event = client.post(
-            "/api/v1/events",
-            json={
-                "name": "e2e-bash",
-                "language": "bash",
-                "script": 'echo "hello $WHO"\necho warning >&2\nexit 42\n',
-                "env": {"WHO": "world"},
-            },
-        ).json()
-        run = client.post(f"/api/v1/events/{event['id']}/run", json={"input": {"x": 1}}).json()
-        execution = wait_for_end(client, run["execution_id"])
-        logs = client.get(f"/api/v1/executions/{run['execution_id']}/logs").json()
+        script = 'echo "hello $WHO"\necho warning >&2\nexit 42\n'
+        event = create_event(client, name="e2e-bash", script=script, env={"WHO": "world"})
+        run = run_event(client, event["id"], input={"x": 1})
+        execution = wait_for_end(client, run)
+        logs = client.get(f"/api/v1/executions/{run}/logs").json()
     assert (execution["status"], execution["exit_code"]) == ("failed", 42)
     assert execution["input"] == {"x": 1}
     assert execution["run_seconds"] is not None
@@ -77,21 +67,18 @@ def test_python_and_node_events_succeed(server: RunningServer) -> None:
     scripts = {"python": "print(sum(range(10)))", "node": "console.log([1,2,3].length)"}
     with server.client() as client:
         for language, script in scripts.items():
-            body = {"name": f"e2e-{language}", "language": language, "script": script}
-            event = client.post("/api/v1/events", json=body).json()
-            run = client.post(f"/api/v1/events/{event['id']}/run").json()
-            execution = wait_for_end(client, run["execution_id"])
-            logs = client.get(f"/api/v1/executions/{run['execution_id']}/logs").json()
+            event = create_event(client, name=f"e2e-{language}", language=language, script=script)
+            run = run_event(client, event["id"])
+            execution = wait_for_end(client, run)
+            logs = client.get(f"/api/v1/executions/{run}/logs").json()
             assert execution["status"] == "succeeded", (language, execution, logs)
             assert [line["line"] for line in logs] == [{"python": "45", "node": "3"}[language]]
 
 
 def test_a_timeout_ends_the_execution_timed_out(server: RunningServer) -> None:
-    body = {"name": "e2e-sleep", "language": "bash", "script": "sleep 30", "timeout_seconds": 1}
     with server.client() as client:
-        event = client.post("/api/v1/events", json=body).json()
-        run = client.post(f"/api/v1/events/{event['id']}/run").json()
-        execution = wait_for_end(client, run["execution_id"])
+        event = create_event(client, name="e2e-sleep", script="sleep 30", timeout_seconds=1)
+        execution = wait_for_end(client, run_event(client, event["id"]))
     assert execution["status"] == "timed_out"
     assert execution["timed_out"] is True
     assert execution["error"] == "timed out after 1 s"
@@ -147,11 +134,10 @@ def test_the_server_runs_scripts_in_the_native_sandbox_by_default(
 ) -> None:
     with server.client() as client:
         assert client.get("/readyz").json()["worker"] == "running on the native backend"
-        body = {"name": "e2e-whoami", "language": "bash", "script": "id -u; touch / 2>&1"}
-        event = client.post("/api/v1/events", json=body).json()
-        run = client.post(f"/api/v1/events/{event['id']}/run").json()
-        execution = wait_for_end(client, run["execution_id"])
-        logs = client.get(f"/api/v1/executions/{run['execution_id']}/logs").json()
+        event = create_event(client, name="e2e-whoami", script="id -u; touch / 2>&1")
+        run = run_event(client, event["id"])
+        execution = wait_for_end(client, run)
+        logs = client.get(f"/api/v1/executions/{run}/logs").json()
     assert logs[0]["line"] == "1000"
     assert "Read-only file system" in logs[1]["line"]
     assert execution["peak_memory_bytes"] > 0
@@ -167,10 +153,8 @@ def test_scripts_hand_data_on_through_the_runtime_helpers(server: RunningServer)
         "cronium.output({'n': n + 1, 'seen': cronium.get_variable('seen')})\n"
     )
     with server.client() as client:
-        body = {"name": "e2e-helpers", "language": "python", "script": script}
-        event = client.post("/api/v1/events", json=body).json()
-        run = client.post(f"/api/v1/events/{event['id']}/run", json={"input": {"n": 41}}).json()
-        execution = wait_for_end(client, run["execution_id"])
+        event = create_event(client, name="e2e-helpers", language="python", script=script)
+        execution = wait_for_end(client, run_event(client, event["id"], input={"n": 41}))
     assert execution["status"] == "succeeded", execution
     assert execution["output"] == {"n": 42, "seen": 41}
     assert execution["condition"] is True
@@ -182,10 +166,8 @@ def test_local_insecure_is_used_only_when_asked_for_and_warned_about(tmp_path: P
     try:
         ready = httpx.get(f"{running.url}/readyz").json()
         with running.client() as client:
-            body = {"name": "local", "language": "python", "script": script}
-            event = client.post("/api/v1/events", json=body).json()
-            run = client.post(f"/api/v1/events/{event['id']}/run", json={"input": 21}).json()
-            execution = wait_for_end(client, run["execution_id"])
+            event = create_event(client, name="local", language="python", script=script)
+            execution = wait_for_end(client, run_event(client, event["id"], input=21))
     finally:
         running.stop()
     assert ready["worker"] == "running on the local-insecure backend"
@@ -234,18 +216,18 @@ def test_a_scheduled_event_fires_through_the_servers_scheduler(
     assert created.returncode == 0, created.stderr
     event_id = str(__import__("json").loads(created.stdout)["id"])
     with server.client() as client:
-        deadline = time.monotonic() + 20
-        fired: list[dict[str, Any]] = []
-        while time.monotonic() < deadline and len(fired) < 2:
-            fired = client.get("/api/v1/executions", params={"event_id": event_id}).json()
-            fired = [e for e in fired if e["status"] == "succeeded"]
-            time.sleep(0.2)
-        assert len(fired) >= 2
-        assert {e["trigger"] for e in fired} == {"schedule"}
+
+        def fired() -> list[dict[str, Any]]:
+            runs = client.get("/api/v1/executions", params={"event_id": event_id}).json()
+            succeeded = [e for e in runs if e["status"] == "succeeded"]
+            return succeeded if len(succeeded) >= 2 else []
+
+        runs = until_sync(fired, 20, "two fires succeeding", interval=0.2)
+        assert {e["trigger"] for e in runs} == {"schedule"}
         assert cli(server, "events", "pause", event_id).returncode == 0
-        time.sleep(1.5)
+        time.sleep(1.5)  # a tick under way when the pause was written may still fire once
         count = len(client.get("/api/v1/executions", params={"event_id": event_id}).json())
-        time.sleep(2)
+        time.sleep(2)  # time for two more fires, had the pause not stopped them
         assert len(client.get("/api/v1/executions", params={"event_id": event_id}).json()) == count
 
 

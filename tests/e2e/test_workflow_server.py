@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from cronium.errors import SandboxUnavailableError
 from cronium.sandbox.native import NativeBackend
 from tests.backends import missing
 from tests.e2e.server import RunningServer, start_server
+from tests.polling import until_sync
 
 DOCUMENT = """
 cronium: 1
@@ -47,17 +47,31 @@ ENV = {"CRONIUM_WORKER_LEASE": "3"}  # a killed server's run is found lost withi
 
 def cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRONIUM_URL": url, "CRONIUM_TOKEN": token}
-    return subprocess.run([sys.executable, "-m", "cronium", *args], env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    command = [sys.executable, "-m", "cronium", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
 def wait_for(client: httpx.Client, path: str, ready: Any, seconds: float = 60) -> Any:
-    for _ in range(int(seconds * 10)):
+    """The JSON of ``path`` once ``ready`` says yes of it."""
+
+    def answer() -> Any:
         body = client.get(path).json()
-        if ready(body):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"{path} did not get ready in {seconds} s: {body}")
+        return body if ready(body) else None
+
+    return until_sync(answer, seconds, f"{path} getting ready", interval=0.1)
+
+
+def first_node_running(client: httpx.Client) -> Any:
+    """Whether a run's first node and its execution are running."""
+
+    def running(body: dict[str, Any]) -> bool:
+        node = body["nodes"][0]
+        if node["status"] != "running":
+            return False
+        execution = client.get(f"/api/v1/executions/{node['execution_id']}").json()
+        return bool(execution["status"] == "running")
+
+    return running
 
 
 def ended(body: dict[str, Any]) -> bool:
@@ -83,10 +97,7 @@ def test_a_run_carries_on_after_the_server_is_killed_in_the_middle(tmp_path: Pat
         started = cli(first.url, token, "workflows", "run", str(workflow_id), "--input", "1")
         run_id = int(started.stdout.split()[-1].rstrip("."))
         with first.client() as client:
-            wait_for(client, f"/api/v1/workflows/runs/{run_id}",
-                     lambda body: body["nodes"][0]["status"] == "running"
-                     and client.get(f"/api/v1/executions/{body['nodes'][0]['execution_id']}")
-                     .json()["status"] == "running")  # fmt: skip
+            wait_for(client, f"/api/v1/workflows/runs/{run_id}", first_node_running(client))
     finally:
         first.process.kill()  # in the middle of the slow node
         first.stop()
