@@ -140,29 +140,17 @@ class Service:
         return await self.store.events.all(None if user.is_admin else user.id, tags=tags)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
-        event = await self.get_event(user, event_id)
         self._check_network(changes.get("network"))
         await self._check_actions(user, changes.get("actions") or ())
-        if event.kind is EventKind.HTTP and (changes.get("script") or changes.get("language")):
-            raise InvalidInputError(
-                f"event {event_id} makes an HTTP request: it has no script or language "
-                "(change its http settings)"
-            )
-        if event.kind is not EventKind.HTTP and changes.get("http") is not None:
-            raise InvalidInputError(
-                f"event {event_id} is a {event.kind.value} event: it has no http settings "
-                "(create an HTTP-request event instead)"
-            )
-        if event.kind is not EventKind.WORKFLOW and changes.get("workflow") is not None:
-            raise InvalidInputError(
-                f"event {event_id} is a {event.kind.value} event: it has no graph (create a "
-                "workflow instead)"
-            )
-        if event.kind is EventKind.WORKFLOW and (changes.get("script") or changes.get("language")):
-            raise InvalidInputError(f"event {event_id} is a workflow: it has no script")
         if changes.get("workflow") is not None:
             await self._check_nodes(user, changes.get("workflow"))
-        return await self.store.events.update(event_id, changes, self.clock())
+
+        def check(event: Event) -> None:  # on the event as it is, in the update's transaction
+            if not _may_see(user, event.owner_id):
+                raise NotFoundError(f"no event has id {event_id}")
+            _check_kind_of_change(event, changes)
+
+        return await self.store.events.update(event_id, changes, self.clock(), check)
 
     async def _check_nodes(self, user: User, graph: Graph) -> None:
         """Every node runs an event of the caller that is a script or an HTTP request."""
@@ -240,9 +228,7 @@ class Service:
     async def set_event_status(self, user: User, event_id: int, status: EventStatus) -> Event:
         """Pause or resume (re-activate) an event; resuming starts its fire count again."""
         await self.get_event(user, event_id)
-        return await self.store.events.update(
-            event_id, EventChanges(status=status), self.clock()
-        )
+        return await self.store.events.update(event_id, EventChanges(status=status), self.clock())
 
     async def next_fires(self, user: User, event_id: int, count: int) -> list[datetime]:
         """The event's next fire times (none without a schedule, or unless active)."""
@@ -370,6 +356,28 @@ class Service:
     ) -> list[LogLine]:
         await self.get_execution(user, execution_id)
         return await self.store.logs.read(execution_id, after_seq=after_seq, limit=limit)
+
+
+def _check_kind_of_change(event: Event, changes: EventChanges) -> None:
+    """InvalidInputError if ``changes`` give settings the event's kind does not have."""
+    code = changes.get("script") or changes.get("language")
+    if event.kind is EventKind.HTTP and code:
+        raise InvalidInputError(
+            f"event {event.id} makes an HTTP request: it has no script or language "
+            "(change its http settings)"
+        )
+    if event.kind is not EventKind.HTTP and changes.get("http") is not None:
+        raise InvalidInputError(
+            f"event {event.id} is a {event.kind.value} event: it has no http settings "
+            "(create an HTTP-request event instead)"
+        )
+    if event.kind is not EventKind.WORKFLOW and changes.get("workflow") is not None:
+        raise InvalidInputError(
+            f"event {event.id} is a {event.kind.value} event: it has no graph (create a "
+            "workflow instead)"
+        )
+    if event.kind is EventKind.WORKFLOW and code:
+        raise InvalidInputError(f"event {event.id} is a workflow: it has no script")
 
 
 SETTINGS = declared.by_name(EventSettings)

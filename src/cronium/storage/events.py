@@ -8,7 +8,7 @@ it ran, and an older version can be brought back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,14 +96,24 @@ class Events:
             events = [event_of(row) for row in await session.scalars(query)]
         return [event for event in events if set(tags) <= set(event.tags)]
 
-    async def update(self, event_id: int, changes: EventChanges, now: datetime) -> Event:
-        """Apply ``changes``; a change of the script or a setting makes a new version."""
+    async def update(
+        self,
+        event_id: int,
+        changes: EventChanges,
+        now: datetime,
+        check: Callable[[Event], None] | None = None,
+    ) -> Event:
+        """Apply ``changes``; a change of the script or a setting makes a new version.
+        ``check`` sees the event as it is, in the same transaction, and may refuse the change
+        by raising."""
         values = {name: value for name, value in changes.values.items() if value is not None}
         values |= {name: None for name in changes.clear if SETTINGS[name].meta.clearable}
         try:
             async with self.db.write() as unit:
                 session = unit.session
                 row = await _event_row(session, event_id)
+                if check is not None:
+                    check(event_of(row))
                 before = _settings_of(row)
                 _write(row, values, now)
                 row.updated_at = now
