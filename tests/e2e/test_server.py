@@ -211,8 +211,8 @@ def test_a_scheduled_event_fires_through_the_servers_scheduler(
     preview = cli(server, "events", "next", "--cron", "0 9 * * *", "--tz", "Europe/Paris")
     assert preview.returncode == 0, preview.stderr
     assert len(preview.stdout.split()) == 5
-    created = cli(server, "events", "create", str(script), "--cron", "* * * * * *", "--json",
-                  "--concurrency", "forbid")  # fmt: skip
+    every_second = ["--cron", "* * * * * *", "--concurrency", "forbid"]
+    created = cli(server, "events", "create", str(script), *every_second, "--json")
     assert created.returncode == 0, created.stderr
     event_id = str(__import__("json").loads(created.stdout)["id"])
     with server.client() as client:
@@ -254,8 +254,10 @@ def test_the_cli_lists_and_restores_versions(server: RunningServer, tmp_path: Pa
 
 
 def test_the_cli_creates_an_http_event(server: RunningServer) -> None:
-    created = cli(server, "events", "create-http", "health", f"{server.url}/healthz",
-                  "--header", "Accept: application/json", "--json")  # fmt: skip
+    header = ["--header", "Accept: application/json"]
+    created = cli(
+        server, "events", "create-http", "health", f"{server.url}/healthz", *header, "--json"
+    )
     assert created.returncode == 0, created.stderr
     event = json.loads(created.stdout)
     assert (event["kind"], event["http"]["headers"]) == ("http", {"Accept": "application/json"})

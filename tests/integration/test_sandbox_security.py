@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,16 @@ from tests.polling import until
 from tests.processes import command_line, processes_of
 
 LOCAL_USER = 1000  # an ordinary account of a typical host
+# how a subprocess of the tests runs as that account
+AS_LOCAL_USER: dict[str, Any] = {
+    "user": LOCAL_USER,
+    "group": LOCAL_USER,
+    "extra_groups": [],
+    "capture_output": True,
+    "text": True,
+    "timeout": 30,
+    "cwd": "/",
+}
 GROUP = 2_100_000_000
 
 
@@ -202,9 +213,8 @@ async def test_another_account_can_neither_read_a_runs_token_nor_reach_its_api(
     attack = await asyncio.to_thread(
         subprocess.run,
         ["/usr/bin/python3", "-I", "-c", ATTACK, str(runtime.socket_path), marker],
-        user=LOCAL_USER, group=LOCAL_USER, extra_groups=[], capture_output=True, text=True,
-        timeout=30, cwd="/",
-    )  # fmt: skip
+        **AS_LOCAL_USER,
+    )
     await working
     found = json.loads(attack.stdout)
     assert found["environ"] == [], found
@@ -234,9 +244,8 @@ def attack_through_a_bind_mount(socket_path: Path) -> dict[str, object]:
     try:
         attack = subprocess.run(
             ["/usr/bin/python3", "-I", "-c", ATTACK, str(reachable), "nothing"],
-            user=LOCAL_USER, group=LOCAL_USER, extra_groups=[], capture_output=True,
-            text=True, timeout=30, cwd="/",
-        )  # fmt: skip
+            **AS_LOCAL_USER,
+        )
     finally:
         subprocess.run(["umount", str(reachable)], check=False)
         shutil.rmtree(reachable.parent, ignore_errors=True)
@@ -301,8 +310,14 @@ async def test_a_runs_token_does_not_work_from_another_runs_uid(
     answer = await asyncio.to_thread(
         subprocess.run,
         ["/usr/bin/python3", "-I", "-c", CALL, str(runtime.socket_path), "41"],
-        input=victim, user=GROUP + 102, group=GROUP + 102, extra_groups=[GROUP],
-        capture_output=True, text=True, timeout=30, cwd="/",
-    )  # fmt: skip
+        input=victim,
+        user=GROUP + 102,
+        group=GROUP + 102,
+        extra_groups=[GROUP],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+    )
     assert answer.stdout.startswith("HTTP/1.1 401"), answer.stdout + answer.stderr
     assert "is used from uid 2100000102" in answer.stdout

@@ -43,10 +43,8 @@ async def test_a_workflow_is_created_listed_and_run(
     )
     assert made.status_code == 201, made.text
     workflow = made.json()
-    assert (workflow["kind"], workflow["workflow"]["edges"][0]["kind"]) == (
-        "workflow",
-        "on_success",
-    )
+    assert workflow["kind"] == "workflow"
+    assert workflow["workflow"]["edges"][0]["kind"] == "on_success"
     listed = (await client.get("/api/v1/workflows")).json()
     assert [w["name"] for w in listed] == ["flow"]
     run = (await client.post(f"/api/v1/workflows/{workflow['id']}/run", json={"input": 5})).json()
@@ -55,9 +53,8 @@ async def test_a_workflow_is_created_listed_and_run(
         await worker.run_once()
     detail = (await client.get(f"/api/v1/workflows/runs/{run['execution_id']}")).json()
     assert detail["run"]["status"] == "succeeded"
-    assert [(n["node"], n["status"], n["input"]) for n in detail["nodes"]] == [
-        ("a", "succeeded", 5), ("b", "succeeded", None),
-    ]  # fmt: skip
+    nodes = [(n["node"], n["status"], n["input"]) for n in detail["nodes"]]
+    assert nodes == [("a", "succeeded", 5), ("b", "succeeded", None)]
     runs = (await client.get(f"/api/v1/workflows/{workflow['id']}/runs")).json()
     assert [r["id"] for r in runs] == [run["execution_id"]]
 
@@ -78,13 +75,9 @@ async def test_bad_workflows_are_refused_with_the_reason(client: httpx.AsyncClie
     assert (await client.get("/api/v1/workflows")).json() == []
     nested = await make(client, "inner", graph(first, second))
     outer = {"nodes": [{"name": "x", "event_id": nested["id"]}]}
-    assert_error(
-        await client.post("/api/v1/workflows", json={"name": "outer", "workflow": outer}),
-        422, "which is a workflow itself",
-    )  # fmt: skip
-    assert_error(
-        await client.delete(f"/api/v1/events/{first}"), 409, "is a node of workflow",
-    )  # fmt: skip
+    nesting = await client.post("/api/v1/workflows", json={"name": "outer", "workflow": outer})
+    assert_error(nesting, 422, "which is a workflow itself")
+    assert_error(await client.delete(f"/api/v1/events/{first}"), 409, "is a node of workflow")
 
 
 async def test_a_webhook_starts_a_run_with_the_body(
@@ -104,20 +97,25 @@ async def test_a_webhook_starts_a_run_with_the_body(
 async def test_export_and_import_round_trip_through_yaml(client: httpx.AsyncClient) -> None:
     first, second = await two_events(client)
     body = {
-        "name": "nightly", "workflow": graph(first, second, kind="on_condition", value=False),
+        "name": "nightly",
+        "workflow": graph(first, second, kind="on_condition", value=False),
         "schedule": {"kind": "cron", "cron": "0 3 * * *", "timezone": "Europe/Paris"},
         "concurrency": "forbid",
-    }  # fmt: skip
+    }
     workflow = (await client.post("/api/v1/workflows", json=body)).json()
     exported = await client.get(f"/api/v1/workflows/{workflow['id']}/export")
     assert exported.headers["content-type"].startswith("application/yaml")
     document = yaml.safe_load(exported.text)
     assert document["workflow"]["nodes"] == [
-        {"name": "a", "event": "first"}, {"name": "b", "event": "second"},
-    ]  # fmt: skip
+        {"name": "a", "event": "first"},
+        {"name": "b", "event": "second"},
+    ]
     assert document["workflow"]["edges"][0] == {
-        "source": "a", "target": "b", "kind": "on_condition", "value": False,
-    }  # fmt: skip
+        "source": "a",
+        "target": "b",
+        "kind": "on_condition",
+        "value": False,
+    }
     assert document["workflow"]["concurrency"] == "forbid"
     assert [e["name"] for e in document["events"]] == ["first", "second"]
 
@@ -166,14 +164,11 @@ async def test_a_run_is_cancelled_over_rest(client: httpx.AsyncClient, store: St
     assert cancelled.status_code == 200, cancelled.text
     body = cancelled.json()
     assert body["run"]["status"] == "cancelled"
-    assert [(n["node"], n["status"]) for n in body["nodes"]] == [
-        ("a", "running"), ("b", "cancelled"),
-    ]  # fmt: skip
+    nodes = [(n["node"], n["status"]) for n in body["nodes"]]
+    assert nodes == [("a", "running"), ("b", "cancelled")]
     plain = (await client.post(f"/api/v1/events/{first}/run")).json()
-    assert_error(
-        await client.post(f"/api/v1/workflows/runs/{plain['execution_id']}/cancel"),
-        404, "is not a workflow run",
-    )  # fmt: skip
+    not_a_run = await client.post(f"/api/v1/workflows/runs/{plain['execution_id']}/cancel")
+    assert_error(not_a_run, 404, "is not a workflow run")
 
 
 async def test_a_node_whose_event_is_gone_fails_and_the_run_still_ends(
@@ -195,7 +190,6 @@ async def test_a_node_whose_event_is_gone_fails_and_the_run_still_ends(
     await worker.execute(execution, event)
     detail = (await client.get(f"/api/v1/workflows/runs/{run['execution_id']}")).json()
     assert detail["run"]["status"] == "failed"  # the run followed the graph it started with
-    assert [(n["node"], n["status"]) for n in detail["nodes"]] == [
-        ("a", "succeeded"), ("b", "failed"), ("c", "skipped"),
-    ]  # fmt: skip
+    nodes = [(n["node"], n["status"]) for n in detail["nodes"]]
+    assert nodes == [("a", "succeeded"), ("b", "failed"), ("c", "skipped")]
     assert detail["nodes"][1]["error"] == f"its event {second} no longer exists"

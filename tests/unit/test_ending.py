@@ -92,10 +92,8 @@ def test_a_failed_node_skips_what_needs_its_success_and_fails_the_run() -> None:
 
 
 def test_a_node_whose_event_is_gone_fails_at_once_and_what_follows_is_resolved() -> None:
-    plan = plan_end(
-        Ending(ExecutionStatus.SUCCEEDED), Rules(), NOW, node="a",
-        run=_running(CHAIN, "a", pools={1: None, 3: None}),
-    )  # fmt: skip
+    run = _running(CHAIN, "a", pools={1: None, 3: None})
+    plan = plan_end(Ending(ExecutionStatus.SUCCEEDED), Rules(), NOW, node="a", run=run)
     assert plan.step is not None
     assert plan.step.ends["b"] == NodeEnd(NodeStatus.FAILED, error="its event 2 no longer exists")
     assert plan.step.ends["c"].status is NodeStatus.SKIPPED

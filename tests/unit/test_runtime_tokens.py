@@ -38,12 +38,9 @@ def test_a_token_signed_with_another_key_is_refused() -> None:
 
 def test_a_token_of_another_scope_is_refused() -> None:
     key = b"k" * 32
-    forged = jwt.encode(
-        {"sub": "7", "evt": 3, "own": 2, "scope": "admin", "aud": "cronium-runtime",
-         "exp": datetime.now(UTC) + timedelta(minutes=1)},
-        key,
-        algorithm="HS256",
-    )  # fmt: skip
+    claims = {"sub": "7", "evt": 3, "own": 2, "scope": "admin", "aud": "cronium-runtime"}
+    expiry = datetime.now(UTC) + timedelta(minutes=1)
+    forged = jwt.encode({**claims, "exp": expiry}, key, algorithm="HS256")
     with pytest.raises(AuthenticationError, match="not an execution token"):
         TokenIssuer(key).verify(forged)
 

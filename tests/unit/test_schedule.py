@@ -92,9 +92,8 @@ def test_a_sub_hourly_cron_fires_at_each_real_instant_of_a_doubled_hour() -> Non
     schedule = Schedule.of_cron("*/30 * * * *", "Europe/Paris")
     start = datetime(2026, 10, 24, 23, 45, tzinfo=UTC)  # 01:45 CEST
     fires = schedule.next_fires(start, 6)
-    assert [f.strftime("%H:%M") for f in fires] == [
-        "00:00", "00:30", "01:00", "01:30", "02:00", "02:30",
-    ]  # fmt: skip
+    in_utc = [f.strftime("%H:%M") for f in fires]
+    assert in_utc == ["00:00", "00:30", "01:00", "01:30", "02:00", "02:30"]
     local = [f.astimezone(PARIS).strftime("%H:%M%z") for f in fires]
     assert local[:4] == ["02:00+0200", "02:30+0200", "02:00+0100", "02:30+0100"]
 

@@ -48,8 +48,11 @@ def test_a_diamond_joins_both_branches_with_input_keyed_by_name() -> None:
     g = graph("a b c d", ("a", "b", S), ("a", "c", S), ("b", "d", S), ("c", "d", S))
     result = play(g, {})
     assert result["started"] == {
-        "a": "in", "b": "a-out", "c": "a-out", "d": {"b": "b-out", "c": "c-out"},
-    }  # fmt: skip
+        "a": "in",
+        "b": "a-out",
+        "c": "a-out",
+        "d": {"b": "b-out", "c": "c-out"},
+    }
     assert result["outcome"] == (NodeStatus.SUCCEEDED, "d-out", None)
 
 
@@ -57,8 +60,11 @@ def test_start_nodes_start_together_and_parallel_branches_are_ready_together() -
     g = graph("a b c", ("a", "c", S), ("b", "c", S))
     first = g.progress({n.name: NodeState() for n in g.nodes}, 1)
     assert (first.start, first.skip) == ({"a": 1, "b": 1}, [])
-    one_done = {"a": NodeState(NodeStatus.SUCCEEDED, 2), "b": NodeState(NodeStatus.RUNNING),
-                "c": NodeState()}  # fmt: skip
+    one_done = {
+        "a": NodeState(NodeStatus.SUCCEEDED, 2),
+        "b": NodeState(NodeStatus.RUNNING),
+        "c": NodeState(),
+    }
     assert g.progress(one_done, 1) == type(first)()  # c waits for b
 
 
