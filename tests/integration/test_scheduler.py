@@ -27,8 +27,9 @@ EVERY_TEN_SECONDS = Schedule.of_cron("*/10 * * * * *")
 @pytest.fixture
 def clock(service: Service) -> FakeClock:
     """The time of the service (events are made at T0) and of the schedulers of the test."""
-    service.clock = FakeClock(T0)
-    return service.clock
+    clock = FakeClock(T0)
+    service.clock = clock
+    return clock
 
 
 async def scheduled(service: Service, schedule: Schedule = EVERY_MINUTE, **policy: object) -> int:
