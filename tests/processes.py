@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-SANDBOX_UID = 1000
+from cronium.sandbox.host import UidRange
+
+SANDBOX_UIDS = UidRange()  # the default range: every sandbox's host uid is in it
 
 
 def alive(pid: int) -> bool:
@@ -17,18 +20,23 @@ def alive(pid: int) -> bool:
 
 
 def sandbox_processes() -> set[int]:
-    """Live processes of the sandbox user (uid 1000) on this host."""
-    return processes_of(SANDBOX_UID)
+    """Live processes of sandboxes on this host: those whose uid is one of the sandboxes'."""
+    uids = range(SANDBOX_UIDS.base + 1, SANDBOX_UIDS.base + SANDBOX_UIDS.count)
+    return _processes(lambda uid: uid in uids)
 
 
 def processes_of(uid: int) -> set[int]:
     """Live processes of ``uid`` on this host."""
+    return _processes(lambda owner: owner == uid)
+
+
+def _processes(owned: Callable[[int], bool]) -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if entry.stat().st_uid == uid and alive(int(entry.name)):
+            if owned(entry.stat().st_uid) and alive(int(entry.name)):
                 found.add(int(entry.name))
         except (FileNotFoundError, ProcessLookupError):
             pass
