@@ -23,7 +23,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -96,8 +96,7 @@ def _error_of(result: SandboxResult, status: ExecutionStatus, timeout: float) ->
 @dataclass
 class Worker:
     """Claims queued executions and runs each with the runner of its event's kind: scripts in
-    sandboxes of ``backend``, HTTP requests itself. ``poll_interval``, if given, replaces the
-    one of ``settings``."""
+    sandboxes of ``backend``, HTTP requests itself."""
 
     store: Store
     backend: SandboxBackend
@@ -106,7 +105,6 @@ class Worker:
     worker_id: str = field(default_factory=default_worker_id)
     clock: Clock = utcnow
     health: Health = field(default_factory=Health)
-    poll_interval: InitVar[float | None] = None
     _runners: Mapping[EventKind, Runner[Any]] = field(init=False)
     _recorder: Recorder = field(init=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -118,9 +116,7 @@ class Worker:
     # executions this worker holds, from claim to record: the only leases its heartbeat renews
     _held: set[int] = field(default_factory=set, init=False)
 
-    def __post_init__(self, poll_interval: float | None) -> None:
-        if poll_interval is not None:
-            self.settings = dataclasses.replace(self.settings, poll_interval=poll_interval)
+    def __post_init__(self) -> None:
         self._runners = runners_for(
             self.backend,
             self.settings,

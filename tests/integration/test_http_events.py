@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from cronium.domain.egress import EgressPolicy
-from cronium.domain.event import EventKind, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import HttpRequest
 from cronium.sandbox.fake import FakeBackend
 from cronium.service import Service
 from cronium.settings import WorkerSettings
-from cronium.storage import EventFields, Store
+from cronium.storage import Store
 from cronium.worker import Worker
+from tests.factories import http_event
 
 PRIVATE_ALLOWED = WorkerSettings(egress=EgressPolicy(allow_private=True))
 
@@ -90,11 +90,8 @@ async def run(
     user, _ = await service.create_admin(f"u{time.time_ns()}")
     event = await service.create_event(
         user,
-        EventFields(
-            name="call", language=None, script="", env={}, kind=EventKind.HTTP, http=request,
-            limits=ResourceLimits(timeout_seconds=time_limit),
-        ),
-    )  # fmt: skip
+        http_event(request, name="call", timeout_seconds=time_limit),
+    )
     queued = await service.run_event(user, event.id, input)
     worker = worker or Worker(service.store, FakeBackend(), PRIVATE_ALLOWED)
     assert await worker.run_once()
@@ -180,11 +177,8 @@ async def test_a_request_can_be_cancelled(service: Service, store: Store, server
     user, _ = await service.create_admin("canceller")
     event = await service.create_event(
         user,
-        EventFields(
-            name="slow", language=None, script="", env={}, kind=EventKind.HTTP,
-            http=HttpRequest("GET", f"{server}/slow"), limits=ResourceLimits(),
-        ),
-    )  # fmt: skip
+        http_event(f"{server}/slow", name="slow"),
+    )
     queued = await service.run_event(user, event.id)
     worker = Worker(store, FakeBackend(), PRIVATE_ALLOWED)
     running = asyncio.create_task(worker.run_once())

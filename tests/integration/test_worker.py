@@ -8,28 +8,23 @@ import pytest
 
 from cronium.domain.action import Action, ActionWhen
 from cronium.domain.egress import EgressPolicy
-from cronium.domain.event import Language, ResourceLimits
+from cronium.domain.event import Language
 from cronium.domain.execution import MAX_START_FAILURES, Execution, ExecutionStatus
 from cronium.errors import LeaseLostError, SandboxError, SandboxStartError
 from cronium.sandbox.fake import FakeBackend, FakeRun
 from cronium.sandbox.spec import SandboxSpec
 from cronium.service import Service
 from cronium.settings import WorkerSettings
-from cronium.storage import EventFields, RunRecord, Store
+from cronium.storage import RunRecord, Store
 from cronium.worker import SHUTDOWN_REASON, Worker
+from tests.factories import python_event, script_event
 
 
 async def queue_run(service: Service, script: str = "hello", input: object = None) -> int:
     user, _ = await service.create_admin(f"u{script}")
     event = await service.create_event(
         user,
-        EventFields(
-            name=script,
-            language=Language.PYTHON,
-            script=script,
-            env={"GREETING": "hi"},
-            limits=ResourceLimits(timeout_seconds=7, memory_mb=64),
-        ),
+        python_event(script, name=script, env={"GREETING": "hi"}, timeout_seconds=7, memory_mb=64),
     )
     return (await service.run_event(user, event.id, input)).id
 
@@ -263,11 +258,8 @@ async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
     service.allow_egress = True
     event = await service.create_event(
         user,
-        EventFields(
-            name="net", language=Language.BASH, script="true", env={},
-            limits=ResourceLimits(), network="egress",
-        ),
-    )  # fmt: skip
+        script_event(name="net", network="egress"),
+    )
     execution = await service.run_event(user, event.id)
     backend = FakeBackend()
     await Worker(store, backend, WorkerSettings(egress=EgressPolicy(allow_egress=False))).run_once()
@@ -298,11 +290,8 @@ async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
     user, _ = await service.create_admin("retry")
     event = await service.create_event(
         user,
-        EventFields(
-            name="retry", language=Language.BASH, script="true", env={},
-            limits=ResourceLimits(), max_attempts=2,
-        ),
-    )  # fmt: skip
+        script_event(name="retry", max_attempts=2),
+    )
     first = await service.run_event(user, event.id, {"k": 1})
     now = service.clock()
     assert await store.queue.claim("gone:1", now, lease=timedelta(seconds=1)) != []
@@ -327,11 +316,8 @@ async def test_workers_take_only_executions_of_their_pools(store: Store, service
     user, _ = await service.create_admin("pools")
     pooled = await service.create_event(
         user,
-        EventFields(
-            name="pooled", language=Language.BASH, script="true", env={},
-            limits=ResourceLimits(), pool="docker",
-        ),
-    )  # fmt: skip
+        script_event(name="pooled", pool="docker"),
+    )
     execution = await service.run_event(user, pooled.id)
     assert await store.queue.claim("plain:1", service.clock()) == []
     (claimed,) = await store.queue.claim("docker:1", service.clock(), pools={"docker"})
@@ -344,11 +330,8 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     user, _ = await service.create_admin("backoff")
     event = await service.create_event(
         user,
-        EventFields(
-            name="flaky", language=Language.BASH, script="exit 1", env={},
-            limits=ResourceLimits(), max_attempts=3, retry_backoff_seconds=60,
-        ),
-    )  # fmt: skip
+        script_event("exit 1", name="flaky", max_attempts=3, retry_backoff_seconds=60),
+    )
     first = await service.run_event(user, event.id, {"n": 1})
     worker = Worker(store, FakeBackend(lambda spec: FakeRun(exit_code=1)), worker_id="w")
     assert await worker.run_once()
@@ -378,10 +361,7 @@ async def test_conditional_actions_run_the_next_event_with_the_output(
     user, _ = await service.create_admin("chain")
 
     async def event(name: str, **extra: object) -> int:
-        fields = EventFields(
-            name=name, language=Language.BASH, script="true", env={},
-            limits=ResourceLimits(), **extra,  # type: ignore[arg-type]
-        )  # fmt: skip
+        fields = script_event(name=name, **extra)
         return (await service.create_event(user, fields)).id
 
     on_success = await event("on-success")

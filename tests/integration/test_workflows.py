@@ -18,6 +18,7 @@ from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.native import NativeBackend
 from cronium.scheduler import Scheduler
 from cronium.service import Service
+from cronium.settings import WorkerSettings
 from cronium.storage import Store
 from cronium.storage.database import create_engine
 from cronium.worker import Worker
@@ -78,7 +79,7 @@ async def flows(database_url: str) -> AsyncIterator[Flows]:
     user, _ = await service.create_admin("flows")
     runtime = RuntimeServer(database_url)
     await asyncio.to_thread(runtime.start)
-    worker = Worker(store, NativeBackend(), runtime=runtime, poll_interval=0.2)
+    worker = Worker(store, NativeBackend(), WorkerSettings(poll_interval=0.2), runtime=runtime)
     service.notify_on_enqueue(worker.wake)
     stop = asyncio.Event()
     loop = asyncio.create_task(worker.run(stop))
