@@ -59,9 +59,12 @@ async def main(runs: int) -> None:
         rows = []
         for script, lines in SCRIPTS.items():
             fields = EventFields(
-                name=script, language=Language.BASH, script=script, env={},
+                name=script,
+                language=Language.BASH,
+                script=script,
+                env={},
                 limits=ResourceLimits(timeout_seconds=300, memory_mb=256),
-            )  # fmt: skip
+            )
             event = await service.create_event(user, fields)
             baseline, cronium = [], []
             for _ in range(runs):  # interleaved, so that noise hits both alike

@@ -69,14 +69,37 @@ async def in_backend(backend: SandboxBackend, language: Language) -> None:
 async def docker_cli(language: Language, bundle: Path) -> None:
     name = SCRIPT_NAMES[language]
     process = await asyncio.create_subprocess_exec(
-        "docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges", "--memory", "512m", "--memory-swap", "512m",
-        "--cpus", "0.5", "--pids-limit", "100", "--user", "1000:1000",
-        "--tmpfs", "/tmp:size=100m,mode=1777", "--tmpfs", "/workspace:size=500m",
-        "-v", f"{bundle}:/run/cronium:ro", runner_image(language),
-        DOCKER_INTERPRETERS[language], f"/run/cronium/{name}",
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--memory",
+        "512m",
+        "--memory-swap",
+        "512m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "100",
+        "--user",
+        "1000:1000",
+        "--tmpfs",
+        "/tmp:size=100m,mode=1777",
+        "--tmpfs",
+        "/workspace:size=500m",
+        "-v",
+        f"{bundle}:/run/cronium:ro",
+        runner_image(language),
+        DOCKER_INTERPRETERS[language],
+        f"/run/cronium/{name}",
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     if await process.wait() != 0:
         raise RuntimeError("docker run failed")
 

@@ -48,9 +48,13 @@ async def populate(service: Service, count: int, expression: str) -> None:
     for index in range(count):
         cron = expression.format(second=index % 60)
         fields = EventFields(
-            name=f"s{index}", language=Language.BASH, script="true", env={},
-            limits=ResourceLimits(), schedule=Schedule.of_cron(cron),
-        )  # fmt: skip
+            name=f"s{index}",
+            language=Language.BASH,
+            script="true",
+            env={},
+            limits=ResourceLimits(),
+            schedule=Schedule.of_cron(cron),
+        )
         await service.create_event(user, fields)
 
 
@@ -155,10 +159,14 @@ async def main() -> None:
             results["postgres"] = await measure(url, arguments.schedules, arguments.minutes)
         async with postgres_database(arguments.postgres, "cronium_bench_idle") as url:
             results["postgres"]["cpu_share_idle"] = await idle_cpu(url, arguments.schedules, 30)
-    print(f"baseline: next fire of {arguments.schedules} schedules: "
-          f"{results['baseline_next_fire_all_seconds'] * 1000:.0f} ms of CPU")  # fmt: skip
-    print(f"{'database':<10} {'fires':>7} {'late med ms':>12} {'late p99 ms':>12} "
-          f"{'dup':>4} {'miss':>5} {'cpu firing':>11} {'cpu idle':>9}")  # fmt: skip
+    print(
+        f"baseline: next fire of {arguments.schedules} schedules: "
+        f"{results['baseline_next_fire_all_seconds'] * 1000:.0f} ms of CPU"
+    )
+    print(
+        f"{'database':<10} {'fires':>7} {'late med ms':>12} {'late p99 ms':>12} "
+        f"{'dup':>4} {'miss':>5} {'cpu firing':>11} {'cpu idle':>9}"
+    )
     for name in ("sqlite", "postgres"):
         if name in results:
             row = results[name]

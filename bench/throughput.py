@@ -160,9 +160,12 @@ async def fleet(url: str, count: int) -> dict[str, Any]:
     if user is None:
         user, _ = await service.create_admin(f"bench-{time.time_ns()}")
     fields = EventFields(
-        name=f"bench-{time.time_ns()}", language=Language.BASH, script="true", env={},
+        name=f"bench-{time.time_ns()}",
+        language=Language.BASH,
+        script="true",
+        env={},
         limits=ResourceLimits(),
-    )  # fmt: skip
+    )
     event = await service.create_event(user, fields)
     workers = [
         cronium_process(

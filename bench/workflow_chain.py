@@ -50,8 +50,10 @@ def bare_chain(steps: int) -> float:
     for _ in range(steps):
         done = subprocess.run(
             ["/usr/bin/python3", "-c", BARE, str(value)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         value = int(done.stdout)
     assert value == steps
     return time.perf_counter() - started
@@ -66,9 +68,14 @@ async def chain(url: str, steps: int, runs: int) -> list[float]:
     user, _ = await service.create_admin(f"bench-{uuid.uuid4().hex[:6]}")
     step = await service.create_event(
         user,
-        EventFields(name="plus-one", language=Language.PYTHON, script=STEP, env={},
-                    limits=ResourceLimits(timeout_seconds=60)),
-    )  # fmt: skip
+        EventFields(
+            name="plus-one",
+            language=Language.PYTHON,
+            script=STEP,
+            env={},
+            limits=ResourceLimits(timeout_seconds=60),
+        ),
+    )
     names = [f"s{index:02d}" for index in range(steps)]
     graph = Graph(
         nodes=tuple(Node(name, step.id) for name in names),
@@ -76,9 +83,16 @@ async def chain(url: str, steps: int, runs: int) -> list[float]:
     )
     workflow = await service.create_event(
         user,
-        EventFields(name="chain", language=None, script="", env={}, limits=ResourceLimits(),
-                    kind=EventKind.WORKFLOW, workflow=graph),
-    )  # fmt: skip
+        EventFields(
+            name="chain",
+            language=None,
+            script="",
+            env={},
+            limits=ResourceLimits(),
+            kind=EventKind.WORKFLOW,
+            workflow=graph,
+        ),
+    )
     runtime = RuntimeServer(url)
     await asyncio.to_thread(runtime.start)
     worker = Worker(store, NativeBackend(), runtime=runtime)
@@ -133,14 +147,20 @@ async def main() -> None:
     if arguments.postgres:
         async with postgres_database(arguments.postgres, "cronium_bench_chain") as url:
             rows.append(row("postgres", await chain(url, steps, arguments.runs), bare, steps))
-    print(f"baseline: {steps} bare python3 one after the other: {bare:.3f} s "
-          f"({bare / steps * 1000:.1f} ms each)")  # fmt: skip
-    print(f"{'database':<10} {'total s':>8} {'per step ms':>12} {'overhead/step ms':>17} "
-          f"{'x bare':>7}")  # fmt: skip
+    print(
+        f"baseline: {steps} bare python3 one after the other: {bare:.3f} s "
+        f"({bare / steps * 1000:.1f} ms each)"
+    )
+    print(
+        f"{'database':<10} {'total s':>8} {'per step ms':>12} {'overhead/step ms':>17} "
+        f"{'x bare':>7}"
+    )
     for result in rows:
-        print(f"{result['database']:<10} {result['total_seconds_median']:>8.3f} "
-              f"{result['per_step_ms']:>12.1f} {result['overhead_per_step_ms']:>17.1f} "
-              f"{result['ratio_to_bare']:>7.2f}")  # fmt: skip
+        print(
+            f"{result['database']:<10} {result['total_seconds_median']:>8.3f} "
+            f"{result['per_step_ms']:>12.1f} {result['overhead_per_step_ms']:>17.1f} "
+            f"{result['ratio_to_bare']:>7.2f}"
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "workflow_chain.json").write_text(
         json.dumps({"steps": steps, "bare_seconds": bare, "results": rows}, indent=1)

@@ -27,12 +27,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 
 def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRONIUM_URL": server.url, "CRONIUM_TOKEN": server.token or "",
-           "COLUMNS": "200"}  # fmt: skip
+    env = {
+        **os.environ,
+        "CRONIUM_URL": server.url,
+        "CRONIUM_TOKEN": server.token or "",
+        "COLUMNS": "200",
+    }
     return subprocess.run(
-        [sys.executable, "-m", "cronium", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "cronium", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def test_the_cli_sets_description_and_tags_and_lists_by_tag(
@@ -40,8 +47,17 @@ def test_the_cli_sets_description_and_tags_and_lists_by_tag(
 ) -> None:
     script = tmp_path / "backup.sh"
     script.write_text("echo saved\n")
-    created = cli(server, "events", "create", str(script), "--set", "description=Nightly copy",
-                  "--set", "tags=db,nightly", "--json")  # fmt: skip
+    created = cli(
+        server,
+        "events",
+        "create",
+        str(script),
+        "--set",
+        "description=Nightly copy",
+        "--set",
+        "tags=db,nightly",
+        "--json",
+    )
     assert created.returncode == 0, created.stderr
     event = json.loads(created.stdout)
     assert (event["description"], event["tags"]) == ("Nightly copy", ["db", "nightly"])

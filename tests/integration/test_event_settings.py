@@ -80,9 +80,13 @@ async def test_documents_carry_description_and_tags_both_ways(client: httpx.Asyn
     step = await _create(client, name="step", description="one step", tags=["etl"])
     workflow = await client.post(
         "/api/v1/workflows",
-        json={"name": "flow", "description": "the whole flow", "tags": ["etl", "daily"],
-              "workflow": {"nodes": [{"name": "s", "event_id": step["id"]}]}},
-    )  # fmt: skip
+        json={
+            "name": "flow",
+            "description": "the whole flow",
+            "tags": ["etl", "daily"],
+            "workflow": {"nodes": [{"name": "s", "event_id": step["id"]}]},
+        },
+    )
     assert workflow.status_code == 201, workflow.text
     exported = await client.get(f"/api/v1/workflows/{workflow.json()['id']}/export")
     assert exported.status_code == 200, exported.text

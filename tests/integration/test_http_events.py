@@ -118,9 +118,11 @@ async def test_body_headers_and_the_input_are_sent(service: Service, server: str
     )
     assert text.output["status"] == 201
     assert text.output["body"] == {
-        "body": "hi", "content_type": "text/plain", "token": "t1",
+        "body": "hi",
+        "content_type": "text/plain",
+        "token": "t1",
         "host": f"localhost:{server.rsplit(':', 1)[1]}",
-    }  # fmt: skip
+    }
     fed = await run(service, HttpRequest("POST", f"{server}/echo"), input={"n": 1})
     assert json.loads(fed.output["body"]["body"]) == {"n": 1}
     assert fed.output["body"]["content_type"] == "application/json"

@@ -303,8 +303,10 @@ async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
     assert requeued.lost.error == "worker lost: gone:1 stopped renewing its lease"
     assert requeued.retry is not None
     assert (requeued.retry.attempt, requeued.retry.retry_of, requeued.retry.input) == (
-        2, first.id, {"k": 1},
-    )  # fmt: skip
+        2,
+        first.id,
+        {"k": 1},
+    )
     assert await store.queue.requeue_expired(later) == []  # exactly once
     # the second attempt is lost too: no third
     assert await store.queue.claim("gone:2", later, lease=timedelta(seconds=1)) != []
@@ -339,8 +341,11 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     assert failed.id == first.id
     assert failed.status is ExecutionStatus.FAILED
     assert (retry.status, retry.attempt, retry.retry_of, retry.input) == (
-        ExecutionStatus.QUEUED, 2, first.id, {"n": 1},
-    )  # fmt: skip
+        ExecutionStatus.QUEUED,
+        2,
+        first.id,
+        {"n": 1},
+    )
     assert retry.due_at is not None
     assert failed.finished_at is not None
     wait = (retry.due_at - failed.finished_at).total_seconds()

@@ -27,16 +27,21 @@ def test_a_timed_out_run_says_after_how_long() -> None:
 
 def answered(**fields: object) -> SandboxResult:
     base: dict[str, object] = {
-        "exit_code": None, "setup_seconds": None, "cleanup_seconds": None, "run_seconds": 0.5,
-    }  # fmt: skip
+        "exit_code": None,
+        "setup_seconds": None,
+        "cleanup_seconds": None,
+        "run_seconds": 0.5,
+    }
     return SandboxResult(**(base | fields))  # type: ignore[arg-type]
 
 
 def test_a_run_without_an_exit_code_that_succeeded_keeps_its_output() -> None:
     record = record_of(answered(succeeded=True, output={"status": 200}), NOW, timeout=5)
     assert (record.status, record.error, record.output) == (
-        ExecutionStatus.SUCCEEDED, None, {"status": 200},
-    )  # fmt: skip
+        ExecutionStatus.SUCCEEDED,
+        None,
+        {"status": 200},
+    )
     assert (record.exit_code, record.setup_seconds, record.cleanup_seconds) == (None, None, None)
     assert record.run_seconds == 0.5
 
@@ -51,8 +56,10 @@ def test_a_run_without_an_exit_code_fails_with_its_own_reason() -> None:
 def test_a_timed_out_or_cancelled_run_says_so_whatever_ran_it() -> None:
     timed_out = record_of(answered(succeeded=False, timed_out=True), NOW, timeout=1)
     assert (timed_out.status, timed_out.error, timed_out.timed_out) == (
-        ExecutionStatus.TIMED_OUT, "timed out after 1 s", True,
-    )  # fmt: skip
+        ExecutionStatus.TIMED_OUT,
+        "timed out after 1 s",
+        True,
+    )
     cancelled = record_of(answered(succeeded=False, cancelled=True), NOW, timeout=1)
     assert (cancelled.status, cancelled.error) == (ExecutionStatus.CANCELLED, "cancelled")
 

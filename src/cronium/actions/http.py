@@ -194,9 +194,12 @@ async def _send(
     failure: httpx.ConnectError | None = None
     for target in targets:
         outgoing = client.build_request(
-            method, target, headers={"Host": host, **headers}, content=content,
+            method,
+            target,
+            headers={"Host": host, **headers},
+            content=content,
             extensions={"sni_hostname": urlsplit(url).hostname or ""},
-        )  # fmt: skip
+        )
         try:
             return await client.send(outgoing, stream=True)
         except httpx.ConnectError as exc:
