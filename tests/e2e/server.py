@@ -7,12 +7,16 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from cronium.errors import SandboxUnavailableError
+from cronium.sandbox.native import NativeBackend
+from tests.backends import missing
 from tests.factories import event_body
 from tests.polling import until_sync
 from tests.postgres import free_port
@@ -154,3 +158,27 @@ def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+def default_server(data_dir: Path) -> Iterator[RunningServer]:
+    """A server on its defaults (SQLite, the native sandbox) while the caller iterates; fails
+    (or skips, outside strict mode) where the native sandbox cannot run."""
+    try:
+        NativeBackend().check()
+    except SandboxUnavailableError as exc:
+        missing(f"the native sandbox backend is not available here: {exc}")
+    running = start_server(data_dir, {})
+    yield running
+    running.stop()
+
+
+def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """``cronium ARGS`` against ``server``, its output captured (tables not wrapped)."""
+    env = {**os.environ, "CRONIUM_URL": server.url, "CRONIUM_TOKEN": server.token or ""}
+    return subprocess.run(
+        [sys.executable, "-m", "cronium", *args],
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -1,45 +1,18 @@
 """Any event setting from the command line (--set), and events found by tag."""
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cronium.errors import SandboxUnavailableError
-from cronium.sandbox.native import NativeBackend
-from tests.backends import missing
-from tests.e2e.server import RunningServer, start_server
+from tests.e2e.server import RunningServer, cli, default_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    try:
-        NativeBackend().check()
-    except SandboxUnavailableError as exc:
-        missing(f"the native sandbox backend is not available here: {exc}")
-    running = start_server(tmp_path_factory.mktemp("data"), {})
-    yield running
-    running.stop()
-
-
-def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CRONIUM_URL": server.url,
-        "CRONIUM_TOKEN": server.token or "",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "cronium", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """A server on its defaults: SQLite and the native sandbox."""
+    yield from default_server(tmp_path_factory.mktemp("data"))
 
 
 def test_the_cli_sets_description_and_tags_and_lists_by_tag(

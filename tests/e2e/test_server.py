@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from cronium.errors import SandboxUnavailableError
-from cronium.sandbox.native import NativeBackend
-from tests.backends import missing
 from tests.e2e.server import (
     RunningServer,
+    cli,
     create_event,
+    default_server,
     run_event,
     start_server,
     wait_for_end,
@@ -30,13 +26,7 @@ from tests.polling import until_sync
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server on its defaults: SQLite and the native sandbox."""
-    try:
-        NativeBackend().check()
-    except SandboxUnavailableError as exc:
-        missing(f"the native sandbox backend is not available here: {exc}")
-    running = start_server(tmp_path_factory.mktemp("data"), {})
-    yield running
-    running.stop()
+    yield from default_server(tmp_path_factory.mktemp("data"))
 
 
 def test_first_start_prints_an_admin_token_once(server: RunningServer) -> None:
@@ -82,17 +72,6 @@ def test_a_timeout_ends_the_execution_timed_out(server: RunningServer) -> None:
     assert execution["status"] == "timed_out"
     assert execution["timed_out"] is True
     assert execution["error"] == "timed out after 1 s"
-
-
-def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRONIUM_URL": server.url, "CRONIUM_TOKEN": server.token or ""}
-    return subprocess.run(
-        [sys.executable, "-m", "cronium", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_the_cli_creates_lists_shows_and_runs_events(server: RunningServer, tmp_path: Path) -> None:
