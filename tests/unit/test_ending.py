@@ -125,3 +125,21 @@ def test_a_run_starts_its_start_nodes_with_its_input_and_ends_when_none_can() ->
     assert gone.starts == ()
     assert gone.outcome is not None
     assert gone.outcome.status is NodeStatus.FAILED
+
+
+def test_a_plan_asks_for_the_events_it_was_not_told_of_then_plans_with_them() -> None:
+    run = _running(CHAIN, "a", pools={})
+    partial = RunState(run.graph, run.nodes, run.input, {}, looked_up=frozenset())
+    ending = Ending(ExecutionStatus.SUCCEEDED, output=1)
+    asked = plan_end(ending, Rules(), NOW, node="a", run=partial)
+    assert asked.step is not None
+    assert asked.step.needs == {2}
+    assert asked.step.starts == ()
+    told = plan_end(ending, Rules(), NOW, node="a", run=partial.knowing({2: "p"}, [2]))
+    assert told.step is not None
+    assert told.step.needs == frozenset()
+    assert told.step.starts == (NodeStart("b", 2, 1, "p"),)
+    gone = plan_end(ending, Rules(), NOW, node="a", run=partial.knowing({}, [2]))
+    assert gone.step is not None
+    assert gone.step.ends["b"].status is NodeStatus.FAILED
+    assert gone.step.ends["c"].status is NodeStatus.SKIPPED

@@ -12,7 +12,8 @@ way (its own retry and actions, and its own run if it is a node of one).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,9 +54,17 @@ class RunState:
     graph: Graph
     nodes: Mapping[str, NodeState]
     input: Any
-    # the events of the graph's nodes that still exist, with their pool
+    # of the events of the graph's nodes that were looked up, those that still exist, with
+    # their pool
     pools: Mapping[int, str | None]
     running: bool = True  # False once cancelled: nothing more starts
+    # the events looked up, when not all the graph's were (a plan that needs another says so)
+    looked_up: frozenset[int] | None = None
+
+    def knowing(self, pools: Mapping[int, str | None], looked_up: Iterable[int]) -> RunState:
+        """The same run, knowing of more events."""
+        known = None if self.looked_up is None else self.looked_up | frozenset(looked_up)
+        return dataclasses.replace(self, pools={**self.pools, **pools}, looked_up=known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,9 @@ class Step:
     ends: dict[str, NodeEnd] = field(default_factory=dict)
     starts: tuple[NodeStart, ...] = ()
     outcome: Outcome | None = None
+    # events the step needs to know of first (look them up, then plan again); nothing else
+    # in the step holds then
+    needs: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +130,8 @@ def plan_end(
 ) -> EndPlan:
     """The plan for an execution that ended: ``node`` and ``run`` when it is a node of a
     workflow run; ``targets``, the events its actions may queue (those that exist and are not
-    archived, with their pool); ``jitter`` in [0, 1) spreads the retry's backoff."""
+    archived, with their pool); ``jitter`` in [0, 1) spreads the retry's backoff. When the run's
+    step ``needs`` events the run state did not look up, plan again knowing of them."""
     retry = _retry(ending, rules, now, jitter)
     actions: tuple[tuple[int, str | None], ...] = ()
     if not ending.lost:
@@ -149,7 +162,9 @@ def _node_ended(node: str, ending: Ending, run: RunState) -> Step:
     if not run.running:
         return Step(ends={node: end})  # the run was cancelled: nothing more starts
     states = {**run.nodes, node: NodeState(end.status, end.output, end.condition)}
-    step = plan_run(RunState(run.graph, states, run.input, run.pools))
+    step = plan_run(dataclasses.replace(run, nodes=states))
+    if step.needs:
+        return step
     return Step(ends={node: end, **step.ends}, starts=step.starts, outcome=step.outcome)
 
 
@@ -162,6 +177,9 @@ def plan_run(run: RunState) -> Step:
     starts: list[NodeStart] = []
     for _ in range(len(states) + 1):
         progress = run.graph.progress(states, run.input)
+        unknown = {run.graph.node(name).event_id for name in progress.start} - _known(run)
+        if unknown:
+            return Step(needs=frozenset(unknown))
         for name in progress.skip:
             ends[name] = NodeEnd(NodeStatus.SKIPPED)
             states[name] = NodeState(NodeStatus.SKIPPED)
@@ -179,3 +197,10 @@ def plan_run(run: RunState) -> Step:
         if not gone:
             break
     return Step(ends=ends, starts=tuple(starts), outcome=run.graph.outcome(states))
+
+
+def _known(run: RunState) -> set[int]:
+    """The events the plan may decide about: every one, or those looked up."""
+    if run.looked_up is None:
+        return set(run.graph.event_ids())
+    return set(run.looked_up)

@@ -17,7 +17,7 @@ from cronium.domain.ending import Ending, EndPlan, Retry, Rules, plan_end
 from cronium.domain.event import EventStatus
 from cronium.domain.execution import ExecutionStatus
 from cronium.storage.rows import new_execution
-from cronium.storage.runs import apply_step, end_run, locked_run, state_of
+from cronium.storage.runs import apply_step, end_run, learn, locked_run, state_of
 from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
 from cronium.storage.transactions import QUEUE_CHANNEL, Unit
 
@@ -66,15 +66,16 @@ async def finish(
         targets = None
         if rules.actions and not lost:
             targets = await _targets(unit, rules.actions)
+        ending = ending_of(current, lost=lost)
+        state = None if run is None else await state_of(unit, run, current.node)
         plan = plan_end(
-            ending_of(current, lost=lost),
-            rules,
-            now,
-            jitter=jitter,
-            node=current.node,
-            run=None if run is None else await state_of(unit, run),
-            targets=targets,
+            ending, rules, now, jitter=jitter, node=current.node, run=state, targets=targets
         )
+        while state is not None and plan.step is not None and plan.step.needs:
+            state = await learn(unit, state, plan.step.needs)  # bounded: new events each round
+            plan = plan_end(
+                ending, rules, now, jitter=jitter, node=current.node, run=state, targets=targets
+            )
         retry = await _apply(unit, current, plan, now)
         if current is ended:
             finished.retry = retry

@@ -10,9 +10,9 @@ it changed (none when it lost).
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Table, select, update
 
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition
 from cronium.domain.workflow import NodeStatus, check_node_transition
@@ -23,6 +23,7 @@ from cronium.storage.transactions import Database, Unit
 
 # (execution id, worker id): a write allowed only while that worker runs that execution
 Holder = tuple[int, str]
+NODES = cast(Table, WorkflowNodeRow.__table__)
 
 
 async def change_status(
@@ -68,25 +69,26 @@ async def change_node_status(
     expected: Collection[NodeStatus],
     target: NodeStatus,
     **values: Any,
-) -> list[WorkflowNodeRow]:
+) -> int:
     """Move the nodes ``names`` of a run that are in one of the ``expected`` statuses to
-    ``target``; the rows changed, as they are now."""
+    ``target``; how many changed. (Core, not the ORM: nodes are many and their rows are not
+    handed back; whoever reads them again in the transaction asks for fresh rows.)"""
     for status in expected:
         check_node_transition(status, target)
     if not names:
-        return []
+        return 0
+    await unit.session.flush()  # a Core statement does not flush what the session holds
     statement = (
-        update(WorkflowNodeRow)
+        update(NODES)
         .where(
-            WorkflowNodeRow.run_id == run_id,
-            WorkflowNodeRow.node.in_(list(names)),
-            WorkflowNodeRow.status.in_(list(expected)),
+            NODES.c.run_id == run_id,
+            NODES.c.node.in_(list(names)),
+            NODES.c.status.in_([status.value for status in expected]),
         )
-        .values(status=target, **values)
-        .returning(WorkflowNodeRow)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        .values(status=target.value, **values)
     )
-    return list(await unit.session.scalars(statement))
+    result = await unit.session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def check_holder(unit: Unit, held_by: Holder | None) -> None:

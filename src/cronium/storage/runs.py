@@ -12,6 +12,7 @@ and applies its steps.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -84,7 +85,23 @@ async def start_run(unit: Unit, run: ExecutionRow, event: EventRow) -> Step:
         for node in graph.nodes
     )
     pending = {node.name: NodeState(NodeStatus.PENDING) for node in graph.nodes}
-    return plan_run(RunState(graph, pending, run.input, await _pools(unit, graph)))
+    starts = [graph.node(name).event_id for name in graph.starts()]
+    state = await learn(
+        unit, RunState(graph, pending, run.input, {}, looked_up=frozenset()), starts
+    )
+    step = plan_run(state)
+    while step.needs:  # bounded: each round looks up events not looked up before
+        state = await learn(unit, state, step.needs)
+        step = plan_run(state)
+    return step
+
+
+async def learn(unit: Unit, state: RunState, event_ids: Iterable[int]) -> RunState:
+    """The run state, knowing also whether the events ``event_ids`` exist, and their pools
+    (their rows stay in the unit of work: the worker taking a node next needs them)."""
+    wanted = list(event_ids)
+    found = await unit.events(wanted)
+    return state.knowing({event_id: row.pool for event_id, row in found.items()}, wanted)
 
 
 async def locked_run(unit: Unit, ended: ExecutionRow) -> ExecutionRow | None:
@@ -96,15 +113,23 @@ async def locked_run(unit: Unit, ended: ExecutionRow) -> ExecutionRow | None:
     )
 
 
-async def state_of(unit: Unit, run: ExecutionRow) -> RunState:
-    """What the planner needs to know of a run."""
+async def state_of(unit: Unit, run: ExecutionRow, ended: str | None) -> RunState:
+    """What the planner needs to know of a run whose node ``ended`` just did: its graph, its
+    nodes, and the events of the nodes that may start next (those the end leads to; the plan
+    says if it needs more)."""
     graph = await _graph_of(unit, run)
     rows = await unit.session.scalars(
-        select(WorkflowNodeRow).where(WorkflowNodeRow.run_id == run.id)
+        select(WorkflowNodeRow)
+        .where(WorkflowNodeRow.run_id == run.id)
+        .execution_options(populate_existing=True)  # nodes change by Core statements
     )
     nodes = {row.node: NodeState(NodeStatus(row.status), row.output, row.condition) for row in rows}
     running = run.status == ExecutionStatus.RUNNING
-    return RunState(graph, nodes, run.input, await _pools(unit, graph), running)
+    state = RunState(graph, nodes, run.input, {}, running, looked_up=frozenset())
+    following = (
+        [] if ended is None else [graph.node(e.target).event_id for e in graph.outgoing(ended)]
+    )
+    return await learn(unit, state, following)
 
 
 async def apply_step(
@@ -193,7 +218,11 @@ async def cancel_run(
         error=RUN_CANCELLED,
     )
     nodes = list(
-        await unit.session.scalars(select(WorkflowNodeRow).where(WorkflowNodeRow.run_id == run.id))
+        await unit.session.scalars(
+            select(WorkflowNodeRow)
+            .where(WorkflowNodeRow.run_id == run.id)
+            .execution_options(populate_existing=True)
+        )
     )
     dropped_ids = {row.id for row in dropped}
     values = {"finished_at": now, "error": RUN_CANCELLED}
@@ -210,10 +239,6 @@ async def cancel_run(
     for execution_id in running:
         await unit.notify(CANCEL_CHANNEL, str(execution_id))
     return cancelled
-
-
-async def _pools(unit: Unit, graph: Graph) -> dict[int, str | None]:
-    return {event_id: row.pool for event_id, row in (await unit.events(graph.event_ids())).items()}
 
 
 async def _graph_of(unit: Unit, run: ExecutionRow) -> Graph:
