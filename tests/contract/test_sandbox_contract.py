@@ -1,4 +1,4 @@
-"""What every sandbox backend promises (ARCHITECTURE.md 4.2), proven on each real backend."""
+"""What every sandbox backend promises (docs/sandbox.md), proven on each real backend."""
 
 from __future__ import annotations
 
