@@ -2,7 +2,7 @@
 
 import pytest
 
-from cronium.cli import exit_status
+from cronium.cli.run import exit_status
 from cronium.sandbox.spec import SandboxResult
 
 

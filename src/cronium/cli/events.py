@@ -1,0 +1,333 @@
+"""``cronium events ...``: events on a server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cronium.cli.common import (
+    EXIT_NOT_SUCCEEDED,
+    AtOption,
+    CronOption,
+    EveryOption,
+    JsonOption,
+    SetOption,
+    TokenOption,
+    TzOption,
+    UrlOption,
+    err,
+    events_app,
+    out,
+    parse_env,
+    parse_json,
+    parse_settings,
+    print_json,
+    print_logs,
+    print_record,
+    print_table,
+    wait_for,
+)
+from cronium.client import DEFAULT_URL, ApiClient, ClientError
+from cronium.domain.event import Language
+
+
+@events_app.command("create")
+def events_create(
+    file: Annotated[Path, typer.Argument(help="The script file.", exists=True, dir_okay=False)],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    name: Annotated[str | None, typer.Option(help="Event name (default: file name).")] = None,
+    lang: Annotated[Language | None, typer.Option(help="Default: from the extension.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Timeout in seconds.")] = None,
+    cpus: Annotated[float | None, typer.Option(help="CPU cores.")] = None,
+    memory: Annotated[int | None, typer.Option(help="Memory in MiB.")] = None,
+    pids: Annotated[int | None, typer.Option(help="Most processes.")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE, repeatable.")] = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    missed_runs: Annotated[
+        str | None, typer.Option(help="skip, run_once or run_all (after downtime).")
+    ] = None,
+    concurrency: Annotated[str | None, typer.Option(help="allow, forbid or replace.")] = None,
+    max_executions: Annotated[int | None, typer.Option(help="Then the event pauses.")] = None,
+    settings: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a script event from a file, on a schedule if one is given."""
+    language = lang or Language.from_filename(file.name)
+    if language is None:
+        raise ClientError(f"cannot tell the language of {file.name}: pass --lang bash|python|node")
+    body = {
+        "name": name or file.stem,
+        "language": language.value,
+        "script": file.read_text(encoding="utf-8"),
+        "env": parse_env(env or []),
+        "timeout_seconds": timeout,
+        "cpus": cpus,
+        "memory_mb": memory,
+        "pids": pids,
+        "schedule": _schedule(cron, tz, every, at),
+        "missed_runs": missed_runs,
+        "concurrency": concurrency,
+        "max_executions": max_executions,
+    }
+    body = {k: v for k, v in body.items() if v is not None} | parse_settings(settings)
+    event = ApiClient(url, token).post("/events", body)
+    if as_json:
+        print_json(event)
+    else:
+        out.print(f"Created event {event['id']} ({event['name']}).")
+
+
+@events_app.command("create-http")
+def events_create_http(
+    name: Annotated[str, typer.Argument(help="Event name.")],
+    target: Annotated[str, typer.Argument(metavar="URL", help="The http:// or https:// URL.")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    method: Annotated[str, typer.Option(help="GET, POST, PUT, PATCH, DELETE...")] = "GET",
+    header: Annotated[list[str] | None, typer.Option(help="'Name: value', repeatable.")] = None,
+    body: Annotated[str | None, typer.Option(help="Sent as it is.")] = None,
+    json_body: Annotated[str | None, typer.Option(help="A JSON value, sent as JSON.")] = None,
+    fail_on_status: Annotated[
+        bool, typer.Option(help="Whether a 4xx or 5xx answer fails the run.")
+    ] = True,
+    timeout: Annotated[float | None, typer.Option(help="Timeout in seconds.")] = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    settings: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an HTTP-request event: the response becomes each run's output."""
+    if body is not None and json_body is not None:
+        raise ClientError("give --body or --json-body, not both")
+    headers = {}
+    for line in header or []:
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise ClientError(f"--header {line!r}: write it as 'Name: value'")
+        headers[key.strip()] = value.strip()
+    request = {
+        "method": method,
+        "url": target,
+        "headers": headers,
+        "body": body if body is not None else parse_json(json_body, "--json-body"),
+        "fail_on_status": fail_on_status,
+    }
+    fields = {
+        "name": name,
+        "http": request,
+        "timeout_seconds": timeout,
+        "schedule": _schedule(cron, tz, every, at),
+    }
+    fields = {k: v for k, v in fields.items() if v is not None} | parse_settings(settings)
+    event = ApiClient(url, token).post("/events", fields)
+    if as_json:
+        print_json(event)
+    else:
+        out.print(f"Created event {event['id']} ({event['name']}).")
+
+
+@events_app.command("versions")
+def events_versions(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List an event's versions, newest first, with what each one changed."""
+    versions = ApiClient(url, token).get(f"/events/{event_id}/versions")
+    if as_json:
+        print_json(versions)
+        return
+    rows = []
+    for index, version in enumerate(versions):
+        earlier = versions[index + 1]["settings"] if index + 1 < len(versions) else None
+        changed = (
+            "created"
+            if earlier is None
+            else ", ".join(k for k, v in version["settings"].items() if earlier.get(k) != v)
+        )
+        restored = version["restored_from"]
+        note = f"restored {restored}: {changed}" if restored else changed
+        rows.append(
+            {"version": version["version"], "created_at": version["created_at"], "changes": note}
+        )
+    print_table(rows, ["version", "created_at", "changes"])
+
+
+@events_app.command("restore")
+def events_restore(
+    event_id: int,
+    version: Annotated[int, typer.Argument(help="The version to bring back.")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Bring back the script and settings of an earlier version (as a new version)."""
+    event = ApiClient(url, token).post(f"/events/{event_id}/versions/{version}/restore")
+    out.print(
+        f"Restored version {version} of event {event_id}: it is now version {event['version']}."
+    )
+
+
+@events_app.command("update")
+def events_update(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    script: Annotated[
+        Path | None, typer.Option(help="A new script, from this file.", exists=True, dir_okay=False)
+    ] = None,
+    settings: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an event's script or settings (a new version); --set NAME=null removes a
+    schedule, a pool or a limit on runs."""
+    changes = parse_settings(settings)
+    if script is not None:
+        changes["script"] = script.read_text(encoding="utf-8")
+    if not changes:
+        raise ClientError("nothing to change: give --script or --set NAME=VALUE")
+    event = ApiClient(url, token).patch(f"/events/{event_id}", changes)
+    if as_json:
+        print_json(event)
+    else:
+        out.print(f"Updated event {event_id}: it is now version {event['version']}.")
+
+
+@events_app.command("list")
+def events_list(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Only events with this tag (repeatable: all).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the events you can see."""
+    events = ApiClient(url, token).get("/events", **({"tag": tag} if tag else {}))
+    if as_json:
+        print_json(events)
+        return
+    for event in events:
+        event["tags"] = ", ".join(event["tags"])
+    columns = ["id", "name", "kind", "language", "status", "tags", "version", "updated_at"]
+    print_table(events, columns)
+
+
+@events_app.command("show")
+def events_show(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one event, with its script."""
+    event = ApiClient(url, token).get(f"/events/{event_id}")
+    if as_json:
+        print_json(event)
+        return
+    fields = ["id", "name", "description", "tags", "kind", "status", "paused_reason", "version"]
+    fields += ["language", "http"]
+    fields += ["schedule", "env"]
+    limits = ["timeout_seconds", "cpus", "memory_mb", "pids"]
+    print_record(event, [*fields, *limits, "created_at", "updated_at"])
+    if event["kind"] == "script":
+        out.print("[b]script[/b]:")
+        print(event["script"])
+
+
+@events_app.command("next")
+def events_next(
+    event_id: Annotated[int | None, typer.Argument(help="A saved event; or give --cron...")] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    count: Annotated[int, typer.Option(help="How many.")] = 5,
+) -> None:
+    """Show the next fire times of an event, or of a schedule before saving it."""
+    client = ApiClient(url, token)
+    if event_id is not None:
+        fires = client.get(f"/events/{event_id}/next", count=count)["fires"]
+    else:
+        schedule = _schedule(cron, tz, every, at)
+        if schedule is None:
+            raise ClientError("give an event id, or a schedule: --cron, --every or --at")
+        fires = client.post("/schedules/next", {"schedule": schedule, "count": count})["fires"]
+    for fire in fires:
+        print(fire)
+
+
+@events_app.command("pause")
+def events_pause(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Stop firing an event on its schedule."""
+    ApiClient(url, token).post(f"/events/{event_id}/pause")
+    out.print(f"Paused event {event_id}.")
+
+
+@events_app.command("resume")
+def events_resume(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Fire an event on its schedule again, from now on."""
+    ApiClient(url, token).post(f"/events/{event_id}/resume")
+    out.print(f"Resumed event {event_id}.")
+
+
+def _schedule(
+    cron: str | None, tz: str, every: float | None, at: str | None
+) -> dict[str, Any] | None:
+    given = [option for option in (cron, every, at) if option is not None]
+    if len(given) > 1:
+        raise ClientError("give one schedule: --cron, --every or --at")
+    if cron is not None:
+        return {"kind": "cron", "cron": cron, "timezone": tz}
+    if every is not None:
+        anchor = datetime.now(UTC).replace(microsecond=0).isoformat()
+        return {"kind": "interval", "every_seconds": every, "anchor": anchor}
+    if at is not None:
+        return {"kind": "once", "at": at}
+    return None
+
+
+@events_app.command("delete")
+def events_delete(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Delete an event with its executions."""
+    ApiClient(url, token).delete(f"/events/{event_id}")
+    out.print(f"Deleted event {event_id}.")
+
+
+@events_app.command("run")
+def events_run(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    input: Annotated[str | None, typer.Option("--input", help="JSON handed to the script.")] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the end, print the log, exit with its code.")
+    ] = False,
+) -> None:
+    """Queue a run of an event now."""
+    client = ApiClient(url, token)
+    payload = parse_json(input, "--input")
+    accepted = client.post(f"/events/{event_id}/run", {"input": payload})
+    execution_id = accepted["execution_id"]
+    if not wait:
+        out.print(f"Queued execution {execution_id}.")
+        return
+    execution = wait_for(client, execution_id)
+    print_logs(client.get(f"/executions/{execution_id}/logs"))
+    reason = f": {execution['error']}" if execution["error"] else ""
+    err.print(f"Execution {execution_id} {execution['status']}{reason}.", highlight=False)
+    code = execution["exit_code"]
+    if code is None:
+        code = 0 if execution["status"] == "succeeded" else EXIT_NOT_SUCCEEDED
+    raise typer.Exit(code)

@@ -1,0 +1,110 @@
+"""``cronium executions ...``, ``cronium workers``, ``cronium tokens ...``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cronium.cli.common import (
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    app,
+    err,
+    executions_app,
+    out,
+    print_json,
+    print_logs,
+    print_record,
+    print_table,
+    tokens_app,
+)
+from cronium.client import DEFAULT_URL, ApiClient
+
+
+@executions_app.command("show")
+def executions_show(
+    execution_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one execution: status, exit code, timings, then its output."""
+    client = ApiClient(url, token)
+    execution = client.get(f"/executions/{execution_id}")
+    logs = client.get(f"/executions/{execution_id}/logs")
+    if as_json:
+        print_json({**execution, "logs": logs})
+        return
+    print_record(execution, list(execution))
+    print_logs(logs)
+
+
+@executions_app.command("cancel")
+def executions_cancel(
+    execution_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None
+) -> None:
+    """Cancel an execution: at once if queued; a running one is stopped by its worker."""
+    execution = ApiClient(url, token).post(f"/executions/{execution_id}/cancel")
+    state = "cancelled" if execution["status"] == "cancelled" else "being cancelled"
+    out.print(f"Execution {execution_id} is {state}.")
+
+
+@app.command("workers")
+def workers_list(
+    url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False
+) -> None:
+    """List workers: host, backend, tags, capacity, running count, last heartbeat, state."""
+    rows = ApiClient(url, token).get("/workers")
+    if as_json:
+        print_json(rows)
+        return
+    columns = ["id", "backend", "tags", "capacity", "running", "last_heartbeat_at", "state"]
+    print_table(rows, columns)
+
+
+@executions_app.command("list")
+def executions_list(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    event: Annotated[int | None, typer.Option(help="Only this event's executions.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List recent executions."""
+    rows = ApiClient(url, token).get("/executions", event_id=event, limit=limit)
+    if as_json:
+        print_json(rows)
+    else:
+        columns = ["id", "event_id", "status", "exit_code", "queued_at", "run_seconds"]
+        print_table(rows, columns)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    expires_in_days: Annotated[int | None, typer.Option(help="Default: never.")] = None,
+) -> None:
+    """Create an API token for yourself and print it (shown once)."""
+    issued = ApiClient(url, token).post(
+        "/tokens", {"name": name, "expires_in_days": expires_in_days}
+    )
+    err.print(f"Created token {issued['id']} ({issued['name']}); shown this once:")
+    print(issued["token"])
+
+
+@tokens_app.command("list")
+def tokens_list(url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """List your API tokens (never their secrets)."""
+    rows = ApiClient(url, token).get("/tokens")
+    print_table(rows, ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"])
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+    """Revoke one of your API tokens."""
+    ApiClient(url, token).delete(f"/tokens/{token_id}")
+    out.print(f"Revoked token {token_id}.")

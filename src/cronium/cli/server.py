@@ -1,0 +1,180 @@
+"""Server-side commands: the processes, the database, users, the doctor, images, the version."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cronium import __version__
+from cronium.cli.common import (
+    app,
+    configure_logging,
+    db_app,
+    err,
+    images_app,
+    out,
+    settings_epilog,
+    users_app,
+)
+from cronium.client import ClientError
+from cronium.settings import load_settings
+
+# server side
+
+
+@app.command(epilog=settings_epilog())
+def server(
+    host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+) -> None:
+    """Run the API and a worker in one process (SQLite and the embedded sandbox by default)."""
+    from cronium.server import serve
+
+    settings = load_settings(host=host, port=port)
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings, say=lambda text: print(text, flush=True)))
+
+
+@app.command(epilog=settings_epilog())
+def api(
+    host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+) -> None:
+    """Run the REST API alone (with PostgreSQL, beside `cronium worker` and `cronium scheduler`)."""
+    from cronium.server import serve
+
+    settings = load_settings(host=host, port=port)
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings, say=lambda text: print(text, flush=True), with_worker=False))
+
+
+@app.command(epilog=settings_epilog())
+def worker() -> None:
+    """Run a worker alone: it claims queued executions and runs them in sandboxes.
+
+    SIGTERM or Ctrl-C stops taking work and lets running executions finish for
+    CRONIUM_WORKER_SHUTDOWN_GRACE seconds, then cancels the rest; a second Ctrl-C cancels at once.
+    """
+    from cronium.server import run_worker
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+@app.command(epilog=settings_epilog())
+def scheduler() -> None:
+    """Run the scheduler alone: it fires schedules and requeues what lost workers left."""
+    from cronium.server import run_scheduler
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_scheduler(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the configured database."""
+    from cronium.storage.database import create_engine, migrate
+
+    async def upgrade() -> None:
+        engine = create_engine(load_settings().database_url_value)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    out.print("The database is up to date.")
+
+
+@users_app.command("create-admin")
+def create_admin(name: Annotated[str, typer.Argument(help="The new user's name.")]) -> None:
+    """Create an administrator and print its first API token (shown once)."""
+    from cronium.service import Service
+    from cronium.storage import Store
+    from cronium.storage.database import create_engine, migrate
+
+    async def create() -> str:
+        engine = create_engine(load_settings().database_url_value)
+        try:
+            await migrate(engine)
+            _, issued = await Service(Store(engine)).create_admin(name)
+            return issued.secret
+        finally:
+            await engine.dispose()
+
+    secret = asyncio.run(create())
+    err.print(f"Created the administrator {name!r}. Its API token, shown this once:")
+    print(secret)
+
+
+@app.command()
+def doctor() -> None:
+    """Say which sandbox backends work on this machine and, for each that does not, why; and
+    whether the server's data, state directory and sandbox uids are private."""
+    from cronium.doctor import examine_all, examine_privacy
+
+    settings = load_settings()
+    table = Table("backend", "works", "details")
+    findings = examine_all(settings)
+    for finding in findings:
+        mark = "[green]yes[/green]" if finding.works else "[red]no[/red]"
+        table.add_row(finding.backend, mark, finding.detail)
+    out.print(table)
+    checks = Table("check", "ok", "details")
+    privacy = examine_privacy(settings)
+    for finding in privacy:
+        mark = "[green]yes[/green]" if finding.works else "[red]no[/red]"
+        checks.add_row(finding.backend, mark, finding.detail)
+    out.print(checks)
+    chosen = next(f for f in findings if f.backend == settings.sandbox)
+    verdict = "it works" if chosen.works else "it does not work here"
+    out.print(f"The server uses {chosen.backend} (CRONIUM_SANDBOX): {verdict}.")
+    private = all(finding.works for finding in privacy)
+    if not private:
+        out.print("Some of what the server keeps is not private: see the checks above.")
+    raise typer.Exit(0 if chosen.works and private else 1)
+
+
+@images_app.command("build")
+def images_build(
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="Build from this image (e.g. debian:bookworm-slim; needs a registry) "
+            "instead of a Debian made here with debootstrap."
+        ),
+    ] = None,
+    mirror: Annotated[
+        str | None, typer.Option(help="Debian mirror for debootstrap (default: apt's).")
+    ] = None,
+    fresh_rootfs: Annotated[
+        bool, typer.Option(help="Make the debootstrapped Debian again even if it exists.")
+    ] = False,
+) -> None:
+    """Build the docker backend's runner images (bash, python, node)."""
+    from cronium.images import ROOTFS_IMAGE, build_images, build_rootfs, image_exists
+
+    def say(text: str) -> None:
+        err.print(text, highlight=False)
+
+    try:
+        if base is None and (fresh_rootfs or not image_exists(ROOTFS_IMAGE)):
+            build_rootfs(say, mirror)
+        built = build_images(say, base=base or ROOTFS_IMAGE)
+    except subprocess.CalledProcessError as exc:
+        output = (exc.stderr or b"").decode(errors="replace").strip()[-2000:]
+        raise ClientError(f"{' '.join(map(str, exc.cmd[:3]))}... failed: {output}") from exc
+    for tag in built:
+        print(tag)
+
+
+@app.command()
+def version() -> None:
+    """Print Cronium's version."""
+    print(__version__)
