@@ -4,7 +4,6 @@ parsing."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 import typing
@@ -17,7 +16,6 @@ from rich.table import Table
 from cronium.client import ApiClient, ClientError
 from cronium.domain import settings as declared
 from cronium.domain.event import EventSettings
-from cronium.settings import describe_settings
 
 app = typer.Typer(
     help=(
@@ -50,27 +48,6 @@ err = Console(stderr=True)
 
 TERMINAL = {"succeeded", "failed", "timed_out", "cancelled"}
 EXIT_NOT_SUCCEEDED = 1
-
-
-def settings_epilog() -> str:
-    lines = ["[b]Settings[/b] (environment variables):\n"]
-    for variable, default, description in describe_settings():
-        shown = f" [dim](default: {default})[/dim]" if default else ""
-        lines.append(f"[cyan]{variable}[/cyan]{shown}: {description}\n")
-    return "\n".join(lines)
-
-
-# Libraries whose debug lines carry the data they handle (aiosqlite logs each call with its
-# arguments, SQLAlchemy each statement): never below warning, whatever the level.
-QUIET_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg", "httpcore", "httpx")
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 # client side

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 from typing import Annotated
 
@@ -12,16 +13,36 @@ from rich.table import Table
 from cronium import __version__
 from cronium.cli.common import (
     app,
-    configure_logging,
     db_app,
     err,
     images_app,
     out,
-    settings_epilog,
     users_app,
 )
 from cronium.client import ClientError
-from cronium.settings import load_settings
+from cronium.settings import describe_settings, load_settings
+
+
+def settings_epilog() -> str:
+    lines = ["[b]Settings[/b] (environment variables):\n"]
+    for variable, default, description in describe_settings():
+        shown = f" [dim](default: {default})[/dim]" if default else ""
+        lines.append(f"[cyan]{variable}[/cyan]{shown}: {description}\n")
+    return "\n".join(lines)
+
+
+# Libraries whose debug lines carry the data they handle (aiosqlite logs each call with its
+# arguments, SQLAlchemy each statement): never below warning, whatever the level.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg", "httpcore", "httpx")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
 
 # server side
 
