@@ -15,6 +15,13 @@ class ClientError(CroniumError):
     """The server could not be reached, or refused the request; the message says why."""
 
 
+def server_root(url: str) -> str:
+    """The server's address from what a user gives: a trailing ``/`` or ``/api/v1`` is
+    understood (the client adds ``/api/v1`` itself)."""
+    root = url.strip().rstrip("/")
+    return root.removesuffix("/api/v1").rstrip("/")
+
+
 class ApiClient:
     """Calls ``/api/v1`` on a Cronium server with an API token."""
 
@@ -24,7 +31,7 @@ class ApiClient:
                 "no API token: set CRONIUM_TOKEN (or pass --token); "
                 "`cronium users create-admin NAME` makes one"
             )
-        self.url = url.rstrip("/")
+        self.url = server_root(url)
         self._http = httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {token}"},
@@ -42,6 +49,9 @@ class ApiClient:
 
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, json=body)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.request("PUT", path, json=body)
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)

@@ -20,6 +20,7 @@ from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import ApiToken, User
+from cronium.domain.variable import check_key
 from cronium.domain.worker import WorkerInfo
 from cronium.domain.workflow import Graph, Node, NodeRun
 from cronium.errors import (
@@ -113,6 +114,14 @@ class Service:
             expires_at=None if expires_in is None else now + expires_in,
         )
         return IssuedToken(token=token, secret=secret)
+
+    async def issue_token_for(
+        self, user_name: str, *, name: str, expires_in: timedelta | None
+    ) -> IssuedToken:
+        """A new token for the user named ``user_name`` (an operator's way back in for a user
+        who revoked their last token)."""
+        user = await self.store.users.by_name(user_name)
+        return await self.issue_token(user, name=name, expires_in=expires_in)
 
     async def list_tokens(self, user: User) -> list[ApiToken]:
         return await self.store.tokens.all(user.id)
@@ -345,6 +354,24 @@ class Service:
         """Cancel at once if queued; if running, its worker stops it (within about a second)."""
         await self.get_execution(user, execution_id)
         return await self.store.queue.cancel(execution_id, self.clock())
+
+    # variables
+
+    async def list_variables(self, user: User) -> dict[str, Any]:
+        return await self.store.variables.all(user.id)
+
+    async def get_variable(self, user: User, key: str) -> Any:
+        found, value = await self.store.variables.get(user.id, check_key(key))
+        if not found:
+            raise NotFoundError(f"you have no variable {key!r}")
+        return value
+
+    async def set_variable(self, user: User, key: str, value: Any) -> None:
+        await self.store.variables.put(user.id, check_key(key), value, self.clock())
+
+    async def delete_variable(self, user: User, key: str) -> None:
+        if not await self.store.variables.delete(user.id, check_key(key)):
+            raise NotFoundError(f"you have no variable {key!r}")
 
     async def list_workers(self, user: User) -> list[WorkerInfo]:
         if not user.is_admin:

@@ -7,7 +7,15 @@ from fastapi import APIRouter, FastAPI
 from cronium import __version__
 from cronium.api.errors import install_error_handlers
 from cronium.api.limits import WEBHOOK_MAX_BODY, BoundedRequests, Bounds
-from cronium.api.routers import events, executions, health, tokens, workers, workflows
+from cronium.api.routers import (
+    events,
+    executions,
+    health,
+    tokens,
+    variables,
+    workers,
+    workflows,
+)
 from cronium.api.routers.health import WriteProbe
 from cronium.api.schemas import ErrorBody
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH
@@ -50,7 +58,7 @@ def create_app(
             503: {"model": ErrorBody, "description": "The database is unavailable."},
         },
     )
-    for module in (events, executions, tokens, workers, workflows):
+    for module in (events, executions, tokens, variables, workers, workflows):
         api.include_router(module.router)
     api.include_router(events.schedules)
     api.include_router(events.hooks)

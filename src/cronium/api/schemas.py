@@ -395,6 +395,15 @@ class TokenCreate(Strict):
     )
 
 
+class VariableIn(Strict):
+    value: Any = Field(description="Any JSON value.")
+
+
+class VariablePublic(BaseModel):
+    key: str
+    value: Any
+
+
 class TokenPublic(BaseModel):
     id: int
     name: str

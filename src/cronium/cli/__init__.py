@@ -14,7 +14,7 @@ from cronium.errors import CroniumError
 __all__ = ["app", "main"]
 
 # The command groups register their commands, in the order --help lists them.
-for _group in ("server", "run", "events", "workflows", "executions"):
+for _group in ("server", "users", "run", "events", "workflows", "executions", "variables"):
     importlib.import_module(f"cronium.cli.{_group}")
 
 

@@ -4,6 +4,7 @@ parsing."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import typing
@@ -52,6 +53,29 @@ EXIT_NOT_SUCCEEDED = 1
 
 # client side
 
+
+@app.callback()
+def global_options(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Server address, for every client command [CRONIUM_URL]."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="API token, for every client command.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON, for every command that prints data.")
+    ] = False,
+) -> None:
+    """Options given before the command stand for every command: they are handed on as the
+    environment the command reads (CRONIUM_URL, CRONIUM_TOKEN, CRONIUM_JSON)."""
+    for variable, value in (("CRONIUM_URL", url), ("CRONIUM_TOKEN", token)):
+        if value is not None:
+            os.environ[variable] = value
+    if as_json:
+        os.environ["CRONIUM_JSON"] = "1"
+
+
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="CRONIUM_URL", help="Server address.", show_default=True)
 ]
@@ -59,7 +83,9 @@ TokenOption = Annotated[
     str | None,
     typer.Option("--token", envvar="CRONIUM_TOKEN", help="API token.", show_default=False),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", envvar="CRONIUM_JSON", help="Print the server's JSON answer.")
+]
 CronOption = Annotated[
     str | None, typer.Option(help="Cron expression: 5 fields, or 6 with seconds first.")
 ]

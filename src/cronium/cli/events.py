@@ -30,35 +30,36 @@ from cronium.cli.common import (
     print_table,
     wait_for,
 )
+from cronium.cli.setting_options import setting_options
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
 from cronium.domain.event import Language
 
+# set otherwise: by the file, --lang, --env, the schedule options, http, and their commands
+NOT_OPTIONS = frozenset(
+    {"kind", "language", "script", "http", "workflow", "env", "status", "schedule", "actions"}
+)
+NOT_HTTP_OPTIONS = NOT_OPTIONS | {"cpus", "memory_mb", "pids", "network"}
+
 
 @events_app.command("create")
+@setting_options(exclude=NOT_OPTIONS | {"name"})
 def events_create(
     file: Annotated[Path, typer.Argument(help="The script file.", exists=True, dir_okay=False)],
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     name: Annotated[str | None, typer.Option(help="Event name (default: file name).")] = None,
     lang: Annotated[Language | None, typer.Option(help="Default: from the extension.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Timeout in seconds.")] = None,
-    cpus: Annotated[float | None, typer.Option(help="CPU cores.")] = None,
-    memory: Annotated[int | None, typer.Option(help="Memory in MiB.")] = None,
-    pids: Annotated[int | None, typer.Option(help="Most processes.")] = None,
     env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE, repeatable.")] = None,
     cron: CronOption = None,
     tz: TzOption = "UTC",
     every: EveryOption = None,
     at: AtOption = None,
-    missed_runs: Annotated[
-        str | None, typer.Option(help="skip, run_once or run_all (after downtime).")
-    ] = None,
-    concurrency: Annotated[str | None, typer.Option(help="allow, forbid or replace.")] = None,
-    max_executions: Annotated[int | None, typer.Option(help="Then the event pauses.")] = None,
-    settings: SetOption = None,
+    set_: SetOption = None,
     as_json: JsonOption = False,
+    settings: dict[str, Any] | None = None,
 ) -> None:
-    """Create a script event from a file, on a schedule if one is given."""
+    """Create a script event from a file, on a schedule if one is given; every setting has its
+    option (see docs/api.md)."""
     language = lang or Language.from_filename(file.name)
     if language is None:
         raise ClientError(f"cannot tell the language of {file.name}: pass --lang bash|python|node")
@@ -67,17 +68,10 @@ def events_create(
         "language": language.value,
         "script": file.read_text(encoding="utf-8"),
         "env": parse_env(env or []),
-        "timeout_seconds": timeout,
-        "cpus": cpus,
-        "memory_mb": memory,
-        "pids": pids,
         "schedule": _schedule(cron, tz, every, at),
-        "missed_runs": missed_runs,
-        "concurrency": concurrency,
-        "max_executions": max_executions,
     }
-    body = {k: v for k, v in body.items() if v is not None} | parse_settings(settings)
-    event = ApiClient(url, token).post("/events", body)
+    body = {k: v for k, v in body.items() if v is not None} | (settings or {})
+    event = ApiClient(url, token).post("/events", body | parse_settings(set_))
     if as_json:
         print_json(event)
     else:
@@ -85,6 +79,7 @@ def events_create(
 
 
 @events_app.command("create-http")
+@setting_options(exclude=NOT_HTTP_OPTIONS | {"name"})
 def events_create_http(
     name: Annotated[str, typer.Argument(help="Event name.")],
     target: Annotated[str, typer.Argument(metavar="URL", help="The http:// or https:// URL.")],
@@ -97,13 +92,13 @@ def events_create_http(
     fail_on_status: Annotated[
         bool, typer.Option(help="Whether a 4xx or 5xx answer fails the run.")
     ] = True,
-    timeout: Annotated[float | None, typer.Option(help="Timeout in seconds.")] = None,
     cron: CronOption = None,
     tz: TzOption = "UTC",
     every: EveryOption = None,
     at: AtOption = None,
-    settings: SetOption = None,
+    set_: SetOption = None,
     as_json: JsonOption = False,
+    settings: dict[str, Any] | None = None,
 ) -> None:
     """Create an HTTP-request event: the response becomes each run's output."""
     if body is not None and json_body is not None:
@@ -121,14 +116,9 @@ def events_create_http(
         "body": body if body is not None else parse_json(json_body, "--json-body"),
         "fail_on_status": fail_on_status,
     }
-    fields = {
-        "name": name,
-        "http": request,
-        "timeout_seconds": timeout,
-        "schedule": _schedule(cron, tz, every, at),
-    }
-    fields = {k: v for k, v in fields.items() if v is not None} | parse_settings(settings)
-    event = ApiClient(url, token).post("/events", fields)
+    fields = {"name": name, "http": request, "schedule": _schedule(cron, tz, every, at)}
+    fields = {k: v for k, v in fields.items() if v is not None} | (settings or {})
+    event = ApiClient(url, token).post("/events", fields | parse_settings(set_))
     if as_json:
         print_json(event)
     else:
@@ -178,6 +168,7 @@ def events_restore(
 
 
 @events_app.command("update")
+@setting_options(exclude=NOT_OPTIONS)
 def events_update(
     event_id: int,
     url: UrlOption = DEFAULT_URL,
@@ -185,16 +176,30 @@ def events_update(
     script: Annotated[
         Path | None, typer.Option(help="A new script, from this file.", exists=True, dir_okay=False)
     ] = None,
-    settings: SetOption = None,
+    lang: Annotated[Language | None, typer.Option(help="A new language.")] = None,
+    env: Annotated[
+        list[str] | None, typer.Option(help="NAME=VALUE, repeatable: the whole new env.")
+    ] = None,
+    cron: CronOption = None,
+    tz: TzOption = "UTC",
+    every: EveryOption = None,
+    at: AtOption = None,
+    set_: SetOption = None,
     as_json: JsonOption = False,
+    settings: dict[str, Any] | None = None,
 ) -> None:
-    """Change an event's script or settings (a new version); --set NAME=null removes a
-    schedule, a pool or a limit on runs."""
-    changes = parse_settings(settings)
-    if script is not None:
-        changes["script"] = script.read_text(encoding="utf-8")
+    """Change an event's script or settings (a new version): every option of create, and
+    --set NAME=VALUE; --set NAME=null removes a schedule, a pool or a limit on runs."""
+    changes = {
+        "script": None if script is None else script.read_text(encoding="utf-8"),
+        "language": None if lang is None else lang.value,
+        "env": None if env is None else parse_env(env),
+        "schedule": _schedule(cron, tz, every, at),
+    }
+    changes = {k: v for k, v in changes.items() if v is not None} | (settings or {})
+    changes |= parse_settings(set_)
     if not changes:
-        raise ClientError("nothing to change: give --script or --set NAME=VALUE")
+        raise ClientError("nothing to change: give --script, a setting's option or --set")
     event = ApiClient(url, token).patch(f"/events/{event_id}", changes)
     if as_json:
         print_json(event)

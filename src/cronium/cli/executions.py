@@ -21,6 +21,7 @@ from cronium.cli.common import (
     tokens_app,
 )
 from cronium.client import DEFAULT_URL, ApiClient
+from cronium.tokens import display_prefix
 
 
 @executions_app.command("show")
@@ -97,14 +98,36 @@ def tokens_create(
 
 
 @tokens_app.command("list")
-def tokens_list(url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+def tokens_list(
+    url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False
+) -> None:
     """List your API tokens (never their secrets)."""
     rows = ApiClient(url, token).get("/tokens")
+    if as_json:
+        print_json(rows)
+        return
     print_table(rows, ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"])
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
-    """Revoke one of your API tokens."""
-    ApiClient(url, token).delete(f"/tokens/{token_id}")
+def tokens_revoke(
+    token_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Revoke without asking.")] = False,
+) -> None:
+    """Revoke one of your API tokens; asks first when it is the token in use."""
+    client = ApiClient(url, token)
+    if not yes and _is_in_use(client, token_id, token):
+        typer.confirm(
+            f"Token {token_id} is the one this command uses: once revoked, it signs you out "
+            "(an operator can issue you another with `cronium users token NAME`). Revoke it?",
+            abort=True,
+        )
+    client.delete(f"/tokens/{token_id}")
     out.print(f"Revoked token {token_id}.")
+
+
+def _is_in_use(client: ApiClient, token_id: int, secret: str | None) -> bool:
+    prefix = display_prefix(secret or "")
+    return any(row["id"] == token_id and row["prefix"] == prefix for row in client.get("/tokens"))

@@ -73,11 +73,19 @@ class ResourceLimits:
     """What one sandboxed run may use. Its fields are event settings."""
 
     timeout_seconds: float = setting(
-        TIMEOUT_DEFAULT, ge=TIMEOUT_MIN, le=TIMEOUT_MAX, description="Seconds."
+        TIMEOUT_DEFAULT,
+        ge=TIMEOUT_MIN,
+        le=TIMEOUT_MAX,
+        flags=("--timeout",),
+        description="Seconds.",
     )
     cpus: float = setting(CPUS_DEFAULT, ge=CPUS_MIN, le=CPUS_MAX, description="CPU cores.")
     memory_mb: int = setting(
-        MEMORY_MB_DEFAULT, ge=MEMORY_MB_MIN, le=MEMORY_MB_MAX, description="MiB."
+        MEMORY_MB_DEFAULT,
+        ge=MEMORY_MB_MIN,
+        le=MEMORY_MB_MAX,
+        flags=("--memory",),
+        description="MiB.",
     )
     pids: int = setting(PIDS_DEFAULT, ge=PIDS_MIN, le=PIDS_MAX, description="Processes.")
 

@@ -41,6 +41,7 @@ class Meta:
     documents: Documents = "events"
     description: str = ""
     name: str | None = None  # its flat name, when not the field's
+    flags: tuple[str, ...] = ()  # short command-line names besides --its-name
     codec: Codec | None = None
     check: Callable[[Any], Any] | None = None  # raises ValueError with the reason
     # bounds, as the API applies them
