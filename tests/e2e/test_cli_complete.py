@@ -109,6 +109,57 @@ def test_variables_are_listed_read_set_and_deleted_keeping_their_types(
     assert "is not valid" in bad.stderr
 
 
+def test_edit_opens_the_script_in_the_editor_and_saves_a_change_as_a_version(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = _event(server, tmp_path, "edited")
+    monkeypatch.setenv("EDITOR", "sed -i s/one/two/")
+    edited = cli(server, "events", "edit", str(event["id"]))
+    assert edited.returncode == 0, edited.stderr
+    assert "version 2" in edited.stdout
+    shown = json.loads(cli(server, "events", "show", str(event["id"]), "--json").stdout)
+    assert shown["script"] == "echo two\n"
+    monkeypatch.setenv("EDITOR", "true")
+    unchanged = cli(server, "events", "edit", str(event["id"]))
+    assert "unchanged: nothing saved" in unchanged.stdout
+    monkeypatch.setenv("EDITOR", "false")
+    failed = cli(server, "events", "edit", str(event["id"]))
+    assert failed.returncode == 2
+    assert "exited with status 1" in failed.stderr
+
+
+def test_webhooks_are_shown_rotated_and_removed(server: RunningServer, tmp_path: Path) -> None:
+    event = _event(server, tmp_path, "hooked")
+    event_id = str(event["id"])
+    assert "has no webhook" in cli(server, "events", "webhook", "show", event_id).stdout
+    first = cli(server, "events", "webhook", "rotate", event_id).stdout.strip()
+    second = cli(server, "events", "webhook", "rotate", event_id).stdout.strip()
+    assert first.startswith(f"{server.url}/api/v1/hooks/")
+    assert first != second
+    with server.client() as client:
+        assert client.post(first.removeprefix(server.url), json={}).status_code == 404
+        assert client.post(second.removeprefix(server.url), json={}).status_code == 202
+    assert "has a webhook" in cli(server, "events", "webhook", "show", event_id).stdout
+    assert cli(server, "events", "webhook", "remove", event_id).returncode == 0
+    with server.client() as client:
+        assert client.post(second.removeprefix(server.url), json={}).status_code == 404
+
+
+def test_actions_are_added_listed_and_removed(server: RunningServer, tmp_path: Path) -> None:
+    source = str(_event(server, tmp_path, "source")["id"])
+    target = str(_event(server, tmp_path, "target")["id"])
+    assert cli(server, "events", "actions", "add", source, "failure", target).returncode == 0
+    again = cli(server, "events", "actions", "add", source, "failure", target)
+    assert "already" in again.stdout
+    listed = json.loads(cli(server, "events", "actions", "list", source, "--json").stdout)
+    assert listed == [{"when": "failure", "event_id": int(target)}]
+    wrong = cli(server, "events", "actions", "remove", source, "success", target)
+    assert wrong.returncode == 2
+    assert "does not run" in wrong.stderr
+    assert cli(server, "events", "actions", "remove", source, "failure", target).returncode == 0
+    assert json.loads(cli(server, "events", "actions", "list", source, "--json").stdout) == []
+
+
 def test_global_options_go_before_the_command_and_a_url_may_end_in_api_v1(
     server: RunningServer,
 ) -> None:

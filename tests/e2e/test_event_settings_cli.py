@@ -48,7 +48,7 @@ def test_the_cli_sets_description_and_tags_and_lists_by_tag(
     assert updated.returncode == 0, updated.stderr
     assert "version 2" in updated.stdout
     shown = cli(server, "events", "show", str(event["id"]))
-    assert "tags: ['weekly']" in shown.stdout
+    assert 'tags: ["weekly"]' in shown.stdout
     assert "description: Nightly copy" in shown.stdout
 
 

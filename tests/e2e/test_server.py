@@ -189,7 +189,8 @@ def test_a_scheduled_event_fires_through_the_servers_scheduler(
     script.write_text("echo tick\n")
     preview = cli(server, "events", "next", "--cron", "0 9 * * *", "--tz", "Europe/Paris")
     assert preview.returncode == 0, preview.stderr
-    assert len(preview.stdout.split()) == 5
+    assert len(preview.stdout.splitlines()) == 5
+    assert all(line.endswith(("CET", "CEST")) for line in preview.stdout.splitlines())
     every_second = ["--cron", "* * * * * *", "--concurrency", "forbid"]
     created = cli(server, "events", "create", str(script), *every_second, "--json")
     assert created.returncode == 0, created.stderr

@@ -48,3 +48,12 @@ def test_allowing_egress_does_not_allow_private_addresses() -> None:
     policy = EgressPolicy(allow_egress=True)
     address = ipaddress.ip_address("127.0.0.1")
     assert policy.address_refusal("localhost", address, "loopback") is not None
+
+
+def test_an_address_given_as_such_is_named_once() -> None:
+    refusal = EgressPolicy().address_refusal(
+        "127.0.0.1", ipaddress.ip_address("127.0.0.1"), "loopback"
+    )
+    assert refusal is not None
+    assert refusal.startswith("127.0.0.1 is a loopback address: HTTP-request events may not")
+    assert refusal.count("127.0.0.1") == 1

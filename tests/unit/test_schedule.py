@@ -216,3 +216,10 @@ def test_schedules_round_trip_through_their_stored_form() -> None:
     ]
     for schedule in schedules:
         assert schedule_from_json(schedule_to_json(schedule)) == schedule
+
+
+def test_a_one_off_in_the_past_is_refused_when_saved() -> None:
+    past = Schedule.of_once(T0 - timedelta(minutes=1))
+    with pytest.raises(InvalidInputError, match="is in the past, so it would never fire"):
+        past.check(T0)
+    past.check()  # read back from storage: still shown

@@ -14,7 +14,16 @@ from cronium.errors import CroniumError
 __all__ = ["app", "main"]
 
 # The command groups register their commands, in the order --help lists them.
-for _group in ("server", "users", "run", "events", "workflows", "executions", "variables"):
+for _group in (
+    "server",
+    "users",
+    "run",
+    "events",
+    "event_extras",
+    "workflows",
+    "executions",
+    "variables",
+):
     importlib.import_module(f"cronium.cli.{_group}")
 
 

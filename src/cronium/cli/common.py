@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from cronium.cli.shown import shown
 from cronium.client import ApiClient, ClientError
 from cronium.domain import settings as declared
 from cronium.domain.event import EventSettings
@@ -108,16 +110,18 @@ def print_json(value: Any) -> None:
 
 
 def print_record(record: dict[str, Any], fields: list[str]) -> None:
+    """``name: value`` lines of the fields that have a value, as a person reads them."""
     for name in fields:
         value = record.get(name)
         if value not in (None, {}, [], ""):
-            out.print(f"[b]{name}[/b]: {value}", highlight=False)
+            out.print(f"[b]{name}[/b]: {escape(shown(name, value, pretty=True))}", highlight=False)
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A table that fits the terminal, its cells as a person reads them."""
     table = Table(*columns)
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        table.add_row(*(escape(shown(column, row.get(column))) for column in columns))
     out.print(table)
 
 

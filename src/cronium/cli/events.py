@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -31,6 +32,7 @@ from cronium.cli.common import (
     wait_for,
 )
 from cronium.cli.setting_options import setting_options
+from cronium.cli.shown import moment, shown
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
 from cronium.domain.event import Language
 
@@ -269,8 +271,16 @@ def events_next(
         if schedule is None:
             raise ClientError("give an event id, or a schedule: --cron, --every or --at")
         fires = client.post("/schedules/next", {"schedule": schedule, "count": count})["fires"]
+    if not fires:
+        err.print(
+            "No fire to come: the event is not active, has no schedule, or its schedule has "
+            "ended (a one-off time in the past, an end date).",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_NOT_SUCCEEDED)
+    zone = ZoneInfo(tz)
     for fire in fires:
-        print(fire)
+        print(moment(fire, zone))
 
 
 @events_app.command("pause")
@@ -317,7 +327,11 @@ def events_run(
     token: TokenOption = None,
     input: Annotated[str | None, typer.Option("--input", help="JSON handed to the script.")] = None,
     wait: Annotated[
-        bool, typer.Option(help="Wait for the end, print the log, exit with its code.")
+        bool,
+        typer.Option(
+            help="Wait for the end (and for the retries that follow), print the log and the "
+            "output, exit with the script's exit code."
+        ),
     ] = False,
 ) -> None:
     """Queue a run of an event now."""
@@ -328,11 +342,56 @@ def events_run(
     if not wait:
         out.print(f"Queued execution {execution_id}.")
         return
+    http = client.get(f"/events/{event_id}")["kind"] == "http"
     execution = wait_for(client, execution_id)
-    print_logs(client.get(f"/executions/{execution_id}/logs"))
-    reason = f": {execution['error']}" if execution["error"] else ""
-    err.print(f"Execution {execution_id} {execution['status']}{reason}.", highlight=False)
+    while True:
+        print_logs(client.get(f"/executions/{execution['id']}/logs"))
+        if execution["output"] is not None:
+            if http:
+                print_json(execution["output"])  # the response: what the run is for
+            else:
+                err.print(f"output: {shown('output', execution['output'])}", highlight=False)
+        err.print(f"Execution {execution['id']} {ending(execution)}.", highlight=False)
+        retry = _retry_of(client, execution)
+        if retry is None:
+            break
+        due = f", due {shown('due_at', retry['due_at'])}" if retry["due_at"] else ""
+        err.print(
+            f"Attempt {retry['attempt']} is queued as execution {retry['id']}{due}: waiting.",
+            highlight=False,
+        )
+        execution = wait_for(client, retry["id"])
     code = execution["exit_code"]
     if code is None:
         code = 0 if execution["status"] == "succeeded" else EXIT_NOT_SUCCEEDED
     raise typer.Exit(code)
+
+
+def ending(execution: dict[str, Any]) -> str:
+    """How an execution ended, in words: its status, exit code or signal, and why."""
+    words = str(execution["status"]).replace("_", " ")
+    if execution["oom_killed"]:
+        words += " (killed: out of memory)"
+    elif execution["exit_code"] not in (None, 0):
+        words += f" (exit code {execution['exit_code']})"
+    elif execution["signal"] and not execution["error"]:
+        words += f" (killed by signal {execution['signal']})"
+    if execution["error"] and not execution["oom_killed"]:
+        words += f": {execution['error']}"
+    return words
+
+
+def _retry_of(client: ApiClient, ended: dict[str, Any]) -> dict[str, Any] | None:
+    """The attempt that follows ``ended``, if one was queued when it ended."""
+    if ended["status"] not in ("failed", "timed_out"):
+        return None
+    first = ended["retry_of"] or ended["id"]
+    recent = client.get("/executions", event_id=ended["event_id"], limit=50)
+    return next(
+        (
+            row
+            for row in recent
+            if row["retry_of"] == first and row["attempt"] == ended["attempt"] + 1
+        ),
+        None,
+    )

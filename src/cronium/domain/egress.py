@@ -15,8 +15,8 @@ EGRESS_REFUSED = (
     "CRONIUM_ALLOW_EGRESS=true"
 )
 PRIVATE_REFUSED = (
-    "{host} resolves to {address}, a {kind} address: HTTP-request events may not reach it "
-    "unless an administrator sets CRONIUM_HTTP_ALLOW_PRIVATE=true"
+    "{where} a {kind} address: HTTP-request events may not reach it unless an administrator "
+    "sets CRONIUM_HTTP_ALLOW_PRIVATE=true"
 )
 
 
@@ -40,4 +40,6 @@ class EgressPolicy:
         private... or None for a public address); None if it may."""
         if kind is None or self.allow_private:
             return None
-        return PRIVATE_REFUSED.format(host=host, address=address, kind=kind)
+        named = str(address) != host.strip("[]")  # a name, not the address itself
+        where = f"{host} resolves to {address}," if named else f"{host} is"
+        return PRIVATE_REFUSED.format(where=where, kind=kind)

@@ -117,6 +117,11 @@ class Schedule:
                 raise InvalidInputError("interval schedule: give an anchor instant")
         elif self.at is None:
             raise InvalidInputError("one-off schedule: give the instant 'at'")
+        elif now is not None and self.at <= now:
+            raise InvalidInputError(
+                f"one-off schedule: 'at' ({self.at.isoformat()}) is in the past, so it would "
+                "never fire: give a time to come"
+            )
         if now is not None:
             self.next_fires(now, 1)
 
