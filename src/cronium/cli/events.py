@@ -161,9 +161,13 @@ def events_restore(
     version: Annotated[int, typer.Argument(help="The version to bring back.")],
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Bring back the script and settings of an earlier version (as a new version)."""
     event = ApiClient(url, token).post(f"/events/{event_id}/versions/{version}/restore")
+    if as_json:
+        print_json(event)
+        return
     out.print(
         f"Restored version {version} of event {event_id}: it is now version {event['version']}."
     )
@@ -261,6 +265,7 @@ def events_next(
     every: EveryOption = None,
     at: AtOption = None,
     count: Annotated[int, typer.Option(help="How many.")] = 5,
+    as_json: JsonOption = False,
 ) -> None:
     """Show the next fire times of an event, or of a schedule before saving it."""
     client = ApiClient(url, token)
@@ -271,6 +276,9 @@ def events_next(
         if schedule is None:
             raise ClientError("give an event id, or a schedule: --cron, --every or --at")
         fires = client.post("/schedules/next", {"schedule": schedule, "count": count})["fires"]
+    if as_json:
+        print_json(fires)
+        return
     if not fires:
         err.print(
             "No fire to come: the event is not active, has no schedule, or its schedule has "
@@ -284,17 +292,33 @@ def events_next(
 
 
 @events_app.command("pause")
-def events_pause(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+def events_pause(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Stop firing an event on its schedule."""
-    ApiClient(url, token).post(f"/events/{event_id}/pause")
-    out.print(f"Paused event {event_id}.")
+    event = ApiClient(url, token).post(f"/events/{event_id}/pause")
+    if as_json:
+        print_json(event)
+    else:
+        out.print(f"Paused event {event_id}.")
 
 
 @events_app.command("resume")
-def events_resume(event_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None) -> None:
+def events_resume(
+    event_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Fire an event on its schedule again, from now on."""
-    ApiClient(url, token).post(f"/events/{event_id}/resume")
-    out.print(f"Resumed event {event_id}.")
+    event = ApiClient(url, token).post(f"/events/{event_id}/resume")
+    if as_json:
+        print_json(event)
+    else:
+        out.print(f"Resumed event {event_id}.")
 
 
 def _schedule(
@@ -333,15 +357,24 @@ def events_run(
             "output, exit with the script's exit code."
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Queue a run of an event now."""
+    """Queue a run of an event now; with --json, print the queued execution's id (or, with
+    --wait, the ended execution) as JSON."""
     client = ApiClient(url, token)
     payload = parse_json(input, "--input")
     accepted = client.post(f"/events/{event_id}/run", {"input": payload})
     execution_id = accepted["execution_id"]
     if not wait:
-        out.print(f"Queued execution {execution_id}.")
+        if as_json:
+            print_json(accepted)
+        else:
+            out.print(f"Queued execution {execution_id}.")
         return
+    if as_json:
+        ended = wait_for(client, execution_id)
+        print_json(ended)
+        raise typer.Exit(0 if ended["status"] == "succeeded" else EXIT_NOT_SUCCEEDED)
     http = client.get(f"/events/{event_id}")["kind"] == "http"
     execution = wait_for(client, execution_id)
     while True:

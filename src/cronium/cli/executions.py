@@ -44,10 +44,16 @@ def executions_show(
 
 @executions_app.command("cancel")
 def executions_cancel(
-    execution_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None
+    execution_id: int,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Cancel an execution: at once if queued; a running one is stopped by its worker."""
     execution = ApiClient(url, token).post(f"/executions/{execution_id}/cancel")
+    if as_json:
+        print_json(execution)
+        return
     state = "cancelled" if execution["status"] == "cancelled" else "being cancelled"
     out.print(f"Execution {execution_id} is {state}.")
 
@@ -88,11 +94,15 @@ def tokens_create(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     expires_in_days: Annotated[int | None, typer.Option(help="Default: never.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create an API token for yourself and print it (shown once)."""
     issued = ApiClient(url, token).post(
         "/tokens", {"name": name, "expires_in_days": expires_in_days}
     )
+    if as_json:
+        print_json(issued)
+        return
     err.print(f"Created token {issued['id']} ({issued['name']}); shown this once:")
     print(issued["token"])
 
