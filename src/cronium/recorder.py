@@ -94,12 +94,8 @@ class Recorder:
         )
 
     async def release(self, execution: Execution, not_started: NotStarted) -> Execution:
-        """Queue again a run whose sandbox could not be set up (the same attempt)."""
-        log.warning(
-            "the sandbox of execution %s could not be set up (%s): queued again",
-            execution.id,
-            not_started.reason,
-        )
+        """Queue again a run whose sandbox could not be set up (the same attempt); the worker
+        logs that it did."""
         released, _ = await self.record(
             lambda: self._released(execution.id, not_started.reason), (execution, None)
         )

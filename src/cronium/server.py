@@ -7,13 +7,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 
 from cronium.api import create_app
+from cronium.api.access import AccessLog
 from cronium.errors import SandboxUnavailableError
+from cronium.logs import fields
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
@@ -107,21 +111,60 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
         app = create_app(
             service, worker_status=worker_status, loops=health, max_depth=settings.json_max_depth
         )
+        if settings.access_log:
+            app.add_middleware(AccessLog)
+        # logging is the CLI's, set up once: uvicorn's own setup would reset it
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            log_level=None,
+            access_log=False,
         )
+        if worker is not None:
+            _say_worker_runs(worker, worker_status)
         scheduler = Scheduler(store, health=health) if with_worker else None
         await _serve_with_worker(ApiServer(config), worker, scheduler)
+
+
+def _say_worker_runs(worker: Worker, status: str) -> None:
+    """The line a worker's process writes once its worker runs: who, on what, how many."""
+    capacity = worker.settings.concurrency
+    log.info(
+        "worker %s %s, capacity %d",
+        worker.worker_id,
+        status,
+        capacity,
+        extra=fields(worker_id=worker.worker_id, backend=worker.backend.name, capacity=capacity),
+    )
 
 
 class ApiServer(uvicorn.Server):
     """uvicorn's server, minus its signal handling: uvicorn re-raises SIGTERM once it has
     served, which would end the process before the worker drains. ``_serve_with_worker``
-    handles the signals instead."""
+    handles the signals instead. Once it listens, it says where."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for listening in self.servers:
+                for bound in listening.sockets:
+                    url = url_of(bound.getsockname())
+                    log.info("listening on %s", url, extra=fields(url=url))
+
+
+def url_of(address: tuple[Any, ...] | str) -> str:
+    """The URL of a listening socket's address (``getsockname()``)."""
+    if isinstance(address, str):
+        return f"unix:{address}"
+    host, port = address[0], address[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 async def _serve_with_worker(
@@ -162,8 +205,7 @@ async def run_worker(settings: Settings) -> None:
         _on_stop_signals(stop, stop_now)
         assert worker.runtime is not None
         await asyncio.to_thread(worker.runtime.start)
-        capacity = worker.settings.concurrency
-        log.info("worker %s %s, capacity %d", worker.worker_id, status, capacity)
+        _say_worker_runs(worker, status)
         try:
             await worker.run(stop, stop_now)
         finally:
@@ -175,6 +217,7 @@ async def run_scheduler(settings: Settings) -> None:
     async with opened_store(settings) as store:
         stop, stop_now = asyncio.Event(), asyncio.Event()
         _on_stop_signals(stop, stop_now)
+        log.info("scheduler running")
         await Scheduler(store).run(stop)
 
 
@@ -186,7 +229,10 @@ def _on_stop_signals(
 
     def on_signal() -> None:
         if stop.is_set():
+            log.warning("stopping at once")
             stop_now.set()
+        else:
+            log.info("stopping (a second signal stops at once)")
         stop.set()
         if also is not None:
             also()

@@ -34,6 +34,8 @@ SECRET_FIELDS = ("database_url", "secret_key")
 HTTP_MAX_BODY_DEFAULT = 1024 * 1024
 
 SandboxName = Literal["native", "docker", "local-insecure"]
+LogLevel = Literal["debug", "info", "warning", "error"]  # least severe first
+LogFormat = Literal["text", "json"]
 
 
 class FileSecretsSource(PydanticBaseSettingsSource):
@@ -195,8 +197,16 @@ class Settings(BaseSettings):
             " webhooks, the runtime API, inputs, outputs, variables)."
         ),
     )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
+    log_level: LogLevel = Field(
         default="info", description="Least severity of the server's log messages."
+    )
+    log_format: LogFormat = Field(
+        default="text",
+        description="How log lines are written: text, or json (one object per line).",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="Whether the REST API logs a line per request (status, duration).",
     )
 
     @classmethod

@@ -31,6 +31,7 @@ from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
 from cronium.domain.worker import WorkerInfo
 from cronium.errors import CroniumError, SandboxError, SandboxStartError, StorageError
+from cronium.logs import run_changed, run_started
 from cronium.logwriter import LogWriter
 from cronium.recorder import Ended, NotStarted, Recorder
 from cronium.runners import Runner, runners_for
@@ -170,17 +171,21 @@ class Worker:
         """Run and record one execution; a bug on the way fails it with the reason rather than
         leaving it ``running`` (its lease is renewed only while it is held here)."""
         self._held.add(execution.id)
+        run_started(execution, event).write(log)
         try:
-            return await self._run_and_record(execution, event)
+            ended = await self._run_and_record(execution, event)
         except Exception as exc:
             log.exception("the worker failed running execution %s", execution.id)
             failed = self._failed(f"internal error of the worker: {exc!r}"[:2000])
-            return await self._recorder.record(
+            ended = await self._recorder.record(
                 lambda: self.store.queue.record_and_continue(execution.id, self.worker_id, failed),
                 (execution, None),
             )
         finally:
             self._held.discard(execution.id)
+        if (changed := run_changed(ended[0], event)) is not None:
+            changed.write(log)
+        return ended
 
     async def _run_and_record(self, execution: Execution, event: Event) -> Ended:
         """prepare -> run -> record, with the runner of the event's kind."""

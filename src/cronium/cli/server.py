@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
-from typing import Annotated
+import typing
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,7 +22,8 @@ from cronium.cli.common import (
     users_app,
 )
 from cronium.client import ClientError
-from cronium.settings import describe_settings, load_settings
+from cronium.logs import configure_logging
+from cronium.settings import LogLevel, Settings, describe_settings, load_settings
 
 
 def settings_epilog() -> str:
@@ -31,17 +34,44 @@ def settings_epilog() -> str:
     return "\n".join(lines)
 
 
-# Libraries whose debug lines carry the data they handle (aiosqlite logs each call with its
-# arguments, SQLAlchemy each statement): never below warning, whatever the level.
-QUIET_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg", "httpcore", "httpx")
+log = logging.getLogger("cronium.server")
+
+LOG_LEVELS: tuple[str, ...] = typing.get_args(LogLevel)
+QUIET_LEVEL = "warning"
+
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Log only warnings and errors (--log-level warning)."),
+]
+LogLevelOption = Annotated[
+    LogLevel | None,
+    typer.Option(
+        "--log-level",
+        case_sensitive=False,
+        help="Least severity of what is logged [CRONIUM_LOG_LEVEL].",
+    ),
+]
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+def quieted(level: str, quiet: bool) -> str:
+    """The level to log at: ``level``, or with ``quiet`` at least warnings."""
+    if not quiet:
+        return level
+    return max(level, QUIET_LEVEL, key=LOG_LEVELS.index)
+
+
+def run_role(role: Coroutine[Any, Any, None]) -> None:
+    """Run a server role's coroutine until it returns (it was stopped), and say so."""
+    asyncio.run(role)
+    log.info("stopped")
+
+
+def server_settings(quiet: bool, log_level: str | None, **overrides: Any) -> Settings:
+    """The settings of a server role (the options over the environment), its logging set up
+    by them, once for the process."""
+    settings = load_settings(log_level=log_level.lower() if log_level else None, **overrides)
+    configure_logging(quieted(settings.log_level, quiet), settings.log_format)
+    return settings
 
 
 # server side
@@ -51,30 +81,32 @@ def configure_logging(level: str) -> None:
 def server(
     host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+    quiet: QuietOption = False,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Run the API and a worker in one process (SQLite and the embedded sandbox by default)."""
     from cronium.server import serve
 
-    settings = load_settings(host=host, port=port)
-    configure_logging(settings.log_level)
-    asyncio.run(serve(settings, say=lambda text: print(text, flush=True)))
+    settings = server_settings(quiet, log_level, host=host, port=port)
+    run_role(serve(settings, say=lambda text: print(text, flush=True)))
 
 
 @app.command(epilog=settings_epilog())
 def api(
     host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+    quiet: QuietOption = False,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Run the REST API alone (with PostgreSQL, beside `cronium worker` and `cronium scheduler`)."""
     from cronium.server import serve
 
-    settings = load_settings(host=host, port=port)
-    configure_logging(settings.log_level)
-    asyncio.run(serve(settings, say=lambda text: print(text, flush=True), with_worker=False))
+    settings = server_settings(quiet, log_level, host=host, port=port)
+    run_role(serve(settings, say=lambda text: print(text, flush=True), with_worker=False))
 
 
 @app.command(epilog=settings_epilog())
-def worker() -> None:
+def worker(quiet: QuietOption = False, log_level: LogLevelOption = None) -> None:
     """Run a worker alone: it claims queued executions and runs them in sandboxes.
 
     SIGTERM or Ctrl-C stops taking work and lets running executions finish for
@@ -82,19 +114,17 @@ def worker() -> None:
     """
     from cronium.server import run_worker
 
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    settings = server_settings(quiet, log_level)
+    run_role(run_worker(settings))
 
 
 @app.command(epilog=settings_epilog())
-def scheduler() -> None:
+def scheduler(quiet: QuietOption = False, log_level: LogLevelOption = None) -> None:
     """Run the scheduler alone: it fires schedules and requeues what lost workers left."""
     from cronium.server import run_scheduler
 
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    asyncio.run(run_scheduler(settings))
+    settings = server_settings(quiet, log_level)
+    run_role(run_scheduler(settings))
 
 
 @db_app.command("upgrade")

@@ -178,8 +178,11 @@ class RuntimeServer:
             app,
             uds=str(self.socket_path),
             lifespan="off",
+            # the process's logging is set up once, by the CLI: uvicorn's own setup would reset
+            # the loggers of the REST API's server
+            log_config=None,
+            log_level=None,
             access_log=False,
-            log_level="warning",
             http=Protocol,
         )
         server = self._server = _Server(config, self._listening)
@@ -201,6 +204,7 @@ class RuntimeServer:
 
     def _listening(self) -> None:
         self.socket_path.chmod(0o666)  # uid 1000 in the sandbox must be able to connect
+        log.debug("the runtime API listens on %s", self.socket_path)
         self.health.succeeded()
         self._ready.set()
 
