@@ -89,6 +89,8 @@ def _error_of(result: SandboxResult, status: ExecutionStatus, timeout: float) ->
         return f"timed out after {timeout:g} s"
     if status is ExecutionStatus.CANCELLED:
         return "cancelled"
+    if status is ExecutionStatus.FAILED and result.oom_killed:
+        return "killed: it ran out of memory (raise its memory_mb limit)"
     if status is ExecutionStatus.FAILED and result.error is None and result.exit_code is None:
         return f"killed by signal {result.signal}"
     return result.error

@@ -67,3 +67,10 @@ def test_a_timed_out_or_cancelled_run_says_so_whatever_ran_it() -> None:
 def test_a_script_that_exits_non_zero_fails_without_a_reason() -> None:
     record = record_of(SandboxResult(exit_code=3), NOW, timeout=5)
     assert (record.status, record.exit_code, record.error) == (ExecutionStatus.FAILED, 3, None)
+
+
+def test_a_run_killed_for_memory_says_so_not_just_its_signal() -> None:
+    result = SandboxResult(exit_code=None, signal=9, oom_killed=True)
+    record = record_of(result, NOW, timeout=5)
+    assert record.status is ExecutionStatus.FAILED
+    assert record.error == "killed: it ran out of memory (raise its memory_mb limit)"
