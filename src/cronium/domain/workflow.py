@@ -185,11 +185,10 @@ class Graph:
         return [node.name for node in self.nodes if node.name not in targets]
 
     def check(self) -> None:
-        """InvalidInputError listing everything wrong: unknown or duplicate names, duplicate
-        edges, cycles, nodes that can never run."""
-        problems = self._name_problems() + self._edge_problems()
-        if not problems:
-            problems = self._cycle_problems()
+        """InvalidInputError naming everything wrong at once: no nodes, invalid or duplicate
+        names, edges to unknown nodes or to their own source, duplicate edges, every cycle
+        (with its path) and the nodes that can never run because of one."""
+        problems = self._name_problems() + self._edge_problems() + self._cycle_problems()
         if problems:
             raise InvalidInputError("the workflow is not valid: " + "; ".join(problems))
 
@@ -230,28 +229,20 @@ class Graph:
         return problems
 
     def _cycle_problems(self) -> list[str]:
-        order = self.topological_order()
-        if len(order) == len(self.nodes):
-            return []
-        stuck = [node.name for node in self.nodes if node.name not in order]
-        cycle = self._find_cycle(stuck)
-        on_cycle = set(cycle)
-        problems = [f"it has a cycle: {' -> '.join([*cycle, cycle[0]])}"]
-        downstream = [name for name in stuck if name not in on_cycle]
-        if downstream:
-            problems.append(f"{', '.join(downstream)} can never run (reached only through a cycle)")
+        """Each cycle (one path through each group of nodes that lead to one another), then
+        the other nodes no run can reach. Edges already named as wrong (to an unknown node,
+        to the node itself) are left out here, so every problem is named once."""
+        links = _Links.of(self)
+        stuck = links.stuck()
+        problems, on_cycles = [], set()
+        for group in links.groups(stuck):
+            cycle = links.cycle_through(group)
+            on_cycles.update(cycle)
+            problems.append(f"it has a cycle: {' -> '.join([*cycle, cycle[0]])}")
+        never = [name for name in stuck if name not in on_cycles]
+        if never:
+            problems.append(f"{', '.join(never)} can never run (reached only through a cycle)")
         return problems
-
-    def _find_cycle(self, stuck: list[str]) -> list[str]:
-        # every stuck node has a stuck predecessor: walk back until a node repeats
-        path: list[str] = []
-        current = stuck[0]
-        while current not in path:
-            path.append(current)
-            current = next(p for p in self.predecessors(current) if p in stuck)
-        cycle = list(reversed(path[path.index(current) :]))
-        first = min(range(len(cycle)), key=lambda i: stuck.index(cycle[i]))
-        return cycle[first:] + cycle[:first]  # from the node listed first
 
     def topological_order(self) -> list[str]:
         """Node names, each after all its predecessors (nodes on cycles left out)."""
@@ -351,3 +342,79 @@ class Graph:
 
     def event_ids(self) -> Iterable[int]:
         return dict.fromkeys(node.event_id for node in self.nodes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """A graph's nodes (each name once, in the order listed) and the links between them that
+    are not problems of their own: what looking for cycles needs."""
+
+    names: tuple[str, ...]
+    after: dict[str, tuple[str, ...]]  # each node's successors, each once, in edge order
+
+    @classmethod
+    def of(cls, graph: Graph) -> _Links:
+        names = tuple(dict.fromkeys(node.name for node in graph.nodes))
+        after: dict[str, dict[str, None]] = {name: {} for name in names}
+        for edge in graph.edges:
+            if edge.source in after and edge.target in after and edge.source != edge.target:
+                after[edge.source][edge.target] = None
+        return cls(names, {name: tuple(targets) for name, targets in after.items()})
+
+    def stuck(self) -> list[str]:
+        """The nodes that wait forever: on a cycle, or after one (in the order listed)."""
+        waiting = dict.fromkeys(self.names, 0)
+        for targets in self.after.values():
+            for target in targets:
+                waiting[target] += 1
+        ready = deque(name for name, count in waiting.items() if count == 0)
+        while ready:
+            for target in self.after[ready.popleft()]:
+                waiting[target] -= 1
+                if waiting[target] == 0:
+                    ready.append(target)
+        return [name for name, count in waiting.items() if count > 0]
+
+    def groups(self, stuck: list[str]) -> list[list[str]]:
+        """The groups of stuck nodes that each lead to one another (a cycle goes through
+        each), in the order of their first node."""
+        reach = {name: self._reach(name) for name in stuck}  # within the stuck nodes
+        grouped: set[str] = set()
+        groups = []
+        for name in stuck:
+            if name in grouped:
+                continue
+            group = [other for other in stuck if other in reach[name] and name in reach[other]]
+            if len(group) > 1:
+                groups.append(group)
+                grouped.update(group)
+        return groups
+
+    def cycle_through(self, group: list[str]) -> list[str]:
+        """A shortest cycle from the group's first node back to it, within the group."""
+        start, members = group[0], set(group)
+        came_from: dict[str, str] = {}
+        frontier = deque([start])
+        while frontier:
+            current = frontier.popleft()
+            for target in self.after[current]:
+                if target == start:
+                    path = [current]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return list(reversed(path))
+                if target in members and target not in came_from:
+                    came_from[target] = current
+                    frontier.append(target)
+        raise AssertionError(f"no cycle goes through {start}: {group} is not a group")
+
+    def _reach(self, start: str) -> set[str]:
+        """The nodes a path leads to from ``start``, itself included."""
+        seen = {start}
+        frontier = [start]
+        while frontier:
+            for target in self.after[frontier.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    frontier.append(target)
+        return seen
