@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from cronium.domain import settings as declared
 from cronium.domain.action import Action
@@ -295,34 +295,108 @@ class Service:
             raise NotFoundError(f"execution {run_id} is not a workflow run")
         return run
 
+    async def delete_workflow(self, user: User, workflow_id: int) -> Event:
+        """Delete a workflow with its runs; the events its nodes run are kept. The workflow as
+        it was; ConflictError while a run of it is going on."""
+        workflow = await self.get_workflow(user, workflow_id)
+        try:
+            await self.store.events.delete(workflow_id)
+        except ConflictError as exc:
+            raise ConflictError(
+                f"workflow {workflow_id} ({workflow.name}) has a run going on: cancel it or "
+                "wait for it to end, then delete the workflow"
+            ) from exc
+        return workflow
+
     async def import_workflow(
-        self, user: User, events: list[EventFields], workflow: EventFields, nodes: dict[str, str]
-    ) -> Event:
-        """Create or update (by name) ``events``, then the workflow, whose node ``n`` runs the
-        event named ``nodes[n]`` (one of ``events`` or an event the user has)."""
+        self,
+        user: User,
+        events: list[EventFields],
+        workflow: EventFields,
+        nodes: dict[str, str],
+        *,
+        dry_run: bool = False,
+    ) -> WorkflowImport:
+        """Create, change or leave alone (matched by name) ``events``, then the workflow,
+        whose node ``n`` runs the event named ``nodes[n]`` (one of ``events`` or an event the
+        user has). One that matches the document in every setting a document keeps is left
+        alone: no new version. What would stop the import half way is checked before anything
+        is written; on a ``dry_run`` nothing is, and the report says what would be."""
         mine = {event.name: event for event in await self.store.events.all(user.id)}
+        self._check_import(mine, events, workflow, nodes)
+        ids = {name: event.id for name, event in mine.items()}
+        done = []
         for fields in events:
-            mine[fields.name] = await self._upsert(user, mine.get(fields.name), fields)
-        missing = sorted({name for name in nodes.values() if name not in mine})
-        if missing:
-            raise InvalidInputError(f"workflow nodes name unknown events: {', '.join(missing)}")
+            _, imported = await self._upsert(user, mine.get(fields.name), fields, dry_run)
+            done.append(imported)
+            # an event a dry run does not create has no id: one no other event has stands in
+            ids[fields.name] = -len(done) if imported.event_id is None else imported.event_id
         assert workflow.workflow is not None
         graph = Graph(
-            nodes=tuple(Node(n.name, mine[nodes[n.name]].id) for n in workflow.workflow.nodes),
+            nodes=tuple(Node(n.name, ids[nodes[n.name]]) for n in workflow.workflow.nodes),
             edges=workflow.workflow.edges,
         )
         fields = dataclasses.replace(workflow, workflow=graph)
-        return await self._upsert(user, mine.get(workflow.name), fields)
+        stored, imported = await self._upsert(user, mine.get(workflow.name), fields, dry_run)
+        return WorkflowImport(tuple(done), imported, stored, dry_run)
 
-    async def _upsert(self, user: User, current: Event | None, fields: EventFields) -> Event:
-        if current is None:
-            return await self.create_event(user, fields)
-        if current.kind is not fields.kind:
-            raise ConflictError(
-                f"an event named {fields.name!r} exists already and is a {current.kind.value} "
-                f"event, not a {fields.kind.value} one: rename one of them"
+    def _check_import(
+        self,
+        mine: dict[str, Event],
+        events: list[EventFields],
+        workflow: EventFields,
+        nodes: dict[str, str],
+    ) -> None:
+        """Refuse an import that could not be done to the end: a name taken by an event of
+        another kind, a network the server does not allow, nodes naming events that do not
+        exist or are workflows themselves."""
+        for fields in (*events, workflow):
+            current = mine.get(fields.name)
+            if current is not None and current.kind is not fields.kind:
+                raise ConflictError(
+                    f"an event named {fields.name!r} exists already and is a "
+                    f"{current.kind.value} event, not a {fields.kind.value} one: rename one of "
+                    "them"
+                )
+            self._check_network(fields.network)
+        kinds = {name: event.kind for name, event in mine.items()}
+        kinds |= {fields.name: fields.kind for fields in events}
+        missing = sorted({name for name in nodes.values() if name not in kinds})
+        if missing:
+            raise InvalidInputError(
+                f"workflow nodes name unknown events: {', '.join(missing)} (give them under "
+                "events, or create them first)"
             )
-        return await self.update_event(user, current.id, changes_from(fields))
+        for node, name in nodes.items():
+            if kinds[name] is EventKind.WORKFLOW:
+                raise InvalidInputError(
+                    f"workflow node {node!r} runs {name!r}, which is a workflow itself: nodes "
+                    "run scripts and HTTP requests"
+                )
+
+    async def _upsert(
+        self, user: User, current: Event | None, fields: EventFields, dry_run: bool
+    ) -> tuple[Event | None, Imported]:
+        """Create the event of ``fields``, change ``current`` to match it (a new version) or
+        leave it alone if it does; on a ``dry_run``, only say which. The event after (None on a
+        dry run) and what was done."""
+        if current is None:
+            made = None if dry_run else await self.create_event(user, fields)
+            made_id = None if made is None else made.id
+            return made, Imported(fields.name, fields.kind, "created", made_id, None, 1)
+        before = current.version
+        changes = changes_to_match(current, fields)
+        if changes is None:
+            left = Imported(current.name, current.kind, "unchanged", current.id, before, before)
+            return None if dry_run else current, left
+        if dry_run:
+            after = before + (1 if _versioned(changes) else 0)
+            return None, Imported(current.name, current.kind, "changed", current.id, before, after)
+        updated = await self.update_event(user, current.id, changes)
+        changed = Imported(
+            current.name, current.kind, "changed", current.id, before, updated.version
+        )
+        return updated, changed
 
     async def run_event(self, user: User, event_id: int, input: Any = None) -> Execution:
         """Queue a run of the event now, with ``input`` for the script."""
@@ -408,20 +482,57 @@ def _check_kind_of_change(event: Event, changes: EventChanges) -> None:
 
 
 SETTINGS = declared.by_name(EventSettings)
+# The settings a workflow document keeps of an event, and of the workflow (with its graph):
+# an import compares and changes those only; the others (a status, actions) stay as they are.
+EVENT_DOCUMENTED = frozenset(declared.names(EventSettings, lambda meta: meta.documents != "none"))
+WORKFLOW_DOCUMENTED = frozenset(
+    declared.names(EventSettings, lambda meta: meta.documents == "both")
+) | {"workflow"}
+ImportOutcome = Literal["created", "changed", "unchanged"]
 
 
-def changes_from(fields: EventFields) -> EventChanges:
-    """Changes that make an event match ``fields`` (a setting it lacks that can be removed,
-    such as a schedule or pool, is removed; its actions are left as they are)."""
-    values = {
-        name: value
-        for name, value in declared.to_flat(fields).items()
-        if name not in ("kind", "actions")
-    }
-    clear = frozenset(
-        name for name, value in values.items() if value is None and SETTINGS[name].meta.clearable
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import did (or, on a dry run, would do) to one event or workflow."""
+
+    name: str
+    kind: EventKind
+    outcome: ImportOutcome
+    event_id: int | None  # None: not created (a dry run)
+    old_version: int | None  # None: created
+    version: int  # after the import
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowImport:
+    """An import's report: each of the document's events in its order, then the workflow,
+    which is ``stored`` as the import left it (None on a dry run: nothing was written)."""
+
+    events: tuple[Imported, ...]
+    workflow: Imported
+    stored: Event | None
+    dry_run: bool
+
+
+def changes_to_match(current: Event, fields: EventFields) -> EventChanges | None:
+    """The changes that make ``current`` match ``fields`` in the settings a document keeps
+    of its kind (compared as they are stored, in JSON); None if it matches already. A setting
+    that can be removed (a schedule, a pool) and that ``fields`` lack is removed."""
+    kept = WORKFLOW_DOCUMENTED if current.kind is EventKind.WORKFLOW else EVENT_DOCUMENTED
+    stored, wanted = declared.to_json(current), declared.to_json(fields)
+    differing = [name for name in SETTINGS if name in kept and stored[name] != wanted[name]]
+    if not differing:
+        return None
+    values = declared.to_flat(fields)
+    return EventChanges(
+        frozenset(name for name in differing if values[name] is None),
+        **{name: values[name] for name in differing if values[name] is not None},
     )
-    return EventChanges(clear, **values)
+
+
+def _versioned(changes: EventChanges) -> bool:
+    """Whether ``changes`` make a new version (a change of a setting that versions keep)."""
+    return any(SETTINGS[name].meta.versioned for name in {*changes.values, *changes.clear})
 
 
 def _may_see(user: User, owner_id: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,13 +65,59 @@ def workflows_import(
     file: Annotated[Path, typer.Argument(help="A workflow document (YAML).", exists=True)],
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what the import would do.")
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Create or update a workflow and its events from a YAML document."""
+    """Create, change or leave alone a workflow and its events from a YAML document; show
+    what was created, changed (with the new version) and left unchanged."""
     text = file.read_text(encoding="utf-8")
-    workflow = ApiClient(url, token).post_text("/workflows/import", text, "application/yaml")
-    out.print(
-        f"Imported workflow {workflow['id']} ({workflow['name']}), version {workflow['version']}."
-    )
+    path = "/workflows/import?dry_run=true" if dry_run else "/workflows/import"
+    answer = ApiClient(url, token).post_text(path, text, "application/yaml")
+    if as_json:
+        print_json(answer)
+        return
+    _print_report(answer["report"])
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    """The import's report: a row per event, then the workflow, and a line that sums it up."""
+    done = [*report["events"], report["workflow"]]
+    rows = [{**item, "version": _versions(item)} for item in done]
+    print_table(rows, ["outcome", "kind", "name", "id", "version"])
+    workflow = report["workflow"]
+    counts = Counter(item["outcome"] for item in done)
+    if report["dry_run"]:
+        summary = f"Dry run, nothing written: the import would {_tally(counts, done=False)}."
+    elif counts["unchanged"] == len(done):
+        summary = (
+            f"Nothing to change: workflow {workflow['id']} ({workflow['name']}) and its events "
+            "match the document."
+        )
+    else:
+        summary = (
+            f"Imported workflow {workflow['id']} ({workflow['name']}): {_tally(counts, done=True)}."
+        )
+    out.print(summary, highlight=False)
+
+
+VERBS = {"created": ("create", "created"), "changed": ("change", "changed")}
+
+
+def _tally(counts: Counter[str], *, done: bool) -> str:
+    """``create 1, change 2 and leave 1 unchanged``; once done, ``created 1, ...``."""
+    parts = [f"{VERBS[o][done]} {counts[o]}" for o in ("created", "changed") if counts[o]]
+    if counts["unchanged"]:
+        parts.append(f"{'left' if done else 'leave'} {counts['unchanged']} unchanged")
+    return " and ".join(", ".join(parts).rsplit(", ", 1))
+
+
+def _versions(item: dict[str, Any]) -> str:
+    """``1`` for one created or unchanged, ``1 -> 2`` for one changed."""
+    if item["outcome"] == "changed":
+        return f"{item['old_version']} -> {item['version']}"
+    return str(item["version"])
 
 
 @workflows_app.command("export")
@@ -87,6 +134,22 @@ def workflows_export(
     else:
         output.write_text(document, encoding="utf-8")
         err.print(f"Wrote workflow {workflow_id} to {output}.")
+
+
+@workflows_app.command("delete")
+def workflows_delete(
+    workflow_id: int, url: UrlOption = DEFAULT_URL, token: TokenOption = None
+) -> None:
+    """Delete a workflow with its runs; the events its nodes run are kept."""
+    client = ApiClient(url, token)
+    workflow = client.get(f"/workflows/{workflow_id}")
+    client.delete(f"/workflows/{workflow_id}")
+    kept = len({node["event_id"] for node in workflow["workflow"]["nodes"]})
+    out.print(
+        f"Deleted workflow {workflow_id} ({workflow['name']}) with its runs; the {kept} "
+        "event(s) its nodes ran are kept.",
+        highlight=False,
+    )
 
 
 @workflows_app.command("run")

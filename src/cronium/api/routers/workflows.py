@@ -9,7 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from cronium.api.deps import Id, ServiceDep, UserDep
-from cronium.api.documents import export_document, parse_document
+from cronium.api.documents import (
+    ImportPreview,
+    ImportReport,
+    WorkflowImported,
+    export_document,
+    parse_document,
+)
 from cronium.api.schemas import (
     ErrorBody,
     EventCreate,
@@ -48,6 +54,15 @@ async def list_workflows(user: UserDep, service: ServiceDep) -> list[EventPublic
 @router.get("/{workflow_id}")
 async def get_workflow(workflow_id: Id, user: UserDep, service: ServiceDep) -> EventPublic:
     return EventPublic.of(await service.get_workflow(user, workflow_id))
+
+
+@router.delete(
+    "/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, responses={409: {"model": ErrorBody}}
+)
+async def delete_workflow(workflow_id: Id, user: UserDep, service: ServiceDep) -> None:
+    """Delete a workflow with its runs; the events its nodes run are kept (409 while a run of
+    it is going on)."""
+    await service.delete_workflow(user, workflow_id)
 
 
 @router.post("/{workflow_id}/run", status_code=status.HTTP_202_ACCEPTED)
@@ -99,10 +114,23 @@ async def export_workflow(workflow_id: Id, user: UserDep, service: ServiceDep) -
 
 
 @router.post("/import", responses={409: {"model": ErrorBody}})
-async def import_workflow(request: Request, user: UserDep, service: ServiceDep) -> EventPublic:
-    """Create or update a workflow and its events from a YAML document (as exported)."""
+async def import_workflow(
+    request: Request,
+    user: UserDep,
+    service: ServiceDep,
+    dry_run: Annotated[
+        bool, Query(description="Only say what the import would do; write nothing.")
+    ] = False,
+) -> WorkflowImported | ImportPreview:
+    """Create, change or leave alone a workflow and its events from a YAML document (as
+    exported): the workflow as the import left it, with ``report`` saying what was created,
+    changed (old and new version) or left unchanged. With ``dry_run``, only the report."""
     raw = await request.body()
     if len(raw) > DOCUMENT_MAX:
         raise PayloadTooLargeError(f"the document exceeds {DOCUMENT_MAX} bytes")
     events, workflow, nodes = parse_document(raw.decode("utf-8", errors="replace"))
-    return EventPublic.of(await service.import_workflow(user, events, workflow, nodes))
+    result = await service.import_workflow(user, events, workflow, nodes, dry_run=dry_run)
+    report = ImportReport.of(result)
+    if result.stored is None:
+        return ImportPreview(report=report)
+    return WorkflowImported(**EventPublic.of(result.stored).model_dump(), report=report)
