@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def test_a_timeout_exits_124(backend: str, tmp_path: Path) -> None:
     done = cronium("run", str(script), "--timeout", "1", "--backend", backend)
     assert done.returncode == 124
     assert done.stdout == "started\n"
+    assert "-- end of the run: timed out after 1 s (" in done.stderr
 
 
 def test_running_out_of_memory_exits_137(backend: str, tmp_path: Path) -> None:
@@ -61,6 +63,30 @@ def test_running_out_of_memory_exits_137(backend: str, tmp_path: Path) -> None:
     script.write_text("x = bytearray(400 * 1024 * 1024)\n")
     done = cronium("run", str(script), "--memory", "64", "--backend", backend)
     assert done.returncode == 137
+    assert "-- end of the run: killed: out of memory (limit 64 MiB) (" in done.stderr
+
+
+def test_the_runtime_api_is_there_and_the_output_printed_after_the_run(
+    backend: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "hello.py"
+    script.write_text(
+        "import cronium\n"
+        "n = cronium.input()['n']\n"
+        "cronium.set_variable('last', n)\n"
+        "cronium.set_condition(True)\n"
+        "cronium.output({'n': n + 1})\n"
+    )
+    kept = tmp_path / "vars.json"
+    done = cronium(
+        "run", str(script), "--input", '{"n": 1}', "--variables", str(kept), "--backend", backend
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("-- end of the run: exited with code 0 (")
+    assert lines[1:] == ['output: {"n": 2}', "condition: true", f"variables: 1 saved in {kept}"]
+    assert json.loads(kept.read_text()) == {"last": 1}
 
 
 def test_bad_options_are_refused_with_the_reason(tmp_path: Path) -> None:
