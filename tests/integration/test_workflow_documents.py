@@ -198,6 +198,73 @@ async def test_an_export_imported_unchanged_leaves_everything_alone(
     assert await export(client, workflow["id"]) == text
 
 
+async def test_every_kind_of_setting_survives_the_round_trip(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    script = await create(
+        client,
+        name="tuned",
+        description="Two lines\nof description.",
+        script="#!/bin/bash\n\tindented with a tab  \necho end",
+        env={"MODE": "fast", "EMPTY": "", "NUMBER": "42"},
+        cpus=1.25,
+        memory_mb=64,
+        pool="gpu",
+        retry_backoff_seconds=2.5,
+        max_attempts=2,
+        schedule={
+            "kind": "interval",
+            "every_seconds": 90,
+            "anchor": "2026-03-01T12:00:00+02:00",
+            "end": "2030-01-01T00:00:00Z",
+        },
+        missed_runs="skip",
+        max_concurrent=2,
+        max_executions=10,
+    )
+    call = await client.post(
+        "/api/v1/events",
+        json={
+            "name": "call",
+            "http": {
+                "method": "PUT",
+                "url": "https://example.com/x",
+                "body": {"text": "hi", "count": 1.0, "ok": True},
+                "fail_on_status": False,
+            },
+            "schedule": {"kind": "once", "at": "2030-06-01T08:30:00+02:00"},
+        },
+    )
+    assert call.status_code == 201, call.text
+    nodes = [
+        {"name": "tuned", "event_id": script["id"]},
+        {"name": "call", "event_id": call.json()["id"]},
+    ]
+    body = {
+        "name": "everything",
+        "tags": ["a:b", "true"],
+        "workflow": {
+            "nodes": nodes,
+            "edges": [
+                {"source": "tuned", "target": "call", "kind": "on_condition", "value": False}
+            ],
+        },
+        "max_attempts": 2,
+    }
+    workflow = await client.post("/api/v1/workflows", json=body)
+    assert workflow.status_code == 201, workflow.text
+    text = await export(client, workflow.json()["id"])
+    before = await rows(store)
+    answer = await imported(client, text)
+    assert [outcome for _, outcome, _, _ in outcomes(answer["report"])] == ["unchanged"] * 3
+    assert await rows(store) == before
+    assert await export(client, workflow.json()["id"]) == text
+    document = yaml.safe_load(text)
+    assert document["events"][0]["script"] == "#!/bin/bash\n\tindented with a tab  \necho end"
+    assert "script: |-\n" in text
+    assert "tags: ['a:b', 'true']" in text
+
+
 async def test_the_report_says_what_was_created_changed_and_left_alone(
     client: httpx.AsyncClient,
 ) -> None:
