@@ -78,15 +78,12 @@ async def run_here(
 ) -> Ran:
     """Run ``trial`` in a sandbox of ``backend`` with a runtime API of its own, the owner's
     variables being ``variables`` before it; each output line goes to ``on_output``."""
+    worker_id = f"cronium-run:{os.getpid()}"
     async with local_runtime(settings) as (store, runtime):
         user = await _local_user(store, variables)
-        execution, event = await _claimed_execution(store, user, trial)
+        execution, event = await _claimed_execution(store, user, trial, worker_id)
         runner = ScriptRunner(
-            backend,
-            _worker_settings(settings),
-            runtime=runtime,
-            worker_id=_worker_id(),
-            clock=utcnow,
+            backend, _worker_settings(settings), runtime=runtime, worker_id=worker_id, clock=utcnow
         )
         shown = (
             event if trial.stands_for is None else dataclasses.replace(event, id=trial.stands_for)
@@ -150,10 +147,6 @@ def _worker_settings(settings: Settings) -> WorkerSettings:
     )
 
 
-def _worker_id() -> str:
-    return f"cronium-run:{os.getpid()}"
-
-
 async def _local_user(store: Store, variables: dict[str, Any]) -> User:
     """The one user of the local database, owning ``variables``."""
     now = utcnow()
@@ -163,13 +156,16 @@ async def _local_user(store: Store, variables: dict[str, Any]) -> User:
     return user
 
 
-async def _claimed_execution(store: Store, user: User, trial: Trial) -> tuple[Execution, Event]:
-    """The trial's event, created, run by hand and claimed as a worker claims a run."""
+async def _claimed_execution(
+    store: Store, user: User, trial: Trial, worker_id: str
+) -> tuple[Execution, Event]:
+    """The trial's event, created, run by hand and claimed by ``worker_id`` as a worker claims
+    a run."""
     service = Service(store, allow_egress=True)
     event = await service.create_event(user, local_event(trial.event))
     await service.run_event(user, event.id, trial.input)
     lease = timedelta(seconds=trial.event.limits.timeout_seconds) + LEASE_MARGIN
-    claimed = await store.queue.claim(_worker_id(), utcnow(), lease=lease, limit=1)
+    claimed = await store.queue.claim(worker_id, utcnow(), lease=lease, limit=1)
     assert len(claimed) == 1, "the run just queued is the only one"
     return claimed[0]
 
