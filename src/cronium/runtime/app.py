@@ -7,13 +7,14 @@ Every answer is ``{"success": true, "data": ...}`` or
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -173,7 +174,7 @@ class RuntimeApi:
             if len(body) > limit:
                 raise PayloadTooLargeError(_too_large(len(body), limit))
         try:
-            return json.loads(body)
+            return json.loads(body, parse_float=_finite_number, parse_constant=_not_a_number)
         except ValueError as exc:
             raise InvalidInputError(f"the request body is not valid JSON: {exc}") from exc
 
@@ -230,6 +231,20 @@ class RuntimeApi:
     async def tool_action(self, request: Request, active: ActiveExecution) -> Response:
         await self.read_json(request)
         raise NotAvailableError(TOOL_ACTIONS_UNAVAILABLE)
+
+
+def _finite_number(text: str) -> float:
+    """A JSON number with a fraction or an exponent, refused if no double holds it (1e400):
+    stored as an infinity, it could not be written as JSON again."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text} is too large: no double holds it")
+    return number
+
+
+def _not_a_number(name: str) -> NoReturn:
+    """Python reads NaN and Infinity as numbers; JSON has no such values."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _too_large(size: int, limit: int) -> str:

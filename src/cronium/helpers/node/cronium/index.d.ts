@@ -21,11 +21,12 @@ export class CroniumAPIError extends CroniumError {
 
 /** The run's input: the previous step's output, the webhook's body, or the manual input. */
 export function input(): Promise<Json>;
-/** Hand data on to the next step; stored with the execution. */
+/** Hand data on to the next step; stored with the execution. NaN and infinities are refused. */
 export function output(data: Json): Promise<void>;
 /** One of your variables, or `fallback` (default null) if it is not set. */
 export function getVariable(key: string, fallback?: Json): Promise<Json>;
-/** Set one of your variables; the next execution sees it. The last write wins. */
+/** Set one of your variables; the next execution sees it. The last write wins. NaN and
+ * infinities are refused (JSON has no such numbers). */
 export function setVariable(key: string, value: Json): Promise<void>;
 /** Delete a variable; whether it was set. */
 export function deleteVariable(key: string): Promise<boolean>;

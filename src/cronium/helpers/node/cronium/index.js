@@ -94,7 +94,7 @@ async function call(method, path, body) {
         'the helpers work in scripts that Cronium runs',
     );
   }
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const payload = body === undefined ? undefined : encode(body);
   const socketPath = url.slice('unix://'.length);
   for (let attempt = 0; ; attempt += 1) {
     const delay = RETRY_DELAYS[attempt];
@@ -124,11 +124,27 @@ function key(name) {
   return encodeURIComponent(name);
 }
 
-function jsonable(value) {
+function finiteNumbers(name, value) {
+  // JSON.stringify's replacer: refuse what it would quietly turn into null
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new Error('NaN and infinities are not JSON numbers (store null, or the number as a string)');
+  }
+  return value;
+}
+
+function encode(body) {
+  // body as JSON, strictly: what Python and Bash read back as the same value, or a CroniumError
   try {
-    if (JSON.stringify(value) === undefined) throw new Error(`${typeof value} is not JSON`);
+    return JSON.stringify(body, finiteNumbers);
   } catch (error) {
     throw new CroniumError(`the value cannot be stored as JSON: ${error.message}`);
+  }
+}
+
+function jsonable(value) {
+  // a value to send, refused as a whole if JSON cannot hold it (undefined, a function)
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    throw new CroniumError(`the value cannot be stored as JSON: ${typeof value} is not JSON`);
   }
   return value;
 }

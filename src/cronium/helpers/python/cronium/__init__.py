@@ -137,7 +137,7 @@ class Client:
                 "there is no runtime API here (CRONIUM_RUNTIME_API is not set): the helpers "
                 "work in scripts that Cronium runs"
             )
-        payload = None if body is None else json.dumps(body).encode("utf-8")
+        payload = None if body is None else _encode(body)
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
                 status, answer = self._send(method, path, payload)
@@ -205,9 +205,10 @@ def input() -> Any:
 
 
 def output(data: Any) -> None:
-    """Hand ``data`` (anything JSON can hold) on to the next step; stored with the execution."""
+    """Hand ``data`` (anything JSON can hold: no NaN or infinities) on to the next step; stored
+    with the execution."""
     client = _default()
-    client.call("POST", client.execution_path("output"), {"data": _jsonable(data)})
+    client.call("POST", client.execution_path("output"), {"data": data})
 
 
 def get_variable(key: str, default: Any = None) -> Any:
@@ -222,10 +223,11 @@ def get_variable(key: str, default: Any = None) -> Any:
 
 
 def set_variable(key: str, value: Any) -> None:
-    """Set one of your variables; the next execution sees it. The last write wins."""
+    """Set one of your variables to ``value`` (anything JSON can hold: no NaN or infinities);
+    the next execution sees it. The last write wins."""
     client = _default()
     path = client.execution_path(f"variables/{_key(key)}")
-    client.call("PUT", path, {"value": _jsonable(value)})
+    client.call("PUT", path, {"value": value})
 
 
 def delete_variable(key: str) -> bool:
@@ -275,12 +277,16 @@ def execute_tool_action(tool: str, action: str, params: dict[str, Any] | None = 
     return _default().call("POST", "/tool-actions/execute", body)
 
 
-def _jsonable(value: Any) -> Any:
+def _encode(body: Any) -> bytes:
+    """``body`` as JSON, strictly: NaN and infinities are refused (JSON has no such numbers, and
+    the other languages could not read them back), as is anything else JSON cannot hold."""
     try:
-        json.dumps(value)
+        return json.dumps(body, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
-        raise CroniumError(f"the value cannot be stored as JSON: {exc}") from exc
-    return value
+        why = str(exc)
+        if why.startswith("Out of range float"):
+            why = "NaN and infinities are not JSON numbers (store None, or the number as a string)"
+        raise CroniumError(f"the value cannot be stored as JSON: {why}") from exc
 
 
 # The names of Cronium's documentation.
