@@ -30,9 +30,10 @@ from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.user import User
+from cronium.domain.variable import KEY_PATTERN
 from cronium.errors import InvalidInputError
 from cronium.runners import ScriptRunner
-from cronium.runtime.app import KEY_PATTERN, RuntimeLimits
+from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.host import StateDir
 from cronium.sandbox.spec import OutputSink, SandboxBackend, SandboxResult

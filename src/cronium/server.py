@@ -14,8 +14,8 @@ from typing import Any
 
 import uvicorn
 
-from cronium.api import create_app
 from cronium.api.access import AccessLog
+from cronium.api.app import create_app
 from cronium.errors import SandboxUnavailableError
 from cronium.logs import fields
 from cronium.runtime.app import RuntimeLimits

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cronium.api import create_app
+from cronium.api.app import create_app
 from cronium.domain.user import User
 from cronium.service import IssuedToken, Service
 from tests.factories import event_body

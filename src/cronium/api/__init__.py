@@ -1,5 +1,3 @@
-"""The REST API: a FastAPI app factory, its routers and schemas."""
-
-from cronium.api.app import create_app
-
-__all__ = ["create_app"]
+"""The REST API: a FastAPI app factory (``cronium.api.app.create_app``), its routers and
+schemas. Importing the package builds nothing: the runtime API takes its request bounds and
+error table from here without loading the REST application."""

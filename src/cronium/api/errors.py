@@ -11,23 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cronium import errors
+from cronium.api.statuses import status_of
 
 log = logging.getLogger(__name__)
-
-# The one mapping from the error tree to HTTP, for the REST and the runtime API alike.
-STATUS = {
-    errors.InvalidInputError: (422, "invalid_input"),
-    errors.NotFoundError: (404, "not_found"),
-    errors.ConflictError: (409, "conflict"),
-    errors.PayloadTooLargeError: (413, "payload_too_large"),
-    errors.AuthenticationError: (401, "unauthenticated"),
-    errors.PermissionDeniedError: (403, "forbidden"),
-    errors.RateLimitedError: (429, "rate_limited"),
-    errors.NotAvailableError: (501, "not_implemented"),
-    errors.InvalidTransitionError: (409, "invalid_transition"),
-    errors.StorageError: (503, "storage_unavailable"),
-    errors.SandboxUnavailableError: (503, "sandbox_unavailable"),
-}
 
 
 def error_response(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -48,13 +34,6 @@ def describe_validation_errors(problems: list[dict[str, Any]] | Any) -> str:
             message = "is not a known field"
         parts.append(f"{'.'.join(location) or 'body'}: {message}")
     return "; ".join(parts)
-
-
-def status_of(exc: errors.CroniumError) -> tuple[int, str]:
-    """The HTTP status and error code an error of Cronium's tree answers with."""
-    return next(
-        (value for kind, value in STATUS.items() if isinstance(exc, kind)), (500, "internal")
-    )
 
 
 async def _on_cronium_error(_: Request, exc: Exception) -> JSONResponse:

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cronium.api.errors import status_of
+from cronium.api.statuses import status_of
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, json_depth_error
 from cronium.errors import AuthenticationError, CroniumError, PayloadTooLargeError
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cronium.api.errors import status_of
+from cronium.api.statuses import status_of
+from cronium.domain.variable import check_key
 from cronium.errors import (
     AuthenticationError,
     CroniumError,
@@ -37,7 +37,6 @@ from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
 from cronium.storage import Store
 
-KEY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")  # whole keys: fullmatch
 TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
 
 
@@ -195,12 +194,7 @@ class RuntimeApi:
         return ok(await self.store.variables.all(active.owner_id))
 
     async def variable(self, request: Request, active: ActiveExecution) -> Response:
-        key = request.path_params["key"]
-        if not KEY_PATTERN.fullmatch(key):
-            raise InvalidInputError(
-                f"variable key {key!r} is not valid: use 1 to 128 letters, digits, '_', '.' or "
-                "'-', starting with a letter, a digit or '_'"
-            )
+        key = check_key(request.path_params["key"])
         if request.method == "GET":
             found, value = await self.store.variables.get(active.owner_id, key)
             if not found:
