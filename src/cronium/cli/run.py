@@ -25,8 +25,8 @@ from cronium.cli.common import (
     parse_env,
     parse_json,
 )
+from cronium.cli.setting_options import setting_options
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
-from cronium.domain import event as ev
 from cronium.domain import settings as declared
 from cronium.domain.event import EventSettings, Language, Network, ResourceLimits
 from cronium.errors import SandboxError, SandboxUnavailableError
@@ -120,6 +120,10 @@ def _print_line(line: OutputLine) -> None:
 
 
 # what to run: the file, the server's event, and the options given
+
+
+# what a run here may be given on the command line (the event's, or the defaults, otherwise)
+LIMIT_SETTINGS = ("timeout_seconds", "cpus", "memory_mb", "pids", "network")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +223,7 @@ async def _run(backend_name: str, trial: Trial, variables: dict[str, Any]) -> Ra
     "memory, 130 when interrupted (Ctrl-C), 128+N when killed by signal N, 125 when the "
     "sandbox itself failed.",
 )
+@setting_options(only=LIMIT_SETTINGS)
 def run(
     file: Annotated[
         Path | None,
@@ -258,46 +263,11 @@ def run(
     ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            help=f"Seconds; default {ev.TIMEOUT_DEFAULT:g}, or the event's.",
-            min=ev.TIMEOUT_MIN,
-            max=ev.TIMEOUT_MAX,
-        ),
-    ] = None,
-    memory: Annotated[
-        int | None,
-        typer.Option(
-            help=f"MiB; default {ev.MEMORY_MB_DEFAULT}, or the event's.",
-            min=ev.MEMORY_MB_MIN,
-            max=ev.MEMORY_MB_MAX,
-        ),
-    ] = None,
-    cpus: Annotated[
-        float | None,
-        typer.Option(
-            help=f"Cores; default {ev.CPUS_DEFAULT:g}, or the event's.",
-            min=ev.CPUS_MIN,
-            max=ev.CPUS_MAX,
-        ),
-    ] = None,
-    pids: Annotated[
-        int | None,
-        typer.Option(
-            help=f"Processes; default {ev.PIDS_DEFAULT}, or the event's.",
-            min=ev.PIDS_MIN,
-            max=ev.PIDS_MAX,
-        ),
-    ] = None,
-    network: Annotated[
-        Network | None,
-        typer.Option(help="none, or egress for outbound access; default none, or the event's."),
-    ] = None,
     backend: Annotated[str, typer.Option(help="native or docker.")] = "native",
     env: Annotated[
         list[str] | None, typer.Option(help="NAME=VALUE, repeatable (over the event's).")
     ] = None,
+    settings: dict[str, Any] | None = None,
 ) -> None:
     """Run one script in a sandbox right here, with live output and the runtime API (input,
     output, variables, condition, context) as on a server; no server needed."""
@@ -305,11 +275,20 @@ def run(
         raise ClientError("give the script FILE to run, or --event ID_OR_NAME to run a server's")
     from cronium.localrun import Trial, load_variables, save_variables
 
-    given = Given(lang, timeout, memory, cpus, pids, network, parse_env(env or []))
+    chosen = settings or {}
+    given = Given(
+        lang,
+        chosen.get("timeout_seconds"),
+        chosen.get("memory_mb"),
+        chosen.get("cpus"),
+        chosen.get("pids"),
+        chosen.get("network"),
+        parse_env(env or []),
+    )
     found = None if event is None else fetch_event(ApiClient(url, token), event)
-    settings = event_settings(file, found, given)
+    fields = event_settings(file, found, given)
     trial = Trial(
-        event=settings,
+        event=fields,
         input=parse_json(input, "--input"),
         stands_for=None if found is None else int(found["id"]),
     )
@@ -323,6 +302,6 @@ def run(
         raise typer.Exit(EXIT_SANDBOX_FAILED) from exc
     if variables is not None:
         save_variables(variables, ran.variables)
-    for line in summary_of(ran, settings.limits, variables):
+    for line in summary_of(ran, fields.limits, variables):
         print(line, file=sys.stderr, flush=True)
     raise typer.Exit(exit_status(ran.result))

@@ -59,7 +59,14 @@ def _unwrapped(annotation: Any) -> Any:
 def _parameter(item: Flat) -> inspect.Parameter:
     names = [f"--{item.name.replace('_', '-')}", *item.meta.flags]
     help_text = item.meta.description or f"The event's {item.name.replace('_', ' ')}."
-    option = typer.Option(*names, help=help_text, show_default=False)
+    numeric = _option_type(item.annotation) in (int, float)
+    option = typer.Option(
+        *names,
+        help=help_text,
+        show_default=False,
+        min=item.meta.ge if numeric else None,
+        max=item.meta.le if numeric else None,
+    )
     return inspect.Parameter(
         PREFIX + item.name,
         inspect.Parameter.KEYWORD_ONLY,
@@ -68,10 +75,17 @@ def _parameter(item: Flat) -> inspect.Parameter:
     )
 
 
-def setting_options(*, exclude: Collection[str]) -> Callable[[F], F]:
-    """Give the command an option per event setting but those in ``exclude``; the command
-    takes the ones given as ``settings: dict[str, Any]`` (request fields by name)."""
-    items = [item for item in declared.flat_settings(EventSettings) if item.name not in exclude]
+def setting_options(
+    *, exclude: Collection[str] = (), only: Collection[str] | None = None
+) -> Callable[[F], F]:
+    """Give the command an option per event setting (those in ``only`` if given) but those in
+    ``exclude``; the command takes the ones given as ``settings: dict[str, Any]`` (request
+    fields by name)."""
+    items = [
+        item
+        for item in declared.flat_settings(EventSettings)
+        if item.name not in exclude and (only is None or item.name in only)
+    ]
 
     def decorate(command: F) -> F:
         signature = inspect.signature(command, eval_str=True)
