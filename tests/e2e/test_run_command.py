@@ -28,7 +28,7 @@ def cronium(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRONIUM_")}
     return subprocess.run(
         [sys.executable, "-m", "cronium", *args],
-        env=env,
+        env={**env, "COLUMNS": "200"},  # errors unwrapped
         capture_output=True,
         text=True,
         timeout=120,

@@ -93,7 +93,7 @@ async def test_documents_carry_description_and_tags_both_ways(client: httpx.Asyn
     document = exported.text
     assert "description: the whole flow" in document
     assert "one step" in document
-    changed = document.replace("one step", "the only step").replace("- daily", "- weekly")
+    changed = document.replace("one step", "the only step").replace("daily", "weekly")
     imported = await client.post(
         "/api/v1/workflows/import", content=changed, headers={"content-type": "application/yaml"}
     )
