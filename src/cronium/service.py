@@ -6,12 +6,11 @@ Objects a user may not see are reported as not found, so their existence does no
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from cronium.domain import settings as declared
 from cronium.domain.action import Action
@@ -22,7 +21,7 @@ from cronium.domain.schedule import Schedule
 from cronium.domain.user import ApiToken, User
 from cronium.domain.variable import check_key
 from cronium.domain.worker import WorkerInfo
-from cronium.domain.workflow import Graph, Node, NodeRun
+from cronium.domain.workflow import Graph, NodeRun
 from cronium.errors import (
     AuthenticationError,
     ConflictError,
@@ -30,6 +29,7 @@ from cronium.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from cronium.imports import Importer, WorkflowImport
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
 from cronium.tokens import display_prefix, hash_token, new_token_secret
 
@@ -132,7 +132,7 @@ class Service:
     # events
 
     async def create_event(self, user: User, fields: EventFields) -> Event:
-        self._check_network(fields.network)
+        self.check_network(fields.network)
         await self._check_actions(user, fields.actions)
         if fields.workflow is not None:
             await self._check_nodes(user, fields.workflow)
@@ -149,7 +149,7 @@ class Service:
         return await self.store.events.all(None if user.is_admin else user.id, tags=tags)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
-        self._check_network(changes.get("network"))
+        self.check_network(changes.get("network"))
         await self._check_actions(user, changes.get("actions") or ())
         if changes.get("workflow") is not None:
             await self._check_nodes(user, changes.get("workflow"))
@@ -190,7 +190,7 @@ class Service:
         """Bring back the script and settings of ``version`` (a new version)."""
         await self.get_event(user, event_id)
         old = await self.store.events.version(event_id, version)
-        self._check_network(old.settings.get("network"))
+        self.check_network(old.settings.get("network"))
         actions = tuple(Action.from_json(a) for a in old.settings.get("actions") or ())
         await self._check_actions(user, actions)
         return await self.store.events.restore(event_id, version, self.clock())
@@ -229,7 +229,8 @@ class Service:
             self._on_enqueue()
         return execution
 
-    def _check_network(self, network: str | None) -> None:
+    def check_network(self, network: str | None) -> None:
+        """InvalidInputError if this server does not let events have ``network``."""
         refusal = EgressPolicy(allow_egress=self.allow_egress).network_refusal(network)
         if refusal is not None:
             raise InvalidInputError(refusal)
@@ -317,86 +318,8 @@ class Service:
         *,
         dry_run: bool = False,
     ) -> WorkflowImport:
-        """Create, change or leave alone (matched by name) ``events``, then the workflow,
-        whose node ``n`` runs the event named ``nodes[n]`` (one of ``events`` or an event the
-        user has). One that matches the document in every setting a document keeps is left
-        alone: no new version. What would stop the import half way is checked before anything
-        is written; on a ``dry_run`` nothing is, and the report says what would be."""
-        mine = {event.name: event for event in await self.store.events.all(user.id)}
-        self._check_import(mine, events, workflow, nodes)
-        ids = {name: event.id for name, event in mine.items()}
-        done = []
-        for fields in events:
-            _, imported = await self._upsert(user, mine.get(fields.name), fields, dry_run)
-            done.append(imported)
-            # an event a dry run does not create has no id: one no other event has stands in
-            ids[fields.name] = -len(done) if imported.event_id is None else imported.event_id
-        assert workflow.workflow is not None
-        graph = Graph(
-            nodes=tuple(Node(n.name, ids[nodes[n.name]]) for n in workflow.workflow.nodes),
-            edges=workflow.workflow.edges,
-        )
-        fields = dataclasses.replace(workflow, workflow=graph)
-        stored, imported = await self._upsert(user, mine.get(workflow.name), fields, dry_run)
-        return WorkflowImport(tuple(done), imported, stored, dry_run)
-
-    def _check_import(
-        self,
-        mine: dict[str, Event],
-        events: list[EventFields],
-        workflow: EventFields,
-        nodes: dict[str, str],
-    ) -> None:
-        """Refuse an import that could not be done to the end: a name taken by an event of
-        another kind, a network the server does not allow, nodes naming events that do not
-        exist or are workflows themselves."""
-        for fields in (*events, workflow):
-            current = mine.get(fields.name)
-            if current is not None and current.kind is not fields.kind:
-                raise ConflictError(
-                    f"an event named {fields.name!r} exists already and is a "
-                    f"{current.kind.value} event, not a {fields.kind.value} one: rename one of "
-                    "them"
-                )
-            self._check_network(fields.network)
-        kinds = {name: event.kind for name, event in mine.items()}
-        kinds |= {fields.name: fields.kind for fields in events}
-        missing = sorted({name for name in nodes.values() if name not in kinds})
-        if missing:
-            raise InvalidInputError(
-                f"workflow nodes name unknown events: {', '.join(missing)} (give them under "
-                "events, or create them first)"
-            )
-        for node, name in nodes.items():
-            if kinds[name] is EventKind.WORKFLOW:
-                raise InvalidInputError(
-                    f"workflow node {node!r} runs {name!r}, which is a workflow itself: nodes "
-                    "run scripts and HTTP requests"
-                )
-
-    async def _upsert(
-        self, user: User, current: Event | None, fields: EventFields, dry_run: bool
-    ) -> tuple[Event | None, Imported]:
-        """Create the event of ``fields``, change ``current`` to match it (a new version) or
-        leave it alone if it does; on a ``dry_run``, only say which. The event after (None on a
-        dry run) and what was done."""
-        if current is None:
-            made = None if dry_run else await self.create_event(user, fields)
-            made_id = None if made is None else made.id
-            return made, Imported(fields.name, fields.kind, "created", made_id, None, 1)
-        before = current.version
-        changes = changes_to_match(current, fields)
-        if changes is None:
-            left = Imported(current.name, current.kind, "unchanged", current.id, before, before)
-            return None if dry_run else current, left
-        if dry_run:
-            after = before + (1 if _versioned(changes) else 0)
-            return None, Imported(current.name, current.kind, "changed", current.id, before, after)
-        updated = await self.update_event(user, current.id, changes)
-        changed = Imported(
-            current.name, current.kind, "changed", current.id, before, updated.version
-        )
-        return updated, changed
+        """See :meth:`cronium.imports.Importer.run`."""
+        return await Importer(self).run(user, events, workflow, nodes, dry_run=dry_run)
 
     async def run_event(self, user: User, event_id: int, input: Any = None) -> Execution:
         """Queue a run of the event now, with ``input`` for the script."""
@@ -484,55 +407,6 @@ def _check_kind_of_change(event: Event, changes: EventChanges) -> None:
 SETTINGS = declared.by_name(EventSettings)
 # The settings a workflow document keeps of an event, and of the workflow (with its graph):
 # an import compares and changes those only; the others (a status, actions) stay as they are.
-EVENT_DOCUMENTED = frozenset(declared.names(EventSettings, lambda meta: meta.documents != "none"))
-WORKFLOW_DOCUMENTED = frozenset(
-    declared.names(EventSettings, lambda meta: meta.documents == "both")
-) | {"workflow"}
-ImportOutcome = Literal["created", "changed", "unchanged"]
-
-
-@dataclass(frozen=True, slots=True)
-class Imported:
-    """What an import did (or, on a dry run, would do) to one event or workflow."""
-
-    name: str
-    kind: EventKind
-    outcome: ImportOutcome
-    event_id: int | None  # None: not created (a dry run)
-    old_version: int | None  # None: created
-    version: int  # after the import
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowImport:
-    """An import's report: each of the document's events in its order, then the workflow,
-    which is ``stored`` as the import left it (None on a dry run: nothing was written)."""
-
-    events: tuple[Imported, ...]
-    workflow: Imported
-    stored: Event | None
-    dry_run: bool
-
-
-def changes_to_match(current: Event, fields: EventFields) -> EventChanges | None:
-    """The changes that make ``current`` match ``fields`` in the settings a document keeps
-    of its kind (compared as they are stored, in JSON); None if it matches already. A setting
-    that can be removed (a schedule, a pool) and that ``fields`` lack is removed."""
-    kept = WORKFLOW_DOCUMENTED if current.kind is EventKind.WORKFLOW else EVENT_DOCUMENTED
-    stored, wanted = declared.to_json(current), declared.to_json(fields)
-    differing = [name for name in SETTINGS if name in kept and stored[name] != wanted[name]]
-    if not differing:
-        return None
-    values = declared.to_flat(fields)
-    return EventChanges(
-        frozenset(name for name in differing if values[name] is None),
-        **{name: values[name] for name in differing if values[name] is not None},
-    )
-
-
-def _versioned(changes: EventChanges) -> bool:
-    """Whether ``changes`` make a new version (a change of a setting that versions keep)."""
-    return any(SETTINGS[name].meta.versioned for name in {*changes.values, *changes.clear})
 
 
 def _may_see(user: User, owner_id: int) -> bool:

@@ -47,7 +47,7 @@ from cronium.domain import settings as declared
 from cronium.domain.event import Event, EventKind, EventSettings
 from cronium.domain.workflow import NODES_MAX, Edge, Graph, Node
 from cronium.errors import InvalidInputError
-from cronium.service import Imported, WorkflowImport
+from cronium.imports import Imported, WorkflowImport
 from cronium.storage import EventFields
 
 M = TypeVar("M", bound=BaseModel)

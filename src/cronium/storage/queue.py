@@ -244,31 +244,16 @@ class Queue:
                 lease_expires_at=None,
             )
             if row is None:
-                await self._refuse_record(unit, execution_id, worker_id, record)
+                await _refuse_record(unit, execution_id, worker_id, record)
             assert row is not None
             await insert_logs(unit, execution_id, logs)
             queued = (await finish(unit, row, record.finished_at, jitter=retry_jitter)).nodes
             following = None
             if pools is not None and row.parent_id is not None:
-                following = await self._take_node(
+                following = await _take_node(
                     unit, row.parent_id, queued, worker_id, record.finished_at, lease, pools
                 )
             return execution_of(row), following
-
-    @staticmethod
-    async def _refuse_record(
-        unit: Unit, execution_id: int, worker_id: str, record: RunRecord
-    ) -> None:
-        current = await unit.session.get(ExecutionRow, execution_id)
-        if current is None:
-            raise NotFoundError(f"no execution has id {execution_id}")
-        if not ExecutionStatus(current.status).is_terminal:
-            check_transition(ExecutionStatus(current.status), record.status)
-        raise LeaseLostError(
-            f"execution {execution_id} is not running on worker {worker_id!r}"
-            f" (it is {current.status}): the result is not stored",
-            execution_id,
-        )
 
     async def release(
         self, execution_id: int, worker_id: str, now: datetime, reason: str
@@ -303,57 +288,6 @@ class Queue:
             )
             await unit.notify(QUEUE_CHANNEL)
             return execution_of(row)
-
-    @staticmethod
-    async def _take_node(
-        unit: Unit,
-        run_id: int,
-        queued: list[ExecutionRow],
-        worker_id: str,
-        now: datetime,
-        lease: timedelta,
-        pools: Collection[str],
-    ) -> tuple[Execution, Event] | None:
-        """Claim a queued node of the run for the worker, if there is one it may take: one
-        this transaction ``queued``, or else one queued before."""
-        allowed = set(pools)
-        candidate = next(
-            (
-                row.id
-                for row in queued
-                if row.parent_id == run_id and (row.pool is None or row.pool in allowed)
-            ),
-            None,
-        )
-        if candidate is None and not queued:
-            candidate = await unit.session.scalar(
-                select(ExecutionRow.id)
-                .where(
-                    ExecutionRow.parent_id == run_id,
-                    ExecutionRow.status == ExecutionStatus.QUEUED,
-                    *_claimable(pools, now),
-                )
-                .order_by(ExecutionRow.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        if candidate is None:
-            return None
-        row = await unit.session.get(ExecutionRow, candidate)
-        event = None if row is None else await unit.event(row.event_id)
-        if row is None or event is None or event.kind == EventKind.WORKFLOW:
-            return None
-        taken = await change_one(
-            unit,
-            row.id,
-            ExecutionStatus.QUEUED,
-            ExecutionStatus.RUNNING,
-            worker_id=worker_id,
-            started_at=now,
-            lease_expires_at=now + lease,
-            event_version=event.version,
-        )
-        return None if taken is None else (execution_of(taken), event_of(event))
 
     async def cancel(self, execution_id: int, now: datetime) -> Execution:
         """Cancel a queued execution at once, ask the worker of a running one to stop it, or
@@ -439,3 +373,67 @@ class Queue:
                 return None
             retry = (await finish(unit, failed, now, lost=True)).retry
             return Requeued(execution_of(failed), None if retry is None else execution_of(retry))
+
+
+async def _refuse_record(unit: Unit, execution_id: int, worker_id: str, record: RunRecord) -> None:
+    current = await unit.session.get(ExecutionRow, execution_id)
+    if current is None:
+        raise NotFoundError(f"no execution has id {execution_id}")
+    if not ExecutionStatus(current.status).is_terminal:
+        check_transition(ExecutionStatus(current.status), record.status)
+    raise LeaseLostError(
+        f"execution {execution_id} is not running on worker {worker_id!r}"
+        f" (it is {current.status}): the result is not stored",
+        execution_id,
+    )
+
+
+async def _take_node(
+    unit: Unit,
+    run_id: int,
+    queued: list[ExecutionRow],
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    pools: Collection[str],
+) -> tuple[Execution, Event] | None:
+    """Claim a queued node of the run for the worker, if there is one it may take: one
+    this transaction ``queued``, or else one queued before."""
+    allowed = set(pools)
+    candidate = next(
+        (
+            row.id
+            for row in queued
+            if row.parent_id == run_id and (row.pool is None or row.pool in allowed)
+        ),
+        None,
+    )
+    if candidate is None and not queued:
+        candidate = await unit.session.scalar(
+            select(ExecutionRow.id)
+            .where(
+                ExecutionRow.parent_id == run_id,
+                ExecutionRow.status == ExecutionStatus.QUEUED,
+                *_claimable(pools, now),
+            )
+            .order_by(ExecutionRow.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    if candidate is None:
+        return None
+    row = await unit.session.get(ExecutionRow, candidate)
+    event = None if row is None else await unit.event(row.event_id)
+    if row is None or event is None or event.kind == EventKind.WORKFLOW:
+        return None
+    taken = await change_one(
+        unit,
+        row.id,
+        ExecutionStatus.QUEUED,
+        ExecutionStatus.RUNNING,
+        worker_id=worker_id,
+        started_at=now,
+        lease_expires_at=now + lease,
+        event_version=event.version,
+    )
+    return None if taken is None else (execution_of(taken), event_of(event))
