@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from cronium.domain import settings as declared
 from cronium.domain.event import Event, EventKind, EventSettings
@@ -15,8 +15,19 @@ from cronium.domain.workflow import Graph, Node
 from cronium.errors import ConflictError, InvalidInputError
 from cronium.storage import EventChanges, EventFields
 
-if TYPE_CHECKING:
-    from cronium.service import Service
+
+class EventKeeper(Protocol):
+    """What an import needs of the service: the user's events, and its checked create,
+    update and network rule."""
+
+    async def own_events(self, user: User) -> list[Event]: ...
+
+    async def create_event(self, user: User, fields: EventFields) -> Event: ...
+
+    async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event: ...
+
+    def check_network(self, network: str | None) -> None: ...
+
 
 SETTINGS = declared.by_name(EventSettings)
 EVENT_DOCUMENTED = frozenset(declared.names(EventSettings, lambda meta: meta.documents != "none"))
@@ -73,7 +84,7 @@ def _versioned(changes: EventChanges) -> bool:
 class Importer:
     """Imports workflow documents for the service's users."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: EventKeeper) -> None:
         self.service = service
 
     async def run(
@@ -90,7 +101,7 @@ class Importer:
         user has). One that matches the document in every setting a document keeps is left
         alone: no new version. What would stop the import half way is checked before anything
         is written; on a ``dry_run`` nothing is, and the report says what would be."""
-        mine = {event.name: event for event in await self.service.store.events.all(user.id)}
+        mine = {event.name: event for event in await self.service.own_events(user)}
         self._check(mine, events, workflow, nodes)
         ids = {name: event.id for name, event in mine.items()}
         done = []

@@ -148,6 +148,10 @@ class Service:
         """The events the user can see; with ``tags``, only those that have every one."""
         return await self.store.events.all(None if user.is_admin else user.id, tags=tags)
 
+    async def own_events(self, user: User) -> list[Event]:
+        """The user's own events (an administrator's too, not everyone's)."""
+        return await self.store.events.all(user.id)
+
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
         self.check_network(changes.get("network"))
         await self._check_actions(user, changes.get("actions") or ())

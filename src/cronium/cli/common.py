@@ -109,6 +109,22 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2))
 
 
+def answer(data: Any, as_json: bool, sentence: str) -> None:
+    """A command's answer: ``data`` as JSON when asked for, else the sentence a person reads."""
+    if as_json:
+        print_json(data)
+    else:
+        out.print(sentence)
+
+
+def answer_table(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+    """A command's rows: as JSON when asked for, else a table of ``columns``."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, columns)
+
+
 def print_record(record: dict[str, Any], fields: list[str]) -> None:
     """``name: value`` lines of the fields that have a value, as a person reads them."""
     for name in fields:

@@ -16,11 +16,11 @@ from cronium.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
+    answer_table,
     err,
     events_app,
     out,
     print_json,
-    print_table,
 )
 from cronium.client import DEFAULT_URL, ApiClient, ClientError
 from cronium.domain.action import ActionWhen
@@ -116,10 +116,7 @@ def actions_list(
 ) -> None:
     """The events run when this one ends, and when."""
     actions = ApiClient(url, token).get(f"/events/{event_id}")["actions"]
-    if as_json:
-        print_json(actions)
-        return
-    print_table(actions, ["when", "event_id"])
+    answer_table(actions, ["when", "event_id"], as_json)
 
 
 @actions_app.command("add")

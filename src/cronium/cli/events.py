@@ -19,6 +19,7 @@ from cronium.cli.common import (
     TokenOption,
     TzOption,
     UrlOption,
+    answer,
     err,
     events_app,
     out,
@@ -74,10 +75,7 @@ def events_create(
     }
     body = {k: v for k, v in body.items() if v is not None} | (settings or {})
     event = ApiClient(url, token).post("/events", body | parse_settings(set_))
-    if as_json:
-        print_json(event)
-    else:
-        out.print(f"Created event {event['id']} ({event['name']}).")
+    answer(event, as_json, f"Created event {event['id']} ({event['name']}).")
 
 
 @events_app.command("create-http")
@@ -121,10 +119,7 @@ def events_create_http(
     fields = {"name": name, "http": request, "schedule": _schedule(cron, tz, every, at)}
     fields = {k: v for k, v in fields.items() if v is not None} | (settings or {})
     event = ApiClient(url, token).post("/events", fields | parse_settings(set_))
-    if as_json:
-        print_json(event)
-    else:
-        out.print(f"Created event {event['id']} ({event['name']}).")
+    answer(event, as_json, f"Created event {event['id']} ({event['name']}).")
 
 
 @events_app.command("versions")
@@ -207,10 +202,7 @@ def events_update(
     if not changes:
         raise ClientError("nothing to change: give --script, a setting's option or --set")
     event = ApiClient(url, token).patch(f"/events/{event_id}", changes)
-    if as_json:
-        print_json(event)
-    else:
-        out.print(f"Updated event {event_id}: it is now version {event['version']}.")
+    answer(event, as_json, f"Updated event {event_id}: it is now version {event['version']}.")
 
 
 @events_app.command("list")
@@ -300,10 +292,7 @@ def events_pause(
 ) -> None:
     """Stop firing an event on its schedule."""
     event = ApiClient(url, token).post(f"/events/{event_id}/pause")
-    if as_json:
-        print_json(event)
-    else:
-        out.print(f"Paused event {event_id}.")
+    answer(event, as_json, f"Paused event {event_id}.")
 
 
 @events_app.command("resume")
@@ -315,10 +304,7 @@ def events_resume(
 ) -> None:
     """Fire an event on its schedule again, from now on."""
     event = ApiClient(url, token).post(f"/events/{event_id}/resume")
-    if as_json:
-        print_json(event)
-    else:
-        out.print(f"Resumed event {event_id}.")
+    answer(event, as_json, f"Resumed event {event_id}.")
 
 
 def _schedule(
@@ -366,10 +352,7 @@ def events_run(
     accepted = client.post(f"/events/{event_id}/run", {"input": payload})
     execution_id = accepted["execution_id"]
     if not wait:
-        if as_json:
-            print_json(accepted)
-        else:
-            out.print(f"Queued execution {execution_id}.")
+        answer(accepted, as_json, f"Queued execution {execution_id}.")
         return
     if as_json:
         ended = wait_for(client, execution_id)

@@ -10,6 +10,7 @@ from cronium.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
+    answer_table,
     app,
     err,
     executions_app,
@@ -17,7 +18,6 @@ from cronium.cli.common import (
     print_json,
     print_logs,
     print_record,
-    print_table,
     tokens_app,
 )
 from cronium.client import DEFAULT_URL, ApiClient
@@ -64,11 +64,11 @@ def workers_list(
 ) -> None:
     """List workers: host, backend, tags, capacity, running count, last heartbeat, state."""
     rows = ApiClient(url, token).get("/workers")
-    if as_json:
-        print_json(rows)
-        return
-    columns = ["id", "backend", "tags", "capacity", "running", "last_heartbeat_at", "state"]
-    print_table(rows, columns)
+    answer_table(
+        rows,
+        ["id", "backend", "tags", "capacity", "running", "last_heartbeat_at", "state"],
+        as_json,
+    )
 
 
 @executions_app.command("list")
@@ -81,11 +81,9 @@ def executions_list(
 ) -> None:
     """List recent executions."""
     rows = ApiClient(url, token).get("/executions", event_id=event, limit=limit)
-    if as_json:
-        print_json(rows)
-    else:
-        columns = ["id", "event_id", "status", "exit_code", "queued_at", "run_seconds"]
-        print_table(rows, columns)
+    answer_table(
+        rows, ["id", "event_id", "status", "exit_code", "queued_at", "run_seconds"], as_json
+    )
 
 
 @tokens_app.command("create")
@@ -113,10 +111,9 @@ def tokens_list(
 ) -> None:
     """List your API tokens (never their secrets)."""
     rows = ApiClient(url, token).get("/tokens")
-    if as_json:
-        print_json(rows)
-        return
-    print_table(rows, ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"])
+    answer_table(
+        rows, ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"], as_json
+    )
 
 
 @tokens_app.command("revoke")

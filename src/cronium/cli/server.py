@@ -19,7 +19,6 @@ from cronium.cli.common import (
     err,
     images_app,
     out,
-    users_app,
 )
 from cronium.client import ClientError
 from cronium.logs import configure_logging
@@ -76,11 +75,14 @@ def server_settings(quiet: bool, log_level: str | None, **overrides: Any) -> Set
 
 # server side
 
+HostOption = Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")]
+PortOption = Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")]
+
 
 @app.command(epilog=settings_epilog())
 def server(
-    host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+    host: HostOption = None,
+    port: PortOption = None,
     quiet: QuietOption = False,
     log_level: LogLevelOption = None,
 ) -> None:
@@ -93,8 +95,8 @@ def server(
 
 @app.command(epilog=settings_epilog())
 def api(
-    host: Annotated[str | None, typer.Option(help="Listen address [CRONIUM_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [CRONIUM_PORT].")] = None,
+    host: HostOption = None,
+    port: PortOption = None,
     quiet: QuietOption = False,
     log_level: LogLevelOption = None,
 ) -> None:
@@ -141,27 +143,6 @@ def db_upgrade() -> None:
 
     asyncio.run(upgrade())
     out.print("The database is up to date.")
-
-
-@users_app.command("create-admin")
-def create_admin(name: Annotated[str, typer.Argument(help="The new user's name.")]) -> None:
-    """Create an administrator and print its first API token (shown once)."""
-    from cronium.service import Service
-    from cronium.storage import Store
-    from cronium.storage.database import create_engine, migrate
-
-    async def create() -> str:
-        engine = create_engine(load_settings().database_url_value)
-        try:
-            await migrate(engine)
-            _, issued = await Service(Store(engine)).create_admin(name)
-            return issued.secret
-        finally:
-            await engine.dispose()
-
-    secret = asyncio.run(create())
-    err.print(f"Created the administrator {name!r}. Its API token, shown this once:")
-    print(secret)
 
 
 @app.command()
