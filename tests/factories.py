@@ -14,7 +14,7 @@ from typing import Any
 from cronium.domain.event import EventKind, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import HttpRequest
-from cronium.domain.user import User
+from cronium.domain.user import Role, User
 from cronium.domain.workflow import Edge, Graph, Node
 from cronium.sandbox.spec import SandboxSpec
 from cronium.storage import EventFields, RunRecord, Store
@@ -93,7 +93,9 @@ def workflow_event(graph: Graph, **fields: Any) -> EventFields:
 
 async def owner(store: Store, name: str | None = None, *, admin: bool = False) -> User:
     """A new user (not an administrator unless asked)."""
-    return await store.users.create(name or unique_name("owner"), is_admin=admin, now=NOW)
+    return await store.users.create(
+        name or unique_name("owner"), role=Role.ADMIN if admin else Role.USER, now=NOW
+    )
 
 
 async def stored_event(

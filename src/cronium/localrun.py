@@ -29,7 +29,7 @@ from typing import Any
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
-from cronium.domain.user import User
+from cronium.domain.user import Role, User
 from cronium.domain.variable import KEY_PATTERN
 from cronium.errors import InvalidInputError
 from cronium.runners import ScriptRunner
@@ -151,7 +151,7 @@ def _worker_settings(settings: Settings) -> WorkerSettings:
 async def _local_user(store: Store, variables: dict[str, Any]) -> User:
     """The one user of the local database, owning ``variables``."""
     now = utcnow()
-    user = await store.users.create(LOCAL_USER, is_admin=True, now=now)
+    user = await store.users.create(LOCAL_USER, role=Role.ADMIN, now=now)
     for key, value in variables.items():
         await store.variables.put(user.id, key, value, now)
     return user

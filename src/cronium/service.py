@@ -18,8 +18,7 @@ from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
-from cronium.domain.user import ApiToken, User
-from cronium.domain.variable import check_key
+from cronium.domain.user import ApiToken, Role, User
 from cronium.domain.worker import WorkerInfo
 from cronium.domain.workflow import Graph, NodeRun
 from cronium.errors import (
@@ -32,6 +31,7 @@ from cronium.errors import (
 from cronium.imports import Importer, WorkflowImport
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
 from cronium.tokens import display_prefix, hash_token, new_token_secret
+from cronium.variables import VariableService
 
 Clock = Callable[[], datetime]
 # A token's last use is written at most this often: not one write per request.
@@ -67,6 +67,7 @@ class Service:
         self.allow_egress = allow_egress
         self.clock = clock
         self._on_enqueue = on_enqueue
+        self.variables = VariableService(store, clock)
 
     def notify_on_enqueue(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after each enqueue (an in-process worker wakes up at once)."""
@@ -76,7 +77,7 @@ class Service:
 
     async def create_admin(self, name: str) -> tuple[User, IssuedToken]:
         """A new administrator with a first API token."""
-        user = await self.store.users.create(name, is_admin=True, now=self.clock())
+        user = await self.store.users.create(name, role=Role.ADMIN, now=self.clock())
         return user, await self.issue_token(user, name="initial", expires_in=None)
 
     async def bootstrap_admin(self, name: str = "admin") -> tuple[User, IssuedToken] | None:
@@ -355,24 +356,6 @@ class Service:
         """Cancel at once if queued; if running, its worker stops it (within about a second)."""
         await self.get_execution(user, execution_id)
         return await self.store.queue.cancel(execution_id, self.clock())
-
-    # variables
-
-    async def list_variables(self, user: User) -> dict[str, Any]:
-        return await self.store.variables.all(user.id)
-
-    async def get_variable(self, user: User, key: str) -> Any:
-        found, value = await self.store.variables.get(user.id, check_key(key))
-        if not found:
-            raise NotFoundError(f"you have no variable {key!r}")
-        return value
-
-    async def set_variable(self, user: User, key: str, value: Any) -> None:
-        await self.store.variables.put(user.id, check_key(key), value, self.clock())
-
-    async def delete_variable(self, user: User, key: str) -> None:
-        if not await self.store.variables.delete(user.id, check_key(key)):
-            raise NotFoundError(f"you have no variable {key!r}")
 
     async def list_workers(self, user: User) -> list[WorkerInfo]:
         if not user.is_admin:

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cronium.domain.user import Role
 from cronium.service import Service
 from tests.factories import event_body
 from tests.integration.rest import assert_error, create
@@ -141,7 +142,7 @@ async def test_users_see_only_their_own_events_and_executions(
 ) -> None:
     event = await create(client)
     run = (await client.post(f"/api/v1/events/{event['id']}/run")).json()
-    bob = await service.store.users.create("bob", is_admin=False, now=service.clock())
+    bob = await service.store.users.create("bob", role=Role.USER, now=service.clock())
     issued = await service.issue_token(bob, name="bob", expires_in=None)
     as_bob = {"Authorization": f"Bearer {issued.secret}"}
     assert (await client.get("/api/v1/events", headers=as_bob)).json() == []

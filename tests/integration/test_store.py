@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from cronium.domain.execution import ExecutionStatus
+from cronium.domain.user import Role
 from cronium.errors import ConflictError, InvalidTransitionError, LeaseLostError, NotFoundError
 from cronium.storage import EventChanges, LogLine, Store
 from cronium.storage.database import create_engine
@@ -25,7 +26,7 @@ async def make_event(store: Store, name: str = "hello") -> int:
 
 
 async def test_it_round_trips_an_event_with_its_limits_and_env(store: Store) -> None:
-    user = await store.users.create("ann", is_admin=False, now=NOW)
+    user = await store.users.create("ann", role=Role.USER, now=NOW)
     created = await store.events.create(user.id, FIELDS, NOW)
     loaded = await store.events.get(created.id)
     assert loaded == created
@@ -37,7 +38,7 @@ async def test_it_round_trips_an_event_with_its_limits_and_env(store: Store) -> 
 async def test_it_refuses_a_second_event_with_the_same_name_and_keeps_the_first(
     store: Store,
 ) -> None:
-    user = await store.users.create("ann", is_admin=False, now=NOW)
+    user = await store.users.create("ann", role=Role.USER, now=NOW)
     first = await store.events.create(user.id, FIELDS, NOW)
     with pytest.raises(ConflictError, match="'hello' already exists"):
         await store.events.create(user.id, FIELDS, NOW)
@@ -178,7 +179,7 @@ async def test_an_event_with_a_running_execution_cannot_be_deleted(store: Store)
 
 
 async def test_tokens_are_found_by_hash_and_revoked(store: Store) -> None:
-    user = await store.users.create("ann", is_admin=True, now=NOW)
+    user = await store.users.create("ann", role=Role.ADMIN, now=NOW)
     token = await store.tokens.create(
         user.id, name="ci", token_hash="a" * 64, prefix="crn_abc", now=NOW, expires_at=None
     )
@@ -192,9 +193,9 @@ async def test_tokens_are_found_by_hash_and_revoked(store: Store) -> None:
 
 
 async def test_user_names_are_unique(store: Store) -> None:
-    await store.users.create("ann", is_admin=False, now=NOW)
+    await store.users.create("ann", role=Role.USER, now=NOW)
     with pytest.raises(ConflictError, match="'ann' already exists"):
-        await store.users.create("ann", is_admin=True, now=NOW)
+        await store.users.create("ann", role=Role.ADMIN, now=NOW)
     assert await store.users.count() == 1
 
 

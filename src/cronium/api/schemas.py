@@ -30,7 +30,7 @@ from cronium.domain.schedule import (
     Schedule,
     ScheduleKind,
 )
-from cronium.domain.user import ApiToken, User
+from cronium.domain.user import ApiToken, Role, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.domain.workflow import NODES_MAX, Edge, EdgeKind, Graph, Node, NodeRun, NodeStatus
 from cronium.errors import InvalidInputError
@@ -425,7 +425,10 @@ class TokenIssued(TokenPublic):
 class UserPublic(BaseModel):
     id: int
     name: str
+    role: Role
     is_admin: bool
+    disabled_at: datetime | None
+    has_password: bool
     created_at: datetime
 
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any
 from cronium.domain import settings as declared
 from cronium.domain.event import Event, EventSettings
 from cronium.domain.execution import Execution, ExecutionStatus
-from cronium.domain.user import ApiToken, User
+from cronium.domain.user import ApiToken, Role, Scope, User
 from cronium.storage.tables import ApiTokenRow, EventRow, ExecutionRow, UserRow
 
 
@@ -18,8 +18,18 @@ def asdict_shallow(value: Any) -> dict[str, Any]:
     return {name: getattr(value, name) for name in value.__slots__}
 
 
+KNOWN_SCOPES = frozenset(scope.value for scope in Scope)
+
+
 def user_of(row: UserRow) -> User:
-    return User(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
+    return User(
+        id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        created_at=row.created_at,
+        disabled_at=row.disabled_at,
+        has_password=row.password_hash is not None,
+    )
 
 
 def token_of(row: ApiTokenRow) -> ApiToken:
@@ -28,6 +38,7 @@ def token_of(row: ApiTokenRow) -> ApiToken:
         user_id=row.user_id,
         name=row.name,
         prefix=row.prefix,
+        scopes=frozenset(Scope(scope) for scope in row.scopes if scope in KNOWN_SCOPES),
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,

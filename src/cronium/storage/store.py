@@ -16,7 +16,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cronium.crypto import Keyring
 from cronium.storage import notifications
+from cronium.storage.audit import Audit
 from cronium.storage.events import Events
 from cronium.storage.executions import Executions
 from cronium.storage.logs import Logs
@@ -34,9 +36,13 @@ from cronium.supervision import LoopHealth
 class Store:
     """The repositories over one database. One instance per process, shared by all tasks."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Keyring | None = None) -> None:
+        """``keyring`` encrypts and decrypts secrets; without one, secrets cannot be read or
+        written (a clear error says so)."""
         self.engine = engine
+        self.keyring = keyring
         self.db = Database(engine)
+        self.audit = Audit(self.db)
         self.users = Users(self.db)
         self.tokens = Tokens(self.db)
         self.events = Events(self.db)

@@ -67,7 +67,9 @@ class UserRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[str] = mapped_column(String(16), server_default="user")
+    password_hash: Mapped[str | None] = mapped_column(Text)  # argon2id; None: no password login
+    disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -79,10 +81,70 @@ class ApiTokenRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[str]] = mapped_column(JsonValue)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    """A browser's login: only the hashes of its cookie and of its CSRF token are kept."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_hash: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LoginFailureRow(Base):
+    """Failed logins in a row, per account (``kind`` user) and per address (``kind`` address)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(255))
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
+
+
+class EventShareRow(Base):
+    """An event (or workflow) shared with another user, as ``viewer`` or ``operator``."""
+
+    __tablename__ = "event_shares"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """One sensitive action: who (kept as a name too: users can be deleted), what, on what."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "action", "at"), Index(None, "actor_id", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(64))
+    execution_id: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
 
 
 class EventRow(Base):
@@ -122,6 +184,8 @@ class EventRow(Base):
     retry_backoff_max_seconds: Mapped[float] = mapped_column(Float, server_default="3600")
     webhook_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     actions: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonValue, nullable=True)
+    # which of the owner's secret variables the sandbox gets, and how: {KEY: "file"|"env"}
+    secrets: Mapped[dict[str, str] | None] = mapped_column(JsonValue, nullable=True)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)  # schedulers follow changes by it
@@ -237,7 +301,12 @@ class VariableRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
-    value: Mapped[Any] = mapped_column(JsonValue, nullable=True)
+    value: Mapped[Any] = mapped_column(JsonValue, nullable=True)  # None when secret
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    json_schema: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
+    secret: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    ciphertext: Mapped[str | None] = mapped_column(Text)  # a secret's value, encrypted
     updated_at: Mapped[datetime]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cronium.domain.user import ApiToken, User
+from cronium.domain.user import ApiToken, Role, Scope, User
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.rows import token_of, user_of
 from cronium.storage.tables import ApiTokenRow, UserRow
@@ -22,8 +22,10 @@ class Users:
         async with self.db.read() as session:
             return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
-    async def create(self, name: str, *, is_admin: bool, now: datetime) -> User:
-        row = UserRow(name=name, is_admin=is_admin, created_at=now)
+    async def create(
+        self, name: str, *, role: Role, now: datetime, password_hash: str | None = None
+    ) -> User:
+        row = UserRow(name=name, role=role.value, password_hash=password_hash, created_at=now)
         try:
             async with self.db.write() as unit:
                 unit.session.add(row)
@@ -52,12 +54,14 @@ class Tokens:
         prefix: str,
         now: datetime,
         expires_at: datetime | None,
+        scopes: frozenset[Scope] = frozenset(Scope),
     ) -> ApiToken:
         row = ApiTokenRow(
             user_id=user_id,
             name=name,
             token_hash=token_hash,
             prefix=prefix,
+            scopes=sorted(scope.value for scope in scopes),
             created_at=now,
             expires_at=expires_at,
         )

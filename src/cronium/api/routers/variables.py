@@ -19,12 +19,12 @@ router = APIRouter(
 @router.get("")
 async def list_variables(user: UserDep, service: ServiceDep) -> dict[str, Any]:
     """Every variable of the caller, by key."""
-    return await service.list_variables(user)
+    return await service.variables.list(user)
 
 
 @router.get("/{key}")
 async def get_variable(key: str, user: UserDep, service: ServiceDep) -> VariablePublic:
-    return VariablePublic(key=key, value=await service.get_variable(user, key))
+    return VariablePublic(key=key, value=await service.variables.get(user, key))
 
 
 @router.put("/{key}")
@@ -32,10 +32,10 @@ async def set_variable(
     key: str, body: VariableIn, user: UserDep, service: ServiceDep
 ) -> VariablePublic:
     """Create or replace a variable (any JSON value); its scripts see it at once."""
-    await service.set_variable(user, key, body.value)
+    await service.variables.set(user, key, body.value)
     return VariablePublic(key=key, value=body.value)
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_variable(key: str, user: UserDep, service: ServiceDep) -> None:
-    await service.delete_variable(user, key)
+    await service.variables.delete(user, key)
