@@ -83,8 +83,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description=(
-            "Key that signs execution tokens. Default: a random key per worker process "
-            "(each worker checks only the tokens it issued)."
+            "The deployment key: 32 random bytes in base64 (`cronium secrets generate-key`)."
+            " Secrets are encrypted under it and execution tokens signed with it. Default:"
+            " with the embedded SQLite database, the file secret.key in the data directory"
+            " (made on first start); a PostgreSQL deployment must be given one."
         ),
     )
     state_dir: Path = Field(
@@ -203,6 +205,40 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(
         default="text",
         description="How log lines are written: text, or json (one object per line).",
+    )
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a browser login lasts; each request within it keeps it alive.",
+    )
+    session_max_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=365,
+        description="Days after which a browser login ends however active it is.",
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description=(
+            "Whether the session cookie is sent over HTTPS only (set it when a TLS proxy"
+            " serves Cronium)."
+        ),
+    )
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description=(
+            "Failed logins in a row (per account and per address) before each further try"
+            " must wait: 1 s, then doubling up to 15 minutes."
+        ),
+    )
+    audit_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=36500,
+        description="Days the audit log keeps an entry; older ones are pruned.",
     )
     access_log: bool = Field(
         default=True,
