@@ -99,7 +99,7 @@ async def run_here(
             result=result,
             output=handed.output if handed.output_set else result.output,
             condition=handed.condition,
-            variables=await store.variables.all(user.id),
+            variables=await store.variables.all(user.id, utcnow()),
         )
 
 

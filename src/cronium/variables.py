@@ -1,34 +1,75 @@
-"""Use cases of a user's variables (``service.variables``): JSON values kept by key."""
+"""Use cases of a user's variables (``service.variables``): JSON values kept by key, with a
+description, an expiry, a JSON Schema and a secret flag.
+
+Listing and reading need the ``read`` scope, writing, deleting and revealing a secret the
+``write`` scope. Writes to secrets, their deletion and every reveal are audited.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from cronium.domain.user import User
-from cronium.domain.variable import check_key
-from cronium.errors import NotFoundError
+from cronium.domain.audit import AuditAction
+from cronium.domain.user import Scope, User
+from cronium.domain.variable import Variable, VariableChange, check_key
+from cronium.errors import InvalidInputError, NotFoundError
+from cronium.policy import Policy
 from cronium.storage import Store
+from cronium.storage.variables import Writer, context_of
 
 
 class VariableService:
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
+        self.policy = Policy(store)
 
-    async def list(self, user: User) -> dict[str, Any]:
-        return await self.store.variables.all(user.id)
+    async def list(self, user: User) -> list[Variable]:
+        """The caller's unexpired variables; secrets without their values."""
+        self.policy.require(user, Scope.READ, "list variables")
+        return await self.store.variables.list(user.id, self.clock())
 
-    async def get(self, user: User, key: str) -> Any:
-        found, value = await self.store.variables.get(user.id, check_key(key))
-        if not found:
+    async def get(self, user: User, key: str) -> Variable:
+        """One of the caller's variables (a secret without its value)."""
+        self.policy.require(user, Scope.READ, "read variables")
+        found = await self.store.variables.find(user.id, check_key(key), self.clock())
+        if found is None:
             raise NotFoundError(f"you have no variable {key!r}")
-        return value
+        return found
 
-    async def set(self, user: User, key: str, value: Any) -> None:
-        await self.store.variables.put(user.id, check_key(key), value, self.clock())
+    async def set(self, user: User, key: str, change: VariableChange) -> Variable:
+        """Create or replace a variable: checked against its schema, a secret encrypted."""
+        self.policy.require(user, Scope.WRITE, "change variables")
+        return await self.store.variables.write(
+            user.id, check_key(key), change, self.clock(), writer=_writer(user)
+        )
 
     async def delete(self, user: User, key: str) -> None:
-        if not await self.store.variables.delete(user.id, check_key(key)):
+        self.policy.require(user, Scope.WRITE, "delete variables")
+        if not await self.store.variables.delete(
+            user.id, check_key(key), self.clock(), writer=_writer(user)
+        ):
             raise NotFoundError(f"you have no variable {key!r}")
+
+    async def reveal(self, user: User, key: str) -> Variable:
+        """One of the caller's secrets with its value (audited)."""
+        self.policy.require(user, Scope.WRITE, "reveal secrets")
+        now = self.clock()
+        found = await self.store.variables.find(user.id, check_key(key), now, reveal=True)
+        if found is None:
+            raise NotFoundError(f"you have no variable {key!r}")
+        if not found.secret:
+            raise InvalidInputError(f"variable {key!r} is not a secret: read it with a get")
+        await self.store.audit.record(
+            AuditAction.SECRET_REVEAL,
+            at=now,
+            actor_id=user.id,
+            actor=user.name,
+            target=context_of(user.id, key),
+        )
+        return found
+
+
+def _writer(user: User) -> Writer:
+    return Writer(user_id=user.id, name=user.name)

@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cronium.api.statuses import status_of
-from cronium.domain.variable import check_key
+from cronium.domain.audit import AuditAction
+from cronium.domain.variable import VariableChange, check_key
 from cronium.errors import (
     AuthenticationError,
     CroniumError,
@@ -36,6 +37,7 @@ from cronium.errors import (
 from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
 from cronium.storage import Store
+from cronium.storage.variables import Writer, context_of
 
 TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
 
@@ -191,24 +193,41 @@ class RuntimeApi:
         return ok(None)
 
     async def list_variables(self, request: Request, active: ActiveExecution) -> Response:
-        return ok(await self.store.variables.all(active.owner_id))
+        """The owner's plain variables by key; secrets are read one by one (audited)."""
+        return ok(await self.store.variables.all(active.owner_id, datetime.now(UTC)))
 
     async def variable(self, request: Request, active: ActiveExecution) -> Response:
         key = check_key(request.path_params["key"])
+        now = datetime.now(UTC)
+        writer = Writer(user_id=active.owner_id, execution_id=active.execution_id)
         if request.method == "GET":
-            found, value = await self.store.variables.get(active.owner_id, key)
-            if not found:
-                raise NotFoundError(f"variable {key!r} is not set")
-            return ok(value)
+            return ok(await self.read_variable(active, key, now))
         if request.method == "PUT":
-            value = await self.field(request, "value")
-            await self.store.variables.put(
-                active.owner_id, key, value, datetime.now(UTC), held_by=active.held_by
+            change = VariableChange(value=await self.field(request, "value"))
+            await self.store.variables.write(
+                active.owner_id, key, change, now, writer=writer, held_by=active.held_by
             )
             return ok(None)
-        if not await self.store.variables.delete(active.owner_id, key, held_by=active.held_by):
+        if not await self.store.variables.delete(
+            active.owner_id, key, now, writer=writer, held_by=active.held_by
+        ):
             raise NotFoundError(f"variable {key!r} is not set")
         return ok(None)
+
+    async def read_variable(self, active: ActiveExecution, key: str, now: datetime) -> Any:
+        """A variable's value; a secret's decrypted, and the read audited."""
+        found = await self.store.variables.find(active.owner_id, key, now, reveal=True)
+        if found is None:
+            raise NotFoundError(f"variable {key!r} is not set")
+        if found.secret:
+            await self.store.audit.record(
+                AuditAction.SECRET_READ,
+                at=now,
+                actor_id=active.owner_id,
+                target=context_of(active.owner_id, key),
+                execution_id=active.execution_id,
+            )
+        return found.value
 
     async def condition(self, request: Request, active: ActiveExecution) -> Response:
         if request.method == "GET":

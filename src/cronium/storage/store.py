@@ -25,9 +25,10 @@ from cronium.storage.logs import Logs
 from cronium.storage.queue import Queue
 from cronium.storage.runs import Runs
 from cronium.storage.schedules import Schedules
+from cronium.storage.shares import Shares
 from cronium.storage.tables import WriteProbeRow
 from cronium.storage.transactions import Database
-from cronium.storage.users import Tokens, Users
+from cronium.storage.users import LoginFailures, Sessions, Tokens, Users
 from cronium.storage.variables import Variables
 from cronium.storage.workers import Workers
 from cronium.supervision import LoopHealth
@@ -45,12 +46,15 @@ class Store:
         self.audit = Audit(self.db)
         self.users = Users(self.db)
         self.tokens = Tokens(self.db)
+        self.sessions = Sessions(self.db)
+        self.login_failures = LoginFailures(self.db)
+        self.shares = Shares(self.db)
         self.events = Events(self.db)
         self.executions = Executions(self.db)
         self.queue = Queue(self.db)
         self.runs = Runs(self.db)
         self.schedules = Schedules(self.db)
-        self.variables = Variables(self.db)
+        self.variables = Variables(self.db, keyring)
         self.logs = Logs(self.db)
         self.workers = Workers(self.db)
 
