@@ -54,7 +54,7 @@ async def main(runs: int) -> None:
         await migrate(engine)
         store = Store(engine)
         service = Service(store)
-        user, _ = await service.create_admin("admin")
+        user, _ = await service.accounts.create_admin("admin")
         worker = Worker(store, NativeBackend(), worker_id="bench")
         rows = []
         for script, lines in SCRIPTS.items():

@@ -99,7 +99,7 @@ async def measure(backend_name: str, calls: int, runs: int) -> dict[str, list[An
         await migrate(engine)
         store = Store(engine)
         service = Service(store)
-        user, _ = await service.create_admin("bench")
+        user, _ = await service.accounts.create_admin("bench")
         runtime = RuntimeServer(url)
         await asyncio.to_thread(runtime.start)
         worker = Worker(store, create_backend(backend_name), runtime=runtime)

@@ -44,7 +44,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def populate(service: Service, count: int, expression: str) -> None:
-    user, _ = await service.create_admin(f"bench-{time.time_ns()}")
+    user, _ = await service.accounts.create_admin(f"bench-{time.time_ns()}")
     for index in range(count):
         cron = expression.format(second=index % 60)
         fields = EventFields(
@@ -75,7 +75,7 @@ async def measure(url: str, count: int, minutes: float) -> dict[str, Any]:
     await running
     executions = [
         e
-        for e in await store.executions.latest(event_id=None, owner_id=None, limit=10**7)
+        for e in await store.executions.latest(event_id=None, visible_to=None, limit=10**7)
         if e.scheduled_at is not None
     ]
     rows = [(e.event_id, e.scheduled_at, e.queued_at) for e in executions if e.scheduled_at]

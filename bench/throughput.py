@@ -76,7 +76,7 @@ def summary(executions: list[Execution]) -> dict[str, float]:
 async def wait_all(store: Store, event_id: int, count: int) -> list[Execution]:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        executions = await store.executions.latest(event_id=event_id, owner_id=None, limit=count)
+        executions = await store.executions.latest(event_id=event_id, visible_to=None, limit=count)
         if len(executions) >= count and all(e.status.is_terminal for e in executions):
             return executions
         await asyncio.sleep(0.05)
@@ -156,9 +156,9 @@ async def fleet(url: str, count: int) -> dict[str, Any]:
     await migrate(engine)
     store = Store(engine)
     service = Service(store)
-    user = (await service.bootstrap_admin(f"bench-{time.time_ns()}") or (None,))[0]
+    user = (await service.accounts.bootstrap_admin(f"bench-{time.time_ns()}") or (None,))[0]
     if user is None:
-        user, _ = await service.create_admin(f"bench-{time.time_ns()}")
+        user, _ = await service.accounts.create_admin(f"bench-{time.time_ns()}")
     fields = EventFields(
         name=f"bench-{time.time_ns()}",
         language=Language.BASH,

@@ -65,7 +65,7 @@ async def chain(url: str, steps: int, runs: int) -> list[float]:
     await migrate(engine)
     store = Store(engine)
     service = Service(store)
-    user, _ = await service.create_admin(f"bench-{uuid.uuid4().hex[:6]}")
+    user, _ = await service.accounts.create_admin(f"bench-{uuid.uuid4().hex[:6]}")
     step = await service.create_event(
         user,
         EventFields(

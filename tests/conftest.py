@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from cronium.accounts import IssuedToken
 from cronium.domain.user import User
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox import create_backend
 from cronium.sandbox.spec import SandboxBackend
-from cronium.service import IssuedToken, Service
+from cronium.service import Service
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from tests import postgres
@@ -96,4 +97,4 @@ def service(store: Store) -> Service:
 
 @pytest.fixture
 async def admin(service: Service) -> tuple[User, IssuedToken]:
-    return await service.create_admin("admin")
+    return await service.accounts.create_admin("admin")

@@ -73,7 +73,12 @@ class PermissionDeniedError(CroniumError):
 
 
 class RateLimitedError(CroniumError):
-    """The caller made more calls than its limit allows in the current window."""
+    """The caller made more calls than its limit allows in the current window; it may try
+    again after ``retry_after`` seconds when that is known."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotAvailableError(CroniumError):

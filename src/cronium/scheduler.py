@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -43,6 +44,9 @@ class Scheduler:
     tick: float = 1.0
     refresh: float = 60.0
     requeue_interval: float = 5.0
+    # housekeeping (pruning the audit log, expired variables...), each a bounded batch
+    chores: tuple[Callable[[], Awaitable[object]], ...] = ()
+    chores_interval: float = 60.0
     _events: dict[int, Event] = field(default_factory=dict, init=False)
     _due: list[tuple[datetime, int]] = field(default_factory=list, init=False)
     _checked_at: datetime | None = field(default=None, init=False)
@@ -195,6 +199,7 @@ class Scheduler:
         """Fire schedules and requeue lost executions until ``stop`` is set."""
         loop = asyncio.get_running_loop()
         last_requeue = -self.requeue_interval
+        last_chores = -self.chores_interval
         health = self.health.loop("scheduler")
         while not stop.is_set():
             try:
@@ -202,6 +207,10 @@ class Scheduler:
                 if loop.time() - last_requeue >= self.requeue_interval:
                     await self.store.queue.requeue_expired(self.clock())
                     last_requeue = loop.time()
+                if loop.time() - last_chores >= self.chores_interval:
+                    last_chores = loop.time()
+                    for chore in self.chores:
+                        await chore()
                 health.succeeded()
                 delay = self.seconds_to_next(self.clock())
             except Exception as exc:  # supervised: see cronium.supervision

@@ -8,12 +8,14 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
 
+from cronium.accounts import AccountRules, IssuedToken
 from cronium.api.access import AccessLog
 from cronium.api.app import create_app
 from cronium.errors import SandboxUnavailableError
@@ -23,7 +25,7 @@ from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
 from cronium.sandbox.host import StateDir
 from cronium.scheduler import Scheduler
-from cronium.service import IssuedToken, Service
+from cronium.service import Service
 from cronium.settings import Settings, WorkerSettings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
@@ -93,11 +95,27 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
         await engine.dispose()
 
 
+def service_for(settings: Settings, store: Store) -> Service:
+    """The service over ``store``, with the settings' rules."""
+    rules = AccountRules(
+        session_idle=timedelta(hours=settings.session_hours),
+        session_max=timedelta(days=settings.session_max_days),
+        login_attempts=settings.login_attempts,
+    )
+    return Service(store, allow_egress=settings.allow_egress, rules=rules)
+
+
+def chores_for(settings: Settings, service: Service) -> tuple[Callable[[], Awaitable[object]], ...]:
+    """The scheduler role's housekeeping: the audit log's retention, lapsed sessions."""
+    retention = timedelta(days=settings.audit_retention_days)
+    return (lambda: service.prune_records(retention),)
+
+
 async def serve(settings: Settings, say: Say = print, *, with_worker: bool = True) -> None:
     """The REST API (and, by default, a worker and the scheduler's duties) until interrupted."""
     async with opened_store(settings) as store:
-        service = Service(store, allow_egress=settings.allow_egress)
-        created = await service.bootstrap_admin()
+        service = service_for(settings, store)
+        created = await service.accounts.bootstrap_admin()
         if created is not None:
             announce_admin(created[1], say)
         worker, worker_status = (None, "not running in this process")
@@ -109,7 +127,11 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
         if worker is not None:
             worker.health = health
         app = create_app(
-            service, worker_status=worker_status, loops=health, max_depth=settings.json_max_depth
+            service,
+            worker_status=worker_status,
+            loops=health,
+            max_depth=settings.json_max_depth,
+            cookie_secure=settings.cookie_secure,
         )
         if settings.access_log:
             app.add_middleware(AccessLog)
@@ -124,7 +146,9 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
         )
         if worker is not None:
             _say_worker_runs(worker, worker_status)
-        scheduler = Scheduler(store, health=health) if with_worker else None
+        scheduler = None
+        if with_worker:
+            scheduler = Scheduler(store, health=health, chores=chores_for(settings, service))
         await _serve_with_worker(ApiServer(config), worker, scheduler)
 
 
@@ -218,7 +242,8 @@ async def run_scheduler(settings: Settings) -> None:
         stop, stop_now = asyncio.Event(), asyncio.Event()
         _on_stop_signals(stop, stop_now)
         log.info("scheduler running")
-        await Scheduler(store).run(stop)
+        chores = chores_for(settings, service_for(settings, store))
+        await Scheduler(store, chores=chores).run(stop)
 
 
 def _on_stop_signals(

@@ -8,48 +8,39 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cronium.accounts import AccountRules, Accounts
 from cronium.domain import settings as declared
 from cronium.domain.action import Action
+from cronium.domain.audit import AuditAction, AuditEntry
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
-from cronium.domain.user import ApiToken, Role, User
+from cronium.domain.share import Share, ShareRole
+from cronium.domain.user import ROLE_SCOPES, Scope, User
 from cronium.domain.worker import WorkerInfo
 from cronium.domain.workflow import Graph, NodeRun
 from cronium.errors import (
-    AuthenticationError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from cronium.imports import Importer, WorkflowImport
+from cronium.policy import Policy
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
-from cronium.tokens import display_prefix, hash_token, new_token_secret
+from cronium.tokens import hash_token
 from cronium.variables import VariableService
 
 Clock = Callable[[], datetime]
-# A token's last use is written at most this often: not one write per request.
-TOUCH_INTERVAL = timedelta(minutes=1)
 WEBHOOK_PREFIX = "whk_"
 
 
 def utcnow() -> datetime:
     """The current time, time-zone aware in UTC."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    """A token just created: ``secret`` is shown this once and never again."""
-
-    token: ApiToken
-    secret: str
 
 
 class Service:
@@ -62,115 +53,83 @@ class Service:
         clock: Clock = utcnow,
         on_enqueue: Callable[[], None] | None = None,
         allow_egress: bool = False,
+        rules: AccountRules | None = None,
     ) -> None:
         self.store = store
         self.allow_egress = allow_egress
         self.clock = clock
         self._on_enqueue = on_enqueue
+        self.policy = Policy(store, on_admin_use=self._record_admin_use)
+        self.accounts = Accounts(store, clock, self.policy, rules)
         self.variables = VariableService(store, clock)
+
+    async def _record_admin_use(self, user: User, doing: str) -> None:
+        await self.store.audit.record(
+            AuditAction.ADMIN_SCOPE_USE,
+            at=self.clock(),
+            actor_id=user.id,
+            actor=user.name,
+            target=doing,
+            detail={"token_id": user.token_id},
+        )
+
+    async def authenticate(self, secret: str) -> User:
+        """See :meth:`Accounts.authenticate`."""
+        return await self.accounts.authenticate(secret)
 
     def notify_on_enqueue(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after each enqueue (an in-process worker wakes up at once)."""
         self._on_enqueue = callback
 
-    # users and tokens
-
-    async def create_admin(self, name: str) -> tuple[User, IssuedToken]:
-        """A new administrator with a first API token."""
-        user = await self.store.users.create(name, role=Role.ADMIN, now=self.clock())
-        return user, await self.issue_token(user, name="initial", expires_in=None)
-
-    async def bootstrap_admin(self, name: str = "admin") -> tuple[User, IssuedToken] | None:
-        """On a fresh database, create the first administrator; else do nothing."""
-        if await self.store.users.count():
-            return None
-        return await self.create_admin(name)
-
-    async def authenticate(self, secret: str) -> User:
-        """The user an API token belongs to; AuthenticationError if it is not usable."""
-        found = await self.store.tokens.find(hash_token(secret))
-        if found is None:
-            raise AuthenticationError("the API token is not valid")
-        token, user = found
-        now = self.clock()
-        if token.revoked_at is not None:
-            raise AuthenticationError(f"the API token {token.prefix}... has been revoked")
-        if not token.is_usable(now):
-            raise AuthenticationError(f"the API token {token.prefix}... has expired")
-        if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-            await self.store.tokens.touch(token.id, now)
-        return user
-
-    async def issue_token(
-        self, user: User, *, name: str, expires_in: timedelta | None
-    ) -> IssuedToken:
-        secret = new_token_secret()
-        now = self.clock()
-        token = await self.store.tokens.create(
-            user.id,
-            name=name,
-            token_hash=hash_token(secret),
-            prefix=display_prefix(secret),
-            now=now,
-            expires_at=None if expires_in is None else now + expires_in,
-        )
-        return IssuedToken(token=token, secret=secret)
-
-    async def issue_token_for(
-        self, user_name: str, *, name: str, expires_in: timedelta | None
-    ) -> IssuedToken:
-        """A new token for the user named ``user_name`` (an operator's way back in for a user
-        who revoked their last token)."""
-        user = await self.store.users.by_name(user_name)
-        return await self.issue_token(user, name=name, expires_in=expires_in)
-
-    async def list_tokens(self, user: User) -> list[ApiToken]:
-        return await self.store.tokens.all(user.id)
-
-    async def revoke_token(self, user: User, token_id: int) -> ApiToken:
-        return await self.store.tokens.revoke(user.id, token_id, self.clock())
-
     # events
 
     async def create_event(self, user: User, fields: EventFields) -> Event:
+        self.policy.require(user, Scope.WRITE, "create events")
         self.check_network(fields.network)
         await self._check_actions(user, fields.actions)
         if fields.workflow is not None:
             await self._check_nodes(user, fields.workflow)
         return await self.store.events.create(user.id, fields, self.clock())
 
-    async def get_event(self, user: User, event_id: int) -> Event:
-        event = await self.store.events.get(event_id)
-        if not _may_see(user, event.owner_id):
-            raise NotFoundError(f"no event has id {event_id}")
-        return event
+    async def get_event(self, user: User, event_id: int, need: Scope = Scope.READ) -> Event:
+        """The event, if the caller may ``need`` it (see :class:`Policy`)."""
+        return await self.policy.event(user, event_id, need)
 
     async def list_events(self, user: User, tags: tuple[str, ...] = ()) -> list[Event]:
-        """The events the user can see; with ``tags``, only those that have every one."""
-        return await self.store.events.all(None if user.is_admin else user.id, tags=tags)
+        """The events the user can see (their own, those shared with them; an admin's: all);
+        with ``tags``, only those that have every one."""
+        self.policy.require(user, Scope.READ, "list events")
+        if user.is_admin and user.may(Scope.ADMIN):
+            events = await self.store.events.all(None, tags=tags)
+        else:
+            own = await self.store.events.all(user.id, tags=tags)
+            shared = await self.store.shares.events_for(user.id)
+            events = sorted(
+                own + [e for e in shared if set(tags) <= set(e.tags)], key=lambda e: e.id
+            )
+        return events
 
     async def own_events(self, user: User) -> list[Event]:
         """The user's own events (an administrator's too, not everyone's)."""
         return await self.store.events.all(user.id)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
+        await self.get_event(user, event_id, Scope.WRITE)
         self.check_network(changes.get("network"))
         await self._check_actions(user, changes.get("actions") or ())
         if changes.get("workflow") is not None:
             await self._check_nodes(user, changes.get("workflow"))
 
-        def check(event: Event) -> None:  # on the event as it is, in the update's transaction
-            if not _may_see(user, event.owner_id):
-                raise NotFoundError(f"no event has id {event_id}")
-            _check_kind_of_change(event, changes)
-
-        return await self.store.events.update(event_id, changes, self.clock(), check)
+        # on the event as it is, in the update's transaction
+        return await self.store.events.update(
+            event_id, changes, self.clock(), lambda event: _check_kind_of_change(event, changes)
+        )
 
     async def _check_nodes(self, user: User, graph: Graph) -> None:
         """Every node runs an event of the caller that is a script or an HTTP request."""
         for event_id in graph.event_ids():
             try:
-                event = await self.get_event(user, event_id)
+                event = await self.get_event(user, event_id, Scope.WRITE)
             except NotFoundError as exc:
                 names = [node.name for node in graph.nodes if node.event_id == event_id]
                 raise InvalidInputError(
@@ -193,7 +152,7 @@ class Service:
 
     async def restore_event_version(self, user: User, event_id: int, version: int) -> Event:
         """Bring back the script and settings of ``version`` (a new version)."""
-        await self.get_event(user, event_id)
+        await self.get_event(user, event_id, Scope.WRITE)
         old = await self.store.events.version(event_id, version)
         self.check_network(old.settings.get("network"))
         actions = tuple(Action.from_json(a) for a in old.settings.get("actions") or ())
@@ -203,7 +162,7 @@ class Service:
     async def _check_actions(self, user: User, actions: tuple[Action, ...]) -> None:
         for action in actions:
             try:
-                await self.get_event(user, action.event_id)
+                await self.get_event(user, action.event_id, Scope.WRITE)
             except NotFoundError as exc:
                 raise InvalidInputError(
                     f"actions: no event has id {action.event_id} (an action runs an event of yours)"
@@ -211,13 +170,13 @@ class Service:
 
     async def enable_webhook(self, user: User, event_id: int) -> str:
         """A new webhook key for the event (any earlier one stops working); shown this once."""
-        await self.get_event(user, event_id)
+        await self.get_event(user, event_id, Scope.WRITE)
         key = WEBHOOK_PREFIX + secrets.token_urlsafe(32)
         await self.store.events.set_webhook(event_id, hash_token(key))
         return key
 
     async def disable_webhook(self, user: User, event_id: int) -> None:
-        await self.get_event(user, event_id)
+        await self.get_event(user, event_id, Scope.WRITE)
         await self.store.events.set_webhook(event_id, None)
 
     async def trigger_webhook(self, key: str, body: Any) -> Execution:
@@ -242,7 +201,7 @@ class Service:
 
     async def set_event_status(self, user: User, event_id: int, status: EventStatus) -> Event:
         """Pause or resume (re-activate) an event; resuming starts its fire count again."""
-        await self.get_event(user, event_id)
+        await self.get_event(user, event_id, Scope.WRITE)
         return await self.store.events.update(event_id, EventChanges(status=status), self.clock())
 
     async def next_fires(self, user: User, event_id: int, count: int) -> list[datetime]:
@@ -257,7 +216,7 @@ class Service:
         return schedule.next_fires(self.clock(), count)
 
     async def delete_event(self, user: User, event_id: int) -> None:
-        event = await self.get_event(user, event_id)
+        event = await self.get_event(user, event_id, Scope.WRITE)
         for workflow in await self.store.events.all(event.owner_id):
             if workflow.workflow is not None and event_id in workflow.workflow.event_ids():
                 raise ConflictError(
@@ -266,13 +225,98 @@ class Service:
                 )
         await self.store.events.delete(event_id)
 
+    # sharing
+
+    async def list_shares(self, user: User, event_id: int) -> list[Share]:
+        await self.get_event(user, event_id, Scope.WRITE)
+        return await self.store.shares.of_event(event_id)
+
+    async def share_event(
+        self, user: User, event_id: int, with_user: str, role: ShareRole
+    ) -> list[Share]:
+        """Share the event (or workflow) with the user named ``with_user`` as ``role``
+        (replacing an earlier share); the event's shares after."""
+        event = await self.get_event(user, event_id, Scope.WRITE)
+        try:
+            other = await self.store.users.by_name(with_user)
+        except NotFoundError:
+            raise InvalidInputError(
+                f"user: no user is named {with_user!r} (share with an existing user)"
+            ) from None
+        if other.id == event.owner_id:
+            raise InvalidInputError(f"user: {with_user!r} owns event {event_id} already")
+        if role is ShareRole.OPERATOR and not ROLE_SCOPES[other.role] >= {Scope.RUN}:
+            raise InvalidInputError(
+                f"role: {with_user!r} is a {other.role.value}, who only reads: share as viewer"
+            )
+        await self.store.shares.put(event_id, other.id, role, self.clock())
+        await self._audit_share(AuditAction.SHARE_ADD, user, event_id, with_user, role.value)
+        return await self.store.shares.of_event(event_id)
+
+    async def unshare_event(self, user: User, event_id: int, with_user: str) -> None:
+        await self.get_event(user, event_id, Scope.WRITE)
+        other = await self.accounts.named(with_user)
+        if not await self.store.shares.remove(event_id, other.id):
+            raise NotFoundError(f"event {event_id} is not shared with {with_user!r}")
+        await self._audit_share(AuditAction.SHARE_REMOVE, user, event_id, with_user, None)
+
+    async def _audit_share(
+        self, action: AuditAction, user: User, event_id: int, with_user: str, role: str | None
+    ) -> None:
+        await self.store.audit.record(
+            action,
+            at=self.clock(),
+            actor_id=user.id,
+            actor=user.name,
+            target=f"event {event_id}",
+            detail={"user": with_user, "role": role},
+        )
+
+    # the audit log
+
+    async def audit_log(
+        self,
+        user: User,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Entries newest first, for administrators; filtered by the acting user's name, the
+        action, and time."""
+        await self.policy.require_admin(user, "read the audit log")
+        actor_id = None if actor is None else (await self.accounts.named(actor)).id
+        if action is not None and action not in set(AuditAction):
+            known = ", ".join(a.value for a in AuditAction)
+            raise InvalidInputError(f"action: {action!r} is not recorded: use one of {known}")
+        return await self.store.audit.find(
+            actor_id=actor_id,
+            action=action,
+            since=since,
+            until=until,
+            before_id=before_id,
+            limit=limit,
+        )
+
+    async def prune_records(self, retention: timedelta) -> int:
+        """Delete one bounded batch of audit entries older than ``retention``, and lapsed
+        sessions and old login failures; how many audit entries went."""
+        now = self.clock()
+        pruned = await self.store.audit.prune(now - retention)
+        await self.store.sessions.prune(now, self.accounts.rules.session_idle)
+        await self.store.login_failures.prune(now - timedelta(days=1))
+        return pruned
+
     # workflows
 
     async def list_workflows(self, user: User) -> list[Event]:
         return [e for e in await self.list_events(user) if e.kind is EventKind.WORKFLOW]
 
-    async def get_workflow(self, user: User, workflow_id: int) -> Event:
-        event = await self.get_event(user, workflow_id)
+    async def get_workflow(self, user: User, workflow_id: int, need: Scope = Scope.READ) -> Event:
+        event = await self.policy.event(user, workflow_id, need, noun="workflow")
         if event.kind is not EventKind.WORKFLOW:
             raise NotFoundError(
                 f"no workflow has id {workflow_id} (event {workflow_id} is not one)"
@@ -281,7 +325,9 @@ class Service:
 
     async def list_workflow_runs(self, user: User, workflow_id: int, limit: int) -> list[Execution]:
         await self.get_workflow(user, workflow_id)
-        return await self.store.executions.latest(event_id=workflow_id, owner_id=None, limit=limit)
+        return await self.store.executions.latest(
+            event_id=workflow_id, visible_to=None, limit=limit
+        )
 
     async def get_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
         """A workflow run (an execution of a workflow) with its nodes."""
@@ -290,12 +336,12 @@ class Service:
 
     async def cancel_workflow_run(self, user: User, run_id: int) -> tuple[Execution, list[NodeRun]]:
         """Cancel a run: its nodes not started never start, running ones are stopped."""
-        await self._workflow_run(user, run_id)
+        await self._workflow_run(user, run_id, Scope.RUN)
         run = await self.store.queue.cancel(run_id, self.clock())
         return run, await self.store.runs.nodes(run_id)
 
-    async def _workflow_run(self, user: User, run_id: int) -> Execution:
-        run = await self.get_execution(user, run_id)
+    async def _workflow_run(self, user: User, run_id: int, need: Scope = Scope.READ) -> Execution:
+        run = await self.get_execution(user, run_id, need)
         event = await self.store.events.get(run.event_id)
         if event.kind is not EventKind.WORKFLOW:
             raise NotFoundError(f"execution {run_id} is not a workflow run")
@@ -304,7 +350,7 @@ class Service:
     async def delete_workflow(self, user: User, workflow_id: int) -> Event:
         """Delete a workflow with its runs; the events its nodes run are kept. The workflow as
         it was; ConflictError while a run of it is going on."""
-        workflow = await self.get_workflow(user, workflow_id)
+        workflow = await self.get_workflow(user, workflow_id, Scope.WRITE)
         try:
             await self.store.events.delete(workflow_id)
         except ConflictError as exc:
@@ -324,11 +370,12 @@ class Service:
         dry_run: bool = False,
     ) -> WorkflowImport:
         """See :meth:`cronium.imports.Importer.run`."""
+        self.policy.require(user, Scope.WRITE, "import workflows")
         return await Importer(self).run(user, events, workflow, nodes, dry_run=dry_run)
 
     async def run_event(self, user: User, event_id: int, input: Any = None) -> Execution:
         """Queue a run of the event now, with ``input`` for the script."""
-        await self.get_event(user, event_id)
+        await self.get_event(user, event_id, Scope.RUN)
         execution = await self.store.queue.enqueue(event_id, input=input, now=self.clock())
         if self._on_enqueue is not None:
             self._on_enqueue()
@@ -336,12 +383,16 @@ class Service:
 
     # executions
 
-    async def get_execution(self, user: User, execution_id: int) -> Execution:
-        execution = await self.store.executions.get(execution_id)
-        if not user.is_admin:
+    async def get_execution(
+        self, user: User, execution_id: int, need: Scope = Scope.READ
+    ) -> Execution:
+        """The execution, if the caller may ``need`` its event."""
+        try:
+            execution = await self.store.executions.get(execution_id)
             event = await self.store.events.get(execution.event_id)
-            if event.owner_id != user.id:
-                raise NotFoundError(f"no execution has id {execution_id}")
+        except NotFoundError:
+            raise NotFoundError(f"no execution has id {execution_id}") from None
+        await self.policy.check(user, event, need, noun="execution", ident=execution_id)
         return execution
 
     async def list_executions(
@@ -349,17 +400,19 @@ class Service:
     ) -> list[Execution]:
         if event_id is not None:
             await self.get_event(user, event_id)
-        owner = None if user.is_admin else user.id
-        return await self.store.executions.latest(event_id=event_id, owner_id=owner, limit=limit)
+        self.policy.require(user, Scope.READ, "list executions")
+        everyone = user.is_admin and user.may(Scope.ADMIN)
+        return await self.store.executions.latest(
+            event_id=event_id, visible_to=None if everyone else user.id, limit=limit
+        )
 
     async def cancel_execution(self, user: User, execution_id: int) -> Execution:
         """Cancel at once if queued; if running, its worker stops it (within about a second)."""
-        await self.get_execution(user, execution_id)
+        await self.get_execution(user, execution_id, Scope.RUN)
         return await self.store.queue.cancel(execution_id, self.clock())
 
     async def list_workers(self, user: User) -> list[WorkerInfo]:
-        if not user.is_admin:
-            raise PermissionDeniedError("only administrators may list workers")
+        await self.policy.require_admin(user, "list workers")
         return await self.store.workers.all()
 
     async def read_logs(
@@ -394,7 +447,3 @@ def _check_kind_of_change(event: Event, changes: EventChanges) -> None:
 SETTINGS = declared.by_name(EventSettings)
 # The settings a workflow document keeps of an event, and of the workflow (with its graph):
 # an import compares and changes those only; the others (a status, actions) stay as they are.
-
-
-def _may_see(user: User, owner_id: int) -> bool:
-    return user.is_admin or user.id == owner_id

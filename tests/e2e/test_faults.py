@@ -68,7 +68,7 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     api = start_server(tmp_path, {"CRONIUM_DATABASE_URL": own_cluster.url}, role="api")
     store = Store(engine)
     service = Service(store)
-    user, _ = await service.create_admin("outage")
+    user, _ = await service.accounts.create_admin("outage")
     script = 'sleep 0.3; echo "ran $CRONIUM_EXECUTION_ID"'
     work = await service.create_event(user, script_event(script, name="work", timeout_seconds=60))
     every_second = Schedule.of_cron("* * * * * *")
@@ -78,7 +78,7 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     scheduler = own_cluster.start("scheduler")
 
     async def some_ended() -> bool:
-        executions = await store.executions.latest(event_id=work.id, owner_id=None, limit=500)
+        executions = await store.executions.latest(event_id=work.id, visible_to=None, limit=500)
         return sum(e.status.is_terminal for e in executions) >= 10
 
     await until(some_ended, 60, "the first runs ending", interval=0.2)
@@ -107,11 +107,11 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
         assert [line.line for line in lines] == [f"ran {execution_id}"]
 
     async def fired_again() -> bool:
-        fires = await store.executions.latest(event_id=ticking.id, owner_id=None, limit=1000)
+        fires = await store.executions.latest(event_id=ticking.id, visible_to=None, limit=1000)
         return any(e.scheduled_at and e.scheduled_at > back + timedelta(seconds=2) for e in fires)
 
     await until(fired_again, 30, "the schedule firing again", interval=0.2, ignoring=COMING_BACK)
-    fires = await store.executions.latest(event_id=ticking.id, owner_id=None, limit=1000)
+    fires = await store.executions.latest(event_id=ticking.id, visible_to=None, limit=1000)
     moments = [e.scheduled_at for e in fires]
     assert len(moments) == len(set(moments)), "a fire was queued twice"
     assert all(process.poll() is None for process in [*workers, scheduler]), "a process exited"
@@ -147,7 +147,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     await migrate(engine)
     store = Store(engine)
     service = Service(store)
-    user, _ = await service.create_admin("frozen")
+    user, _ = await service.accounts.create_admin("frozen")
     fields = python_event(FROZEN_SCRIPT, name="frozen", timeout_seconds=60, max_attempts=2)
     event = await service.create_event(user, fields)
     lease = {"CRONIUM_WORKER_LEASE": "3"}
@@ -163,7 +163,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     try:
 
         async def retried() -> bool:
-            runs = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
+            runs = await store.executions.latest(event_id=event.id, visible_to=None, limit=10)
             return any(e.retry_of == first.id and e.status.is_terminal for e in runs)
 
         await until(retried, 60, "the retry ending", interval=0.2)
@@ -182,7 +182,7 @@ async def test_a_worker_frozen_past_its_lease_has_no_side_effect_after_it(
     assert [line.line for line in await store.logs.read(first.id)] == []
     (retry,) = [
         e
-        for e in await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
+        for e in await store.executions.latest(event_id=event.id, visible_to=None, limit=10)
         if e.retry_of == first.id
     ]
     assert retry.status is ExecutionStatus.SUCCEEDED

@@ -61,7 +61,7 @@ class Fleet:
         await until(reached, seconds, f"executions reaching {statuses}", interval=0.1)
 
     async def executions(self, event_id: int) -> list[Execution]:
-        return await self.store.executions.latest(event_id=event_id, owner_id=None, limit=5000)
+        return await self.store.executions.latest(event_id=event_id, visible_to=None, limit=5000)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ async def fleet(postgres_server: str, native: None) -> AsyncIterator[Fleet]:
     engine = create_engine(url)
     store = Store(engine)
     service = Service(store)
-    user, _ = await service.create_admin("fleet")
+    user, _ = await service.accounts.create_admin("fleet")
     running = Fleet(url, store, service, user)
     try:
         yield running
@@ -209,7 +209,7 @@ async def test_two_scheduler_processes_fire_each_time_exactly_once(fleet: Fleet)
 
 
 async def _fires(fleet: Fleet) -> list[tuple[int, datetime]]:
-    executions = await fleet.store.executions.latest(event_id=None, owner_id=None, limit=100_000)
+    executions = await fleet.store.executions.latest(event_id=None, visible_to=None, limit=100_000)
     return [(e.event_id, e.scheduled_at) for e in executions if e.scheduled_at is not None]
 
 

@@ -6,9 +6,10 @@ from typing import Any
 import httpx
 import pytest
 
+from cronium.accounts import IssuedToken
 from cronium.api.app import create_app
 from cronium.domain.user import User
-from cronium.service import IssuedToken, Service
+from cronium.service import Service
 from tests.factories import event_body
 
 

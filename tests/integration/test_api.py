@@ -47,7 +47,9 @@ async def test_an_expired_token_is_refused(service: Service, client: httpx.Async
     from datetime import timedelta
 
     user = await service.store.users.by_name("admin")
-    issued = await service.issue_token(user, name="short", expires_in=timedelta(seconds=-1))
+    issued = await service.accounts.issue_token(
+        user, name="short", expires_in=timedelta(seconds=-1)
+    )
     response = await client.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {issued.secret}"}
     )
@@ -143,7 +145,7 @@ async def test_users_see_only_their_own_events_and_executions(
     event = await create(client)
     run = (await client.post(f"/api/v1/events/{event['id']}/run")).json()
     bob = await service.store.users.create("bob", role=Role.USER, now=service.clock())
-    issued = await service.issue_token(bob, name="bob", expires_in=None)
+    issued = await service.accounts.issue_token(bob, name="bob", expires_in=None)
     as_bob = {"Authorization": f"Bearer {issued.secret}"}
     assert (await client.get("/api/v1/events", headers=as_bob)).json() == []
     for url in (f"/api/v1/events/{event['id']}", f"/api/v1/executions/{run['execution_id']}"):

@@ -87,7 +87,7 @@ async def run(
     time_limit: float = 10,
     worker: Worker | None = None,
 ) -> Execution:
-    user, _ = await service.create_admin(f"u{time.time_ns()}")
+    user, _ = await service.accounts.create_admin(f"u{time.time_ns()}")
     event = await service.create_event(
         user,
         http_event(request, name="call", timeout_seconds=time_limit),
@@ -176,7 +176,7 @@ async def test_an_unreachable_server_fails_with_the_reason(service: Service) -> 
 
 
 async def test_a_request_can_be_cancelled(service: Service, store: Store, server: str) -> None:
-    user, _ = await service.create_admin("canceller")
+    user, _ = await service.accounts.create_admin("canceller")
     event = await service.create_event(
         user,
         http_event(f"{server}/slow", name="slow"),

@@ -61,7 +61,7 @@ async def harness(database_url: str, sandbox_backend: SandboxBackend) -> AsyncIt
     engine = create_engine(database_url)
     store = Store(engine)
     service = Service(store)
-    user, _ = await service.create_admin("owner")
+    user, _ = await service.accounts.create_admin("owner")
     runtime = RuntimeServer(
         database_url,
         limits=RuntimeLimits(max_payload_bytes=MAX_PAYLOAD, calls_per_minute=RATE_LIMIT),
@@ -333,5 +333,5 @@ cronium.output({"ok": True})
     assert done.stdout[0].startswith("422 the JSON is nested more than 64 levels"), done.stdout
     assert done.stdout[1] in ("400", "404", "422"), done.stdout
     assert done.execution.output == {"ok": True}
-    listed = await harness.store.executions.latest(event_id=None, owner_id=None, limit=10)
+    listed = await harness.store.executions.latest(event_id=None, visible_to=None, limit=10)
     assert any(execution.id == done.execution.id for execution in listed)

@@ -193,7 +193,7 @@ async def test_another_account_can_neither_read_a_runs_token_nor_reach_its_api(
 ) -> None:
     store, worker, runtime = running
     service = Service(store)
-    user, _ = await service.create_admin("owner")
+    user, _ = await service.accounts.create_admin("owner")
     marker = f"marker-{uuid.uuid4().hex}"
     script = f"echo {marker} >/dev/null; sleep 6; cronium_get_variable nothing; true"
     fields = script_event(script, name="sleeper", timeout_seconds=20)

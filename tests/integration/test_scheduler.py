@@ -34,7 +34,7 @@ def clock(service: Service) -> FakeClock:
 
 async def scheduled(service: Service, schedule: Schedule = EVERY_MINUTE, **policy: object) -> int:
     """An event on ``schedule`` made now (by the service's clock) by a user of its own."""
-    user, _ = await service.create_admin(unique_name("user"))
+    user, _ = await service.accounts.create_admin(unique_name("user"))
     fields = script_event(schedule=schedule, policy=SchedulePolicy(**policy))  # type: ignore[arg-type]
     return (await service.create_event(user, fields)).id
 
@@ -124,7 +124,7 @@ async def test_max_executions_pauses_the_event_and_reactivation_resets_the_count
         await scheduler.run_once()
     event = await store.events.get(event_id)
     assert (event.status, event.fire_count) == (EventStatus.PAUSED, 2)
-    executions = await store.executions.latest(event_id=event_id, owner_id=None, limit=10)
+    executions = await store.executions.latest(event_id=event_id, visible_to=None, limit=10)
     assert len(executions) == 2
 
 
@@ -141,7 +141,9 @@ async def test_two_schedulers_at_once_fire_each_time_exactly_once(
     finally:
         for engine in engines:
             await engine.dispose()
-    executions = await service.store.executions.latest(event_id=event_id, owner_id=None, limit=100)
+    executions = await service.store.executions.latest(
+        event_id=event_id, visible_to=None, limit=100
+    )
     fires = sorted(e.scheduled_at for e in executions if e.scheduled_at)
     assert fires == [
         T0 + timedelta(seconds=s) for s in range(10, 130, 10)
@@ -183,7 +185,9 @@ async def test_a_scheduler_carries_on_where_another_stopped(
     finally:
         for engine in engines:
             await engine.dispose()
-    executions = await service.store.executions.latest(event_id=event_id, owner_id=None, limit=100)
+    executions = await service.store.executions.latest(
+        event_id=event_id, visible_to=None, limit=100
+    )
     fires = sorted(e.scheduled_at for e in executions if e.scheduled_at)
     assert fires == [T0 + timedelta(seconds=s) for s in range(10, 60, 10)]
 
@@ -260,7 +264,7 @@ async def test_the_scheduler_loop_survives_an_unexpected_error(
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
     async def fired() -> bool:
-        return bool(await store.executions.latest(event_id=canary, owner_id=None, limit=10))
+        return bool(await store.executions.latest(event_id=canary, visible_to=None, limit=10))
 
     store.schedules.fire = failing  # type: ignore[method-assign]
     stop = asyncio.Event()

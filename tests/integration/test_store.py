@@ -152,11 +152,11 @@ async def test_executions_are_listed_newest_first_and_filtered(store: Store) -> 
     a = await queued(store, first)
     b = await queued(store, second)
     c = await queued(store, first)
-    listed = await store.executions.latest(event_id=None, owner_id=None, limit=10)
+    listed = await store.executions.latest(event_id=None, visible_to=None, limit=10)
     assert [e.id for e in listed] == [c.id, b.id, a.id]
-    only_first = await store.executions.latest(event_id=first, owner_id=None, limit=10)
+    only_first = await store.executions.latest(event_id=first, visible_to=None, limit=10)
     assert [e.id for e in only_first] == [c.id, a.id]
-    assert len(await store.executions.latest(event_id=None, owner_id=None, limit=1)) == 1
+    assert len(await store.executions.latest(event_id=None, visible_to=None, limit=1)) == 1
 
 
 async def test_deleting_an_event_removes_its_executions_and_logs(store: Store) -> None:

@@ -21,7 +21,7 @@ from tests.factories import python_event, script_event
 
 
 async def queue_run(service: Service, script: str = "hello", input: object = None) -> int:
-    user, _ = await service.create_admin(f"u{script}")
+    user, _ = await service.accounts.create_admin(f"u{script}")
     event = await service.create_event(
         user,
         python_event(script, name=script, env={"GREETING": "hi"}, timeout_seconds=7, memory_mb=64),
@@ -254,7 +254,7 @@ async def test_stopping_cancels_what_outlives_the_grace_period_and_records_why(
 async def test_an_egress_event_fails_on_a_worker_that_does_not_allow_it(
     store: Store, service: Service
 ) -> None:
-    user, _ = await service.create_admin("net")
+    user, _ = await service.accounts.create_admin("net")
     service.allow_egress = True
     event = await service.create_event(
         user,
@@ -287,7 +287,7 @@ async def test_a_running_execution_is_cancelled_on_request(store: Store, service
 async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
     store: Store, service: Service
 ) -> None:
-    user, _ = await service.create_admin("retry")
+    user, _ = await service.accounts.create_admin("retry")
     event = await service.create_event(
         user,
         script_event(name="retry", max_attempts=2),
@@ -315,7 +315,7 @@ async def test_an_execution_whose_worker_was_lost_is_failed_and_retried(
 
 
 async def test_workers_take_only_executions_of_their_pools(store: Store, service: Service) -> None:
-    user, _ = await service.create_admin("pools")
+    user, _ = await service.accounts.create_admin("pools")
     pooled = await service.create_event(
         user,
         script_event(name="pooled", pool="docker"),
@@ -329,7 +329,7 @@ async def test_workers_take_only_executions_of_their_pools(store: Store, service
 async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_never(
     store: Store, service: Service
 ) -> None:
-    user, _ = await service.create_admin("backoff")
+    user, _ = await service.accounts.create_admin("backoff")
     event = await service.create_event(
         user,
         script_event("exit 1", name="flaky", max_attempts=3, retry_backoff_seconds=60),
@@ -337,7 +337,7 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     first = await service.run_event(user, event.id, {"n": 1})
     worker = Worker(store, FakeBackend(lambda spec: FakeRun(exit_code=1)), worker_id="w")
     assert await worker.run_once()
-    (retry, failed) = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
+    (retry, failed) = await store.executions.latest(event_id=event.id, visible_to=None, limit=10)
     assert failed.id == first.id
     assert failed.status is ExecutionStatus.FAILED
     assert (retry.status, retry.attempt, retry.retry_of, retry.input) == (
@@ -356,14 +356,14 @@ async def test_a_failed_run_is_retried_after_its_backoff_and_a_cancelled_one_nev
     await store.queue.record(
         retry.id, "w", RunRecord(status=ExecutionStatus.CANCELLED, finished_at=due)
     )
-    executions = await store.executions.latest(event_id=event.id, owner_id=None, limit=10)
+    executions = await store.executions.latest(event_id=event.id, visible_to=None, limit=10)
     assert len(executions) == 2  # a cancelled attempt is not retried
 
 
 async def test_conditional_actions_run_the_next_event_with_the_output(
     store: Store, service: Service
 ) -> None:
-    user, _ = await service.create_admin("chain")
+    user, _ = await service.accounts.create_admin("chain")
 
     async def event(name: str, **extra: object) -> int:
         fields = script_event(name=name, **extra)
@@ -392,7 +392,7 @@ async def test_conditional_actions_run_the_next_event_with_the_output(
     queued = {
         e.event_id: e
         for target in (on_success, on_failure, on_condition)
-        for e in await store.executions.latest(event_id=target, owner_id=None, limit=5)
+        for e in await store.executions.latest(event_id=target, visible_to=None, limit=5)
     }
     assert set(queued) == {on_success, on_condition}
     assert queued[on_success].input == {"total": 3}

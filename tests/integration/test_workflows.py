@@ -76,7 +76,7 @@ async def flows(database_url: str) -> AsyncIterator[Flows]:
     engine = create_engine(database_url)
     store = Store(engine)
     service = Service(store)
-    user, _ = await service.create_admin("flows")
+    user, _ = await service.accounts.create_admin("flows")
     runtime = RuntimeServer(database_url)
     await asyncio.to_thread(runtime.start)
     worker = Worker(store, NativeBackend(), WorkerSettings(poll_interval=0.2), runtime=runtime)

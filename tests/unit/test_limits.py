@@ -34,12 +34,12 @@ async def _answer(authenticate: Any, body: bytes = b"{}", token: bytes = b"t") -
     return sent[0]["status"], sent[1]["body"]
 
 
-async def _nobody(token: str) -> object:
+async def _nobody(scope: object) -> object:
     return object()
 
 
 async def test_a_database_away_while_authenticating_is_a_503_not_a_413() -> None:
-    async def away(token: str) -> object:
+    async def away(scope: object) -> object:
         raise StorageError("the database is unavailable: try again shortly")
 
     status, body = await _answer(away)
@@ -48,11 +48,11 @@ async def test_a_database_away_while_authenticating_is_a_503_not_a_413() -> None
 
 
 async def test_an_unknown_token_is_a_401() -> None:
-    async def unknown(token: str) -> object:
+    async def unknown(scope: object) -> object:
         raise AuthenticationError("unknown token")
 
     assert (await _answer(unknown))[0] == 401
-    assert (await _answer(_nobody, token=b""))[0] == 401
+    assert (await _answer(unknown, token=b""))[0] == 401
 
 
 @pytest.mark.parametrize(("body", "status"), [(b"x" * 1001, 413), (b"[" * 100, 422), (b"{}", 0)])

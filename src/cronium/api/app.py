@@ -5,13 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from cronium import __version__
+from cronium.api.auth import authenticator
 from cronium.api.errors import install_error_handlers
 from cronium.api.limits import WEBHOOK_MAX_BODY, BoundedRequests, Bounds
 from cronium.api.routers import (
+    audit,
+    auth,
     events,
     executions,
     health,
+    shares,
     tokens,
+    users,
     variables,
     workers,
     workflows,
@@ -24,6 +29,7 @@ from cronium.supervision import Health
 
 API_PREFIX = "/api/v1"
 HOOKS = f"{API_PREFIX}/hooks/"
+AUTH = f"{API_PREFIX}/auth/"
 
 
 def create_app(
@@ -32,6 +38,7 @@ def create_app(
     worker_status: str = "not running in this process",
     loops: Health | None = None,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    cookie_secure: bool = False,
 ) -> FastAPI:
     """The REST API over ``service``. ``worker_status`` and the health of the process's
     supervised ``loops`` are reported by /readyz. Request bodies are bounded (see
@@ -42,6 +49,7 @@ def create_app(
         description="Run Bash, Python and Node.js scripts in sandboxes.",
     )
     app.state.service = service
+    app.state.cookie_secure = cookie_secure
     app.state.worker_status = worker_status
     app.state.loops = loops or Health()
     app.state.write_probe = WriteProbe(service.store)
@@ -58,7 +66,8 @@ def create_app(
             503: {"model": ErrorBody, "description": "The database is unavailable."},
         },
     )
-    for module in (events, executions, tokens, variables, workers, workflows):
+    modules = (auth, audit, events, shares, executions, tokens, users, variables, workers)
+    for module in (*modules, workflows):
         api.include_router(module.router)
     api.include_router(events.schedules)
     api.include_router(events.hooks)
@@ -69,9 +78,9 @@ def create_app(
         Bounds(
             max_depth=max_depth,
             body_caps=((HOOKS, WEBHOOK_MAX_BODY),),
-            open_paths=(HOOKS,),
+            open_paths=(HOOKS, AUTH),
         ),
         protected=API_PREFIX,
-        authenticate=service.authenticate,
+        authenticate=authenticator(service),
     )
     return app

@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from cronium.api.auth import SESSION_COOKIE, authenticator, client_address
+from cronium.domain import audit
 from cronium.domain.user import User
-from cronium.errors import AuthenticationError
 from cronium.service import Service
 
+# declared for the OpenAPI document; api/auth.py reads the credentials themselves
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer crn_...`")
+session = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="A browser session (POST /api/v1/auth/login); writes need X-CSRF-Token.",
+)
 
 
 def get_service(request: Request) -> Service:
@@ -22,16 +29,14 @@ def get_service(request: Request) -> Service:
 async def current_user(
     request: Request,
     service: Annotated[Service, Depends(get_service)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    _session: Annotated[str | None, Depends(session)],
 ) -> User:
+    audit.client_address.set(client_address(request.scope))
     known: User | None = getattr(request.state, "cronium_user", None)
     if known is not None:  # authenticated before its body was read (see api/limits.py)
         return known
-    if credentials is None:
-        raise AuthenticationError(
-            "this endpoint needs an API token: send the header 'Authorization: Bearer <token>'"
-        )
-    return await service.authenticate(credentials.credentials)
+    return await authenticator(service)(request.scope)
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

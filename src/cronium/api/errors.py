@@ -40,6 +40,8 @@ async def _on_cronium_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.CroniumError)
     status, code = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(exc, errors.RateLimitedError) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return error_response(status, code, exc.message, **headers)
 
 

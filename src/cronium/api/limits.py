@@ -18,14 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cronium.api.statuses import status_of
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH, json_depth_error
-from cronium.errors import AuthenticationError, CroniumError, PayloadTooLargeError
+from cronium.errors import CroniumError, PayloadTooLargeError
 
 REST_MAX_BODY = 8 * 1024 * 1024  # a workflow document (4 MiB) or a 1 MiB script, escaped
 WEBHOOK_MAX_BODY = 1024 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 Refuse = Callable[[int, str, str], dict[str, Any]]
-Authenticate = Callable[[str], Awaitable[Any]]
+Authenticate = Callable[[Scope], Awaitable[Any]]
 
 
 def rest_refusal(status: int, code: str, message: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ class Bounds:
 
 
 class BoundedRequests:
-    """See the module's docstring. ``authenticate`` checks a bearer token (raising
+    """See the module's docstring. ``authenticate`` checks the request's credentials (raising
     AuthenticationError) for the paths under ``protected``; ``refuse`` shapes error bodies."""
 
     def __init__(
@@ -70,7 +70,7 @@ class BoundedRequests:
         path: str = scope["path"]
         headers = {key.lower(): value for key, value in scope["headers"]}
         try:
-            await self._authenticate(path, headers, scope)
+            await self._authenticate(path, scope)
             body = await self._read(receive, self._cap(path), headers)
         except CroniumError as exc:  # unauthenticated, too large, or the database away
             status, code = status_of(exc)
@@ -89,17 +89,12 @@ class BoundedRequests:
                 return cap
         return self.bounds.max_body
 
-    async def _authenticate(self, path: str, headers: dict[bytes, bytes], scope: Scope) -> None:
+    async def _authenticate(self, path: str, scope: Scope) -> None:
         if self.authenticate is None or not path.startswith(self.protected):
             return
         if any(path.startswith(prefix) for prefix in self.bounds.open_paths):
             return
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError(
-                "this endpoint needs an API token: send the header 'Authorization: Bearer <token>'"
-            )
-        user = await self.authenticate(token.strip())
+        user = await self.authenticate(scope)
         scope.setdefault("state", {})["cronium_user"] = user  # the route need not ask again
 
     async def _read(self, receive: Receive, cap: int, headers: dict[bytes, bytes]) -> bytes:

@@ -22,6 +22,7 @@ from cronium.domain import event as ev
 from cronium.domain import schedule as sch
 from cronium.domain import settings as declared
 from cronium.domain.action import Action, ActionWhen
+from cronium.domain.audit import AuditEntry
 from cronium.domain.event import Event, EventKind, EventSettings
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.http import METHODS, HttpRequest
@@ -30,7 +31,8 @@ from cronium.domain.schedule import (
     Schedule,
     ScheduleKind,
 )
-from cronium.domain.user import ApiToken, Role, User
+from cronium.domain.share import Share, ShareRole
+from cronium.domain.user import ApiToken, Role, Scope, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.domain.workflow import NODES_MAX, Edge, EdgeKind, Graph, Node, NodeRun, NodeStatus
 from cronium.errors import InvalidInputError
@@ -393,6 +395,14 @@ class TokenCreate(Strict):
     expires_in_days: int | None = Field(
         default=None, ge=1, le=3650, description="Days until it expires; none: never."
     )
+    scopes: list[Scope] | None = Field(
+        default=None,
+        max_length=len(Scope),
+        description=(
+            "What the token may do: read, run, write, admin. Default: all the caller's"
+            " credential has; never more than the user's role allows."
+        ),
+    )
 
 
 class VariableIn(Strict):
@@ -408,6 +418,7 @@ class TokenPublic(BaseModel):
     id: int
     name: str
     prefix: str
+    scopes: list[Scope]
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
@@ -415,7 +426,9 @@ class TokenPublic(BaseModel):
 
     @classmethod
     def of(cls, token: ApiToken) -> TokenPublic:
-        return cls.model_validate(token, from_attributes=True)
+        public = cls.model_validate(token, from_attributes=True)
+        public.scopes = sorted(token.scopes)
+        return public
 
 
 class TokenIssued(TokenPublic):
@@ -427,13 +440,104 @@ class UserPublic(BaseModel):
     name: str
     role: Role
     is_admin: bool
-    disabled_at: datetime | None
+    disabled: bool
     has_password: bool
     created_at: datetime
 
     @classmethod
     def of(cls, user: User) -> UserPublic:
-        return cls.model_validate(user, from_attributes=True)
+        return cls(
+            id=user.id,
+            name=user.name,
+            role=user.role,
+            is_admin=user.is_admin,
+            disabled=user.disabled_at is not None,
+            has_password=user.has_password,
+            created_at=user.created_at,
+        )
+
+
+UserName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._@-]+$",
+        description="1 to 100 letters, digits, '.', '_', '-' or '@'.",
+    ),
+]
+Password = Annotated[
+    str, Field(min_length=1, max_length=1024, description="At least 10 characters.")
+]
+
+
+class UserCreate(Strict):
+    name: UserName
+    role: Role = Role.USER
+    password: Password | None = Field(
+        default=None, description="None: the user logs in with API tokens only."
+    )
+
+
+class UserChange(Strict):
+    role: Role | None = None
+    disabled: bool | None = Field(
+        default=None, description="true: their sessions and tokens stop working at once."
+    )
+    password: Password | None = None
+
+
+class PasswordChange(Strict):
+    current_password: Password | None = Field(
+        default=None, description="Your current password (needed unless you are an admin)."
+    )
+    password: Password
+
+
+class LoginIn(Strict):
+    name: UserName
+    password: Password
+
+
+class LoginAnswer(BaseModel):
+    user: UserPublic
+    csrf_token: str = Field(
+        description=(
+            "Send it in the X-CSRF-Token header with every request that changes something"
+            " (it is also in the cronium_csrf cookie)."
+        )
+    )
+    expires_at: datetime
+
+
+class ShareIn(Strict):
+    user: UserName
+    role: ShareRole = ShareRole.VIEWER
+
+
+class SharePublic(BaseModel):
+    user: str
+    role: ShareRole
+    created_at: datetime
+
+    @classmethod
+    def of(cls, share: Share) -> SharePublic:
+        return cls(user=share.user_name, role=share.role, created_at=share.created_at)
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    target: str | None
+    address: str | None
+    execution_id: int | None
+    detail: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditPublic:
+        return cls.model_validate(entry, from_attributes=True)
 
 
 class WorkerPublic(BaseModel):

@@ -40,7 +40,7 @@ def create_admin(name: Annotated[str, typer.Argument(help="The new user's name."
     """Create an administrator and print its first API token (shown once)."""
 
     async def create(service: Service) -> str:
-        _, issued = await service.create_admin(name)
+        _, issued = await service.accounts.create_admin(name)
         return issued.secret
 
     secret = on_the_database(create)
@@ -59,7 +59,7 @@ def users_token(
     expires_in = None if expires_in_days is None else timedelta(days=expires_in_days)
 
     async def issue(service: Service) -> str:
-        issued = await service.issue_token_for(user, name=name, expires_in=expires_in)
+        issued = await service.accounts.issue_token_for(user, name=name, expires_in=expires_in)
         return issued.secret
 
     secret = on_the_database(issue)

@@ -55,6 +55,7 @@ class User:
     disabled_at: datetime | None = None
     has_password: bool = False
     scopes: frozenset[Scope] | None = None
+    token_id: int | None = None  # the API token the caller authenticated with
 
     @property
     def is_admin(self) -> bool:
@@ -87,3 +88,15 @@ class ApiToken:
     def is_usable(self, now: datetime) -> bool:
         """True if neither revoked nor expired at ``now``."""
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    """A browser's login, without its secret: it lapses after a time without use
+    (``last_seen_at``) and at ``expires_at`` whatever the use."""
+
+    id: int
+    csrf_hash: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime

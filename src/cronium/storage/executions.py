@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Table, select, update
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition
 from cronium.domain.workflow import NodeStatus, check_node_transition
 from cronium.errors import LeaseLostError, NotFoundError
+from cronium.storage import shares
 from cronium.storage.rows import execution_of
 from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
 from cronium.storage.transactions import Database, Unit
@@ -120,15 +121,16 @@ class Executions:
         return execution_of(row)
 
     async def latest(
-        self, *, event_id: int | None, owner_id: int | None, limit: int
+        self, *, event_id: int | None, visible_to: int | None, limit: int
     ) -> list[Execution]:
-        """Newest first, filtered by event and by the event's owner when given."""
+        """Newest first, filtered by event and, when given, to the events a user owns or that
+        are shared with them."""
         query = select(ExecutionRow).order_by(ExecutionRow.id.desc()).limit(limit)
         if event_id is not None:
             query = query.where(ExecutionRow.event_id == event_id)
-        if owner_id is not None:
+        if visible_to is not None:
             query = query.join(EventRow, EventRow.id == ExecutionRow.event_id).where(
-                EventRow.owner_id == owner_id
+                shares.visible_to(visible_to)
             )
         async with self.db.read() as session:
             return [execution_of(row) for row in await session.scalars(query)]

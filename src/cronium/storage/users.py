@@ -1,17 +1,18 @@
-"""Users and their API tokens (only a token's hash is stored)."""
+"""Users, their API tokens and browser sessions (only hashes of secrets are stored), and the
+count of failed logins that backs off guessing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cronium.domain.user import ApiToken, Role, Scope, User
+from cronium.domain.user import ApiToken, BrowserSession, Role, Scope, User
 from cronium.errors import ConflictError, NotFoundError
 from cronium.storage.rows import token_of, user_of
-from cronium.storage.tables import ApiTokenRow, UserRow
-from cronium.storage.transactions import Database
+from cronium.storage.tables import ApiTokenRow, LoginFailureRow, SessionRow, UserRow
+from cronium.storage.transactions import Database, Unit
 
 
 class Users:
@@ -34,11 +35,89 @@ class Users:
         return user_of(row)
 
     async def by_name(self, name: str) -> User:
+        return user_of(await self._row_named(name))
+
+    async def credentials(self, name: str) -> tuple[User, str | None] | None:
+        """The user named ``name`` with their password hash, or None."""
+        async with self.db.read() as session:
+            row = await session.scalar(select(UserRow).where(UserRow.name == name))
+        return None if row is None else (user_of(row), row.password_hash)
+
+    async def get(self, user_id: int) -> User:
+        async with self.db.read() as session:
+            row = await session.get(UserRow, user_id)
+        if row is None:
+            raise NotFoundError(f"no user has id {user_id}")
+        return user_of(row)
+
+    async def all(self) -> list[User]:
+        async with self.db.read() as session:
+            return [user_of(row) for row in await session.scalars(select(UserRow).order_by("id"))]
+
+    async def change(
+        self,
+        name: str,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        disabled_at: datetime | None = None,
+        enable: bool = False,
+        keep_an_admin: bool = True,
+    ) -> User:
+        """Change a user; with ``keep_an_admin``, ConflictError rather than leave no enabled
+        administrator. Disabling ends the user's sessions in the same transaction."""
+        async with self.db.write() as unit:
+            row = await _row(unit, name)
+            if role is not None:
+                row.role = role.value
+            if password_hash is not None:
+                row.password_hash = password_hash
+            if disabled_at is not None:
+                row.disabled_at = disabled_at
+                await unit.session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            if enable:
+                row.disabled_at = None
+            if keep_an_admin:
+                await unit.session.flush()
+                await _check_an_admin_is_left(unit)
+        return user_of(row)
+
+    async def delete(self, name: str) -> User:
+        """Delete a user with everything they own; ConflictError if it is the last enabled
+        administrator."""
+        async with self.db.write() as unit:
+            row = await _row(unit, name)
+            user = user_of(row)
+            await unit.session.delete(row)
+            await unit.session.flush()
+            await _check_an_admin_is_left(unit)
+        return user
+
+    async def _row_named(self, name: str) -> UserRow:
         async with self.db.read() as session:
             row = await session.scalar(select(UserRow).where(UserRow.name == name))
         if row is None:
             raise NotFoundError(f"no user is named {name!r}")
-        return user_of(row)
+        return row
+
+
+async def _row(unit: Unit, name: str) -> UserRow:
+    row = await unit.session.scalar(select(UserRow).where(UserRow.name == name).with_for_update())
+    if row is None:
+        raise NotFoundError(f"no user is named {name!r}")
+    return row
+
+
+async def _check_an_admin_is_left(unit: Unit) -> None:
+    admins = await unit.session.scalar(
+        select(func.count())
+        .select_from(UserRow)
+        .where(UserRow.role == Role.ADMIN.value, UserRow.disabled_at.is_(None))
+    )
+    if not admins:
+        raise ConflictError(
+            "that would leave no enabled administrator: make another user an admin first"
+        )
 
 
 class Tokens:
@@ -99,3 +178,140 @@ class Tokens:
             if row.revoked_at is None:
                 row.revoked_at = now
         return token_of(row)
+
+
+class Sessions:
+    """Browser logins. A session is found by the hash of its cookie; it lapses after a time
+    without use and after a longest time whatever the use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        user_id: int,
+        *,
+        token_hash: str,
+        csrf_hash: str,
+        address: str | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        row = SessionRow(
+            user_id=user_id,
+            token_hash=token_hash,
+            csrf_hash=csrf_hash,
+            address=address,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+        )
+        async with self.db.write() as unit:
+            unit.session.add(row)
+
+    async def find(self, token_hash: str) -> tuple[BrowserSession, User] | None:
+        query = (
+            select(SessionRow, UserRow)
+            .join(UserRow, UserRow.id == SessionRow.user_id)
+            .where(SessionRow.token_hash == token_hash)
+        )
+        async with self.db.read() as session:
+            found = (await session.execute(query)).one_or_none()
+        if found is None:
+            return None
+        row = found[0]
+        record = BrowserSession(
+            id=row.id,
+            csrf_hash=row.csrf_hash,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+        )
+        return record, user_of(found[1])
+
+    async def touch(self, session_id: int, now: datetime) -> None:
+        async with self.db.write() as unit:
+            await unit.session.execute(
+                update(SessionRow).where(SessionRow.id == session_id).values(last_seen_at=now)
+            )
+
+    async def end(self, token_hash: str) -> int | None:
+        """Delete the session; its user's id, or None if there was none."""
+        async with self.db.write() as unit:
+            result = await unit.session.execute(
+                delete(SessionRow)
+                .where(SessionRow.token_hash == token_hash)
+                .returning(SessionRow.user_id)
+            )
+            found = result.first()
+        return None if found is None else int(found[0])
+
+    async def prune(self, now: datetime, idle: timedelta) -> int:
+        """Delete sessions that have lapsed; how many."""
+        async with self.db.write() as unit:
+            result = await unit.session.execute(
+                delete(SessionRow).where(
+                    (SessionRow.expires_at <= now) | (SessionRow.last_seen_at <= now - idle)
+                )
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class LoginFailures:
+    """Failed logins in a row, by ``kind`` (``user``: per account name; ``address``: per
+    client address) and key."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def blocked_until(self, keys: list[tuple[str, str]], now: datetime) -> datetime | None:
+        """The latest time until which any of ``keys`` must wait, if later than ``now``."""
+        if not keys:
+            return None
+        async with self.db.read() as session:
+            times = await session.scalars(
+                select(LoginFailureRow.blocked_until).where(
+                    _any_of(keys), LoginFailureRow.blocked_until > now
+                )
+            )
+            latest = [t for t in times if t is not None]
+        return max(latest) if latest else None
+
+    async def fail(
+        self, keys: list[tuple[str, str]], now: datetime, *, allowed: int, window: timedelta
+    ) -> None:
+        """Count a failure for each key; past ``allowed`` failures in a row, block further
+        tries for 1 s, doubling each time up to 15 minutes. A key whose last failure is older
+        than ``window`` starts again from one."""
+        async with self.db.write() as unit:
+            for kind, key in keys:
+                row = await unit.session.scalar(
+                    select(LoginFailureRow).where(
+                        LoginFailureRow.kind == kind, LoginFailureRow.key == key
+                    )
+                )
+                if row is None:
+                    row = LoginFailureRow(kind=kind, key=key, failures=0, last_failure_at=now)
+                    unit.session.add(row)
+                elif row.last_failure_at <= now - window:
+                    row.failures = 0
+                row.failures += 1
+                row.last_failure_at = now
+                over = row.failures - allowed
+                if over > 0:
+                    row.blocked_until = now + timedelta(seconds=min(2 ** (over - 1), 900))
+
+    async def clear(self, keys: list[tuple[str, str]]) -> None:
+        async with self.db.write() as unit:
+            await unit.session.execute(delete(LoginFailureRow).where(_any_of(keys)))
+
+    async def prune(self, before: datetime) -> int:
+        async with self.db.write() as unit:
+            result = await unit.session.execute(
+                delete(LoginFailureRow).where(LoginFailureRow.last_failure_at < before)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _any_of(keys: list[tuple[str, str]]) -> ColumnElement[bool]:
+    return or_(*(and_(LoginFailureRow.kind == k, LoginFailureRow.key == v) for k, v in keys))
