@@ -1,5 +1,5 @@
-"""A run's output on its way to the store: numbered, batched, and kept while the database is
-away."""
+"""A run's output on its way to the store: masked, numbered, batched, and kept while the
+database is away."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from cronium.errors import LeaseLostError, StorageError
+from cronium.masking import LineMasking, Masker
 from cronium.sandbox.spec import OutputLine
 from cronium.storage import LogLine, Store
 
@@ -19,7 +20,8 @@ LOG_BATCH_LINES = 2000
 
 
 class LogWriter:
-    """Numbers a run's output lines and writes them to the store in batches.
+    """Masks a run's output lines (its owner's secrets, see cronium.masking), numbers them
+    and writes them to the store in batches.
 
     Every ``LOG_FLUSH_SECONDS`` what is pending is written in transactions of at most
     ``LOG_BATCH_LINES`` lines. A batch leaves the pending lines only once it is stored, so
@@ -35,12 +37,14 @@ class LogWriter:
         execution_id: int,
         worker_id: str | None = None,
         on_lost: Callable[[int], None] | None = None,
+        masker: Masker | None = None,
     ) -> None:
         self.store = store
         self.execution_id = execution_id
         self.worker_id = worker_id
         self.on_lost = on_lost
         self.lost = False
+        self._masking = LineMasking(masker or Masker())
         self._pending: list[LogLine] = []
         self._seq = 0
         self._failing = False
@@ -50,8 +54,14 @@ class LogWriter:
     def add(self, line: OutputLine) -> None:
         if self.lost:
             return
-        self._pending.append(LogLine(seq=self._seq, stream=line.stream, at=line.at, line=line.text))
-        self._seq += 1
+        self._append(self._masking.feed(line))
+
+    def _append(self, lines: list[OutputLine]) -> None:
+        for line in lines:
+            self._pending.append(
+                LogLine(seq=self._seq, stream=line.stream, at=line.at, line=line.text)
+            )
+            self._seq += 1
 
     def lose(self) -> None:
         """This worker no longer holds the execution: drop what is pending and what comes."""
@@ -71,7 +81,10 @@ class LogWriter:
             await self._flusher
 
     def take_pending(self, *, peek: bool = False) -> list[LogLine]:
-        """The lines not stored yet; with ``peek`` they stay pending (for a retried write)."""
+        """The lines not stored yet, the last piece of a cut line included (the run has
+        ended); with ``peek`` they stay pending (for a retried write)."""
+        if not self.lost:
+            self._append(self._masking.finish())
         if peek:
             return list(self._pending)
         lines, self._pending = self._pending, []

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from cronium.actions.http import HttpRunner
 from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution
-from cronium.errors import PermissionDeniedError
+from cronium.errors import NotFoundError, PermissionDeniedError
 from cronium.runtime.registry import ActiveExecution
 from cronium.runtime.server import SANDBOX_URL, RuntimeServer
 from cronium.sandbox.spec import OutputSink, SandboxBackend, SandboxResult, SandboxSpec
@@ -30,8 +30,11 @@ Job = TypeVar("Job")
 class Runner(Protocol[Job]):
     """Runs the events of one kind for the worker."""
 
-    def prepare(self, execution: Execution, event: Event) -> Job:
-        """What to run for a claimed execution; a CroniumError if policy forbids it."""
+    def prepare(
+        self, execution: Execution, event: Event, secrets: Mapping[str, str] | None = None
+    ) -> Job:
+        """What to run for a claimed execution, given the values of its owner's secrets by key;
+        a CroniumError if policy forbids it or it cannot run."""
         ...
 
     async def run(
@@ -62,9 +65,12 @@ class ScriptRunner:
         self.worker_id = worker_id
         self.clock = clock
 
-    def prepare(self, execution: Execution, event: Event) -> SandboxSpec:
-        """The sandbox spec of a claimed execution; PermissionDeniedError if the egress policy
-        forbids its network.
+    def prepare(
+        self, execution: Execution, event: Event, secrets: Mapping[str, str] | None = None
+    ) -> SandboxSpec:
+        """The sandbox spec of a claimed execution, with the secrets its event maps taken from
+        ``secrets`` (its owner's, by key); PermissionDeniedError if the egress policy forbids
+        its network, NotFoundError if a mapped secret is gone.
 
         With a runtime API, the execution is admitted to it: its token goes into the sandbox as
         a file (never the environment) and the API's socket too; once the backend gives the
@@ -75,6 +81,7 @@ class ScriptRunner:
             raise PermissionDeniedError(refusal)
         language = event.language
         assert language is not None, "a script event has a language"
+        files, secret_env = mapped_secrets(event, secrets or {})
         env = {**event.env, "CRONIUM_EVENT_ID": str(event.id)}
         token = None
         if self.runtime is not None:
@@ -107,6 +114,8 @@ class ScriptRunner:
             network=event.network,
             output_cap_bytes=self.settings.output_cap_bytes,
             output_max_lines=self.settings.output_max_lines,
+            secret_files=files,
+            secret_env=secret_env,
         )
 
     async def run(
@@ -118,6 +127,23 @@ class ScriptRunner:
                 self.runtime.bind_uid(spec.execution_id, ids.uid)
             own = dataclasses.replace(spec, uid=ids.uid, gid=ids.gid)
             return await self.backend.run(own, on_output, cancel)
+
+
+def mapped_secrets(
+    event: Event, secrets: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The values of the secrets ``event`` maps: (to files, to the environment), by key;
+    NotFoundError naming those its owner no longer has (deleted or expired since)."""
+    missing = sorted(key for key in event.secrets if key not in secrets)
+    if missing:
+        raise NotFoundError(
+            f"the event maps the secret(s) {', '.join(map(repr, missing))}, which its owner no"
+            " longer has (deleted or expired): create them again, or take them out of the"
+            " event's secrets"
+        )
+    files = {key: secrets[key] for key, how in event.secrets.items() if how == "file"}
+    env = {key: secrets[key] for key, how in event.secrets.items() if how == "env"}
+    return files, env
 
 
 def runners_for(

@@ -33,6 +33,7 @@ from cronium.domain.worker import WorkerInfo
 from cronium.errors import CroniumError, SandboxError, SandboxStartError, StorageError
 from cronium.logs import run_changed, run_started
 from cronium.logwriter import LogWriter
+from cronium.masking import Masker
 from cronium.recorder import Ended, NotStarted, Recorder
 from cronium.runners import Runner, runners_for
 from cronium.runtime.server import RuntimeServer
@@ -72,6 +73,16 @@ def record_of(result: SandboxResult, now: datetime, *, timeout: float) -> RunRec
         cleanup_seconds=result.cleanup_seconds,
         peak_memory_bytes=result.peak_memory_bytes,
         cpu_seconds=result.cpu_seconds,
+    )
+
+
+def masked(record: RunRecord, masker: Masker) -> RunRecord:
+    """``record`` with its owner's secrets masked in its output and error (its condition is a
+    boolean)."""
+    if not masker:
+        return record
+    return dataclasses.replace(
+        record, output=masker.json(record.output), error=masker.optional(record.error)
     )
 
 
@@ -118,6 +129,8 @@ class Worker:
     _running: set[int] = field(default_factory=set, init=False)
     # executions this worker holds, from claim to record: the only leases its heartbeat renews
     _held: set[int] = field(default_factory=set, init=False)
+    # the masking of each held execution's records (its owner's secrets)
+    _maskers: dict[int, Masker] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._runners = runners_for(
@@ -178,22 +191,27 @@ class Worker:
             ended = await self._run_and_record(execution, event)
         except Exception as exc:
             log.exception("the worker failed running execution %s", execution.id)
-            failed = self._failed(f"internal error of the worker: {exc!r}"[:2000])
+            masker = self._maskers.get(execution.id, Masker())
+            failed = self._failed(masker.text(f"internal error of the worker: {exc!r}")[:2000])
             ended = await self._recorder.record(
                 lambda: self.store.queue.record_and_continue(execution.id, self.worker_id, failed),
                 (execution, None),
             )
         finally:
             self._held.discard(execution.id)
+            self._maskers.pop(execution.id, None)
         if (changed := run_changed(ended[0], event)) is not None:
             changed.write(log)
         return ended
 
     async def _run_and_record(self, execution: Execution, event: Event) -> Ended:
-        """prepare -> run -> record, with the runner of the event's kind."""
+        """prepare -> run -> record, with the runner of the event's kind; every secret of the
+        event's owner is masked in what the run leaves (lines, output, error)."""
         runner = self._runners[event.kind]
         try:
-            job = runner.prepare(execution, event)
+            secrets = await self.store.variables.secret_values(event.owner_id, self.clock())
+            masker = self._maskers[execution.id] = Masker(secrets.values())
+            job = runner.prepare(execution, event, secrets)
         except CroniumError as exc:
             refused = self._failed(exc.message)
             return await self.store.queue.record(execution.id, self.worker_id, refused), None
@@ -202,9 +220,12 @@ class Worker:
         if execution.cancel_requested_at is not None:
             self.request_cancel(execution.id)
         try:
-            async with LogWriter(self.store, execution.id, self.worker_id, self._lose) as logs:
+            writer = LogWriter(self.store, execution.id, self.worker_id, self._lose, masker)
+            async with writer as logs:
                 time_limit = event.limits.timeout_seconds
                 ran = await self._run(runner, job, logs, cancel, time_limit=time_limit)
+                if isinstance(ran, NotStarted):
+                    ran = NotStarted(masker.text(ran.reason))
                 if isinstance(ran, NotStarted):
                     logs.take_pending()  # what the backend said is in the reason
                     cancelled = self._cancel_reason(execution.id) if cancel.is_set() else None
@@ -217,7 +238,7 @@ class Worker:
             self._running.discard(execution.id)
             if logs.lost:
                 return execution, None
-            return await self._store_end(execution, record, logs)
+            return await self._store_end(execution, masked(record, masker), logs)
         finally:
             self._running.discard(execution.id)
             self._cancels.pop(execution.id, None)
@@ -242,8 +263,9 @@ class Worker:
         except SandboxStartError as exc:
             return NotStarted(exc.message)
         except SandboxError as exc:
-            log.warning("sandbox failed for execution %s: %s", execution_id, exc)
-            return self._failed(str(exc))
+            reason = self._maskers.get(execution_id, Masker()).text(str(exc))
+            log.warning("sandbox failed for execution %s: %s", execution_id, reason)
+            return self._failed(reason)
         except Exception as exc:
             log.exception("execution %s failed inside the worker", execution_id)
             return self._failed(f"internal error of the worker: {exc!r}")

@@ -19,7 +19,7 @@ import ipaddress
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,8 +66,11 @@ class HttpRunner:
         self.egress = egress
         self.clock = clock
 
-    def prepare(self, execution: Execution, event: Event) -> HttpCall:
-        """The request of a claimed execution's event, with the execution's input."""
+    def prepare(
+        self, execution: Execution, event: Event, secrets: Mapping[str, str] | None = None
+    ) -> HttpCall:
+        """The request of a claimed execution's event, with the execution's input (a request
+        has no sandbox to map secrets into: the worker masks them in what it records)."""
         assert event.http is not None, "an HTTP-request event has a request"
         return HttpCall(event.http, execution.input, event.limits.timeout_seconds)
 

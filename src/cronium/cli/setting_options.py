@@ -1,9 +1,10 @@
 """Command-line options derived from the event settings' one declaration (``EventSettings``).
 
 ``@setting_options(exclude=...)`` gives a command one option per setting (``--max-attempts``,
-``--retry-backoff-seconds``, ``--tags a,b``...; a setting's ``flags`` add short names such as
-``--timeout``), and hands the command the settings given, by name, as request fields, in its
-``settings`` parameter. A new setting in the declaration is a new option of every such command.
+``--retry-backoff-seconds``, ``--tags a,b``, a mapping as a repeated ``--secret KEY=VALUE``...;
+a setting's ``flags`` add short names such as ``--timeout``), and hands the command the
+settings given, by name, as request fields, in its ``settings`` parameter. A new setting in the
+declaration is a new option of every such command.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from cronium.client import ClientError
 from cronium.domain import settings as declared
 from cronium.domain.event import EventSettings
 from cronium.domain.settings import Flat
@@ -33,6 +35,8 @@ def _option_type(annotation: Any) -> Any:
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         (inner,) = (arg for arg in args if arg is not type(None))
         return _option_type(inner)
+    if origin is dict:
+        return list[str]  # KEY=VALUE, repeatable
     if origin is tuple or annotation is timedelta:
         return str if origin is tuple else int  # a list as a,b,c; a span in seconds
     if origin is typing.Literal:
@@ -42,11 +46,27 @@ def _option_type(annotation: Any) -> Any:
 
 def _as_field(item: Flat, value: Any) -> Any:
     """An option's value as the request field of its setting."""
-    if typing.get_origin(_unwrapped(item.annotation)) is tuple:
+    origin = typing.get_origin(_unwrapped(item.annotation))
+    if origin is tuple:
         return [part.strip() for part in str(value).split(",") if part.strip()]
+    if origin is dict:
+        return _mapping(item, value)
     if isinstance(value, enum.Enum):
         return value.value
     return value
+
+
+def _mapping(item: Flat, pairs: list[str]) -> dict[str, str]:
+    """Repeated ``KEY=VALUE`` options as a mapping; ``KEY`` alone takes the declared
+    ``item_default``, if there is one."""
+    option = f"--{item.name.replace('_', '-')}"
+    mapping = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep and item.meta.item_default is None:
+            raise ClientError(f"{option} {pair!r}: write it as KEY=VALUE")
+        mapping[key.strip()] = value.strip() if sep else str(item.meta.item_default)
+    return mapping
 
 
 def _unwrapped(annotation: Any) -> Any:

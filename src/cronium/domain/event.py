@@ -17,6 +17,7 @@ from cronium.domain.schedule import (
     schedule_to_json,
 )
 from cronium.domain.settings import Codec, group, setting
+from cronium.domain.variable import KEY_PATTERN
 from cronium.domain.workflow import Graph
 
 # Defaults and bounds of the limits table in docs/sandbox.md ("What every sandbox guarantees").
@@ -32,6 +33,11 @@ POOL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 SCRIPT_MAX_BYTES = 1024 * 1024
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_ENV_PREFIX = "CRONIUM_"
+SECRETS_MAX = 64
+
+# How a sandbox gets one of its owner's secrets: as the file /run/secrets/KEY, or in the
+# environment under the name KEY (see docs/sandbox.md).
+SecretMode = Literal["file", "env"]
 
 # No network at all, or outbound access (only where an administrator allows it).
 Network = Literal["none", "egress"]
@@ -108,6 +114,22 @@ def _check_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _check_secrets(secrets: dict[str, SecretMode]) -> dict[str, SecretMode]:
+    for key, mode in secrets.items():
+        if not KEY_PATTERN.fullmatch(key):
+            raise ValueError(
+                f"{key[:200]!r} is not a secret's key: use 1 to 128 letters, digits, '_', '.' or "
+                "'-', starting with a letter, a digit or '_'"
+            )
+        if mode == "env":
+            try:
+                _check_env({key: ""})
+            except ValueError as exc:
+                message = f"secret {key!r} cannot be mapped to the environment: {exc}"
+                raise ValueError(message) from None
+    return secrets
+
+
 def _check_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     if len(set(tags)) != len(tags):
         raise ValueError("a tag is given twice: give each tag once")
@@ -169,6 +191,17 @@ class EventSettings:
     http: HttpRequest | None = setting(None, codec=REQUEST)
     workflow: Graph | None = setting(None, documents="none", codec=GRAPH)
     env: dict[str, str] = setting({}, check=_check_env)
+    secrets: dict[str, SecretMode] = setting(
+        {},
+        check=_check_secrets,
+        max_length=SECRETS_MAX,
+        flags=("--secret",),
+        item_default="file",
+        description=(
+            "Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the"
+            f" default) or KEY=env (the environment variable KEY); at most {SECRETS_MAX}."
+        ),
+    )
     limits: ResourceLimits = group(ResourceLimits)
     network: Network = setting("none", description="none, or egress where the server allows it.")
     max_attempts: int = setting(

@@ -53,6 +53,8 @@ class Meta:
     strip: bool = False
     item_max_length: int | None = None  # of each string of a list
     item_pattern: str | None = None
+    # a mapping's value for an entry given by its key alone (the CLI's ``--secret KEY``)
+    item_default: str | None = None
 
 
 def setting(default: Any = dataclasses.MISSING, **meta: Any) -> Any:

@@ -44,6 +44,7 @@ from cronium.sandbox.seccomp import docker_profile
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
     SCRIPT_NAMES,
+    SECRETS_DIR,
     TOKEN_FILE,
     IsolatedBackend,
     OutputSink,
@@ -90,6 +91,11 @@ def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None
             **(
                 {str(spec.runtime_socket): {"bind": RUNTIME_SOCKET, "mode": "ro"}}
                 if spec.runtime_socket is not None
+                else {}
+            ),
+            **(
+                {str(bundle / "secrets"): {"bind": SECRETS_DIR, "mode": "ro"}}
+                if spec.secret_files
                 else {}
             ),
         },
@@ -348,10 +354,30 @@ def _write_bundle(bundle: Path, spec: SandboxSpec) -> Path:
     if spec.token is not None:
         write(run / Path(TOKEN_FILE).name, spec.token, 0o400)
         os.chown(run / Path(TOKEN_FILE).name, spec.uid, spec.gid)
+    _write_secrets(bundle / "secrets", spec)
     write(bundle / "passwd", passwd_of(spec.uid, spec.gid))
     write(bundle / "group", group_of(spec.gid))
     bundle.chmod(0o755)  # the daemon may run its own user namespace: let it through
     return bundle
+
+
+def _write_secrets(directory: Path, spec: SandboxSpec) -> None:
+    """``secrets/`` (``/run/secrets`` in the container): one file per file-mapped secret,
+    0400 in a 0500 directory, both the run's uid's. Written in the bundle, which lives in the
+    state directory's private part (a tmpfs where it is under /run), removed with it."""
+    if not spec.secret_files:
+        return
+    assert spec.uid is not None
+    assert spec.gid is not None
+    directory.mkdir(mode=0o700)
+    for key, value in spec.secret_files.items():
+        path = directory / key
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(value)
+        os.chown(path, spec.uid, spec.gid)
+    directory.chmod(0o500)
+    os.chown(directory, spec.uid, spec.gid)
 
 
 class Handoff:

@@ -30,6 +30,7 @@ from cronium.sandbox.spec import (
 )
 
 INTERPRETERS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE: "node"}
+LOCAL_SECRETS = ".cronium-secrets"
 
 
 def local_environment(spec: SandboxSpec, workspace: str) -> dict[str, str]:
@@ -47,7 +48,21 @@ def local_environment(spec: SandboxSpec, workspace: str) -> dict[str, str]:
         env["CRONIUM_RUNTIME_API"] = f"unix://{spec.runtime_socket}"
     if spec.token is not None:
         env["CRONIUM_EXECUTION_TOKEN_FILE"] = str(Path(workspace) / ".cronium-token")
+    if spec.secret_files:
+        env["CRONIUM_SECRETS_DIR"] = str(Path(workspace) / LOCAL_SECRETS)
     return env
+
+
+def write_secrets(spec: SandboxSpec, workspace: str) -> None:
+    """The event's file-mapped secrets, in the run's directory (no /run/secrets here)."""
+    if not spec.secret_files:
+        return
+    directory = Path(workspace) / LOCAL_SECRETS
+    directory.mkdir(mode=0o700)
+    for key, value in spec.secret_files.items():
+        descriptor = os.open(directory / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(value)
 
 
 class LocalInsecureBackend(SandboxBackend):
@@ -75,6 +90,7 @@ class LocalInsecureBackend(SandboxBackend):
                 token = os.open(Path(workspace) / ".cronium-token", os.O_WRONLY | os.O_CREAT, 0o600)
                 with os.fdopen(token, "w") as file:
                     file.write(spec.token)
+            write_secrets(spec, workspace)
             process = await asyncio.create_subprocess_exec(
                 interpreter,
                 str(script),

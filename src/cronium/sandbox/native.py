@@ -51,6 +51,7 @@ from cronium.sandbox.spec import (
     SANDBOX_GID,
     SANDBOX_UID,
     SCRIPT_NAMES,
+    SECRETS_DIR,
     TOKEN_FILE,
     IsolatedBackend,
     OutputLine,
@@ -86,6 +87,7 @@ MASKED_PROC_FILES = ("asound", "config.gz", "interrupts", "iomem", "kcore", "key
                      "timer_list", "timer_stats")  # fmt: skip
 MASKED_PROC_DIRS = ("acpi", "scsi", "asound", "driver", "fs", "irq", "bus", "tty")
 DEV_SIZE = 64 * 1024 * 1024
+SECRETS_SIZE = 64 * 1024  # holds only the files' mount points: their data is bound in
 # A minimal /dev, cheaper than bubblewrap's --dev (no pseudo-terminals: scripts get no tty).
 DEVICES = (
     "--size", str(DEV_SIZE), "--perms", "0755", "--tmpfs", "/dev",
@@ -131,6 +133,23 @@ class DataFiles:
     seccomp: int
     input: int | None = None
     token: int | None = None
+    secrets: tuple[tuple[str, int], ...] = ()  # (key, descriptor) of each file-mapped secret
+
+    def descriptors(self) -> list[int]:
+        """Every descriptor bubblewrap must be handed."""
+        single = (self.script, self.seccomp, self.input, self.token)
+        return [*(fd for fd in single if fd is not None), *(fd for _, fd in self.secrets)]
+
+
+def secret_options(files: DataFiles) -> list[str]:
+    """``/run/secrets``: a tmpfs only the sandbox user may read (0500), holding one read-only
+    file (0400) per file-mapped secret; nothing if the run has none."""
+    if not files.secrets:
+        return []
+    options = ["--size", str(SECRETS_SIZE), "--perms", "0500", "--tmpfs", SECRETS_DIR]
+    for key, descriptor in files.secrets:
+        options += ["--perms", "0400", "--ro-bind-data", str(descriptor), f"{SECRETS_DIR}/{key}"]
+    return options
 
 
 def root_filesystem(host_root: Path = Path("/")) -> list[str]:
@@ -248,6 +267,7 @@ def build_command(
         data += ["--perms", "0400", "--ro-bind-data", str(files.token), TOKEN_FILE]
     if spec.runtime_socket is not None:
         data += ["--ro-bind", str(spec.runtime_socket), RUNTIME_SOCKET]
+    data += secret_options(files)
     return [
         "--unshare-all",
         "--unshare-user",
@@ -487,8 +507,7 @@ class NativeBackend(IsolatedBackend):
                 masks=self._masks,
             )
             arguments = fds.keep(_memfd("arguments", b"".join(o.encode() + b"\0" for o in options)))
-            data = (getattr(files, name) for name in files.__slots__)
-            passed = (info_write, block_read, arguments, *(fd for fd in data if fd is not None))
+            passed = (info_write, block_read, arguments, *files.descriptors())
             assert spec.uid is not None
             assert spec.gid is not None
             pipes = OwnedPipes(spec.uid, spec.gid)
@@ -555,6 +574,10 @@ class NativeBackend(IsolatedBackend):
                 if spec.input is None
                 else keep(_memfd("input", json.dumps(spec.input).encode("utf-8"))),
                 token=None if spec.token is None else keep(_memfd("token", spec.token.encode())),
+                secrets=tuple(
+                    (key, keep(_memfd("secret", value.encode("utf-8"))))
+                    for key, value in spec.secret_files.items()
+                ),
             )
             info_read, info_write = (keep(fd) for fd in os.pipe())
             block_read, block_write = (keep(fd) for fd in os.pipe())

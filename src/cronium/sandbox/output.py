@@ -26,7 +26,8 @@ class LineBudget:
 class LineCollector:
     """Splits one stream into lines and stops passing them on past its caps.
 
-    Lines longer than ``MAX_LINE_BYTES`` are split so that memory stays bounded.
+    Lines longer than ``MAX_LINE_BYTES`` are split so that memory stays bounded; each piece
+    but the last says that the line goes on (``continued``).
     """
 
     def __init__(
@@ -61,7 +62,7 @@ class LineCollector:
                 return
         while len(self._pending) >= MAX_LINE_BYTES:
             piece, self._pending = self._pending[:MAX_LINE_BYTES], self._pending[MAX_LINE_BYTES:]
-            if not self._emit(piece, len(piece), at):
+            if not self._emit(piece, len(piece), at, continued=True):
                 self._drop(self._pending)
                 self._pending = b""
                 return
@@ -83,13 +84,13 @@ class LineCollector:
     def _emit_long(self, line: bytes, at: datetime) -> bool:
         """One line read with its newline, split if it is longer than ``MAX_LINE_BYTES``."""
         while len(line) > MAX_LINE_BYTES:
-            if not self._emit(line[:MAX_LINE_BYTES], MAX_LINE_BYTES, at):
+            if not self._emit(line[:MAX_LINE_BYTES], MAX_LINE_BYTES, at, continued=True):
                 self.dropped_bytes += len(line) - MAX_LINE_BYTES + 1
                 return False
             line = line[MAX_LINE_BYTES:]
         return self._emit(line, len(line) + 1, at)
 
-    def _emit(self, line: bytes, size: int, at: datetime) -> bool:
+    def _emit(self, line: bytes, size: int, at: datetime, *, continued: bool = False) -> bool:
         if self.kept_bytes + size > self.cap_bytes:
             self._truncate(f"exceeded {self.cap_bytes} bytes")
         elif self.budget.left <= 0:
@@ -100,7 +101,7 @@ class LineCollector:
             return False
         self.kept_bytes += size
         self.budget.left -= 1
-        self._send(line.decode("utf-8", errors="replace"), at)
+        self._send(line.decode("utf-8", errors="replace"), at, continued)
         return True
 
     def _truncate(self, cause: str) -> None:
@@ -112,8 +113,8 @@ class LineCollector:
         self.dropped_bytes += len(data)
         self.dropped_lines += data.count(b"\n")
 
-    def _send(self, text: str, at: datetime) -> None:
-        self.sink(OutputLine(stream=self.stream, at=at, text=text))
+    def _send(self, text: str, at: datetime, continued: bool = False) -> None:
+        self.sink(OutputLine(stream=self.stream, at=at, text=text, continued=continued))
 
 
 def collectors_of(spec: SandboxSpec, sink: OutputSink) -> tuple[LineCollector, LineCollector]:

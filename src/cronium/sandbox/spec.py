@@ -28,6 +28,7 @@ DEFAULT_GRACE_SECONDS = 1.0
 HELPERS_DIR = "/opt/cronium"
 RUNTIME_SOCKET = "/run/cronium/runtime.sock"
 TOKEN_FILE = "/run/cronium/token"  # the run's runtime API token: a file, never the environment
+SECRETS_DIR = "/run/secrets"  # an event's file-mapped secrets: SECRETS_DIR/KEY, mode 0400
 SCRIPT_NAMES = {
     Language.BASH: "script.sh",
     Language.PYTHON: "script.py",
@@ -50,11 +51,13 @@ def group_of(gid: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OutputLine:
-    """One line a script wrote (without its newline), as it arrived."""
+    """One line a script wrote (without its newline), as it arrived; ``continued``: a piece of
+    a line too long to keep whole, whose next piece follows on the same stream."""
 
     stream: Stream
     at: datetime
     text: str
+    continued: bool = False
 
 
 OutputSink = Callable[[OutputLine], None]
@@ -79,9 +82,13 @@ class SandboxSpec:
     output_max_lines: int = DEFAULT_OUTPUT_LINES
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     runtime_socket: Path | None = None
+    # the event's secrets by key: files of SECRETS_DIR, and environment variables (never shown)
+    secret_files: dict[str, str] = field(default_factory=dict, repr=False)
+    secret_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def environment(self) -> dict[str, str]:
-        """The script's whole environment: a minimal base, the event's variables, CRONIUM_*."""
+        """The script's whole environment: a minimal base, the event's variables and
+        environment-mapped secrets, CRONIUM_*."""
         return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -92,7 +99,9 @@ class SandboxSpec:
             "NODE_PATH": f"{HELPERS_DIR}/node",
             "BASH_ENV": f"{HELPERS_DIR}/bash/cronium.sh",
             **self.env,
+            **self.secret_env,
             **({"CRONIUM_EXECUTION_TOKEN_FILE": TOKEN_FILE} if self.token is not None else {}),
+            **({"CRONIUM_SECRETS_DIR": SECRETS_DIR} if self.secret_files else {}),
             "CRONIUM_EXECUTION_ID": str(self.execution_id),
         }
 

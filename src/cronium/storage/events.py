@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,7 @@ from cronium.domain.event import Event, EventSettings, EventStatus
 from cronium.domain.execution import ExecutionStatus
 from cronium.errors import ConflictError, InvalidInputError, NotFoundError
 from cronium.storage.rows import event_of
-from cronium.storage.tables import EventRow, EventVersionRow, ExecutionRow
+from cronium.storage.tables import EventRow, EventVersionRow, ExecutionRow, VariableRow
 from cronium.storage.transactions import Database
 
 EventFields = EventSettings  # what creating an event takes
@@ -72,6 +72,7 @@ class Events:
         try:
             async with self.db.write() as unit:
                 session = unit.session
+                await _check_secrets(session, owner_id, fields.secrets, now)
                 session.add(row)
                 await session.flush()
                 session.add(_version_row(row, now))
@@ -114,6 +115,7 @@ class Events:
                 row = await _event_row(session, event_id)
                 if check is not None:
                     check(event_of(row))
+                await _check_secrets(session, row.owner_id, values.get("secrets") or {}, now)
                 before = _settings_of(row)
                 _write(row, values, now)
                 row.updated_at = now
@@ -218,6 +220,27 @@ async def _stored_version(session: AsyncSession, event_id: int, version: int) ->
     if row is None:
         raise NotFoundError(f"event {event_id} has no version {version}")
     return row
+
+
+async def _check_secrets(
+    session: AsyncSession, owner_id: int, secrets: Mapping[str, str], now: datetime
+) -> None:
+    """InvalidInputError naming the keys of ``secrets`` that are none of the owner's
+    unexpired secret variables."""
+    if not secrets:
+        return
+    query = select(VariableRow.key).where(
+        VariableRow.owner_id == owner_id,
+        VariableRow.secret.is_(True),
+        VariableRow.key.in_(list(secrets)),
+        or_(VariableRow.expires_at.is_(None), VariableRow.expires_at > now),
+    )
+    missing = sorted(set(secrets) - set(await session.scalars(query)))
+    if missing:
+        raise InvalidInputError(
+            f"secrets: the event's owner has no secret variable {', '.join(map(repr, missing))}"
+            " (create it first, or leave it out of the event's secrets)"
+        )
 
 
 def _settings_of(row: EventRow) -> dict[str, Any]:

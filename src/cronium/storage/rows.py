@@ -47,11 +47,21 @@ def token_of(row: ApiTokenRow) -> ApiToken:
 
 
 EVENT_SETTINGS = tuple(item.name for item in declared.flat_settings(EventSettings))
+# settings whose column an older row may have left NULL though they cannot be null
+DEFAULTED = frozenset(
+    item.name
+    for item in declared.flat_settings(EventSettings)
+    if item.default is not None and not item.meta.clearable
+)
 
 
 def settings_of(row: EventRow) -> dict[str, Any]:
-    """The row's settings by flat name, as JSON values."""
-    return {name: getattr(row, name) for name in EVENT_SETTINGS}
+    """The row's settings by flat name, as JSON values; a NULL where the setting cannot be
+    null (a column added since the row was written) reads as the setting's default."""
+    values = {name: getattr(row, name) for name in EVENT_SETTINGS}
+    return {
+        name: value for name, value in values.items() if value is not None or name not in DEFAULTED
+    }
 
 
 def event_of(row: EventRow) -> Event:
