@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cronium.crypto import KEY_BYTES, Keyring
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
@@ -111,12 +113,13 @@ async def local_runtime(settings: Settings) -> AsyncIterator[tuple[Store, Runtim
     try:
         url = f"sqlite+aiosqlite:///{directory / 'cronium.db'}"
         engine = create_engine(url)
+        keyring = Keyring(secrets.token_bytes(KEY_BYTES))  # the database goes with the run
         try:
             await migrate(engine)
-            runtime = _runtime_server(url, settings)
+            runtime = _runtime_server(url, settings, keyring)
             await asyncio.to_thread(runtime.start)
             try:
-                yield Store(engine), runtime
+                yield Store(engine, keyring), runtime
             finally:
                 await asyncio.to_thread(runtime.stop)
         finally:
@@ -125,7 +128,7 @@ async def local_runtime(settings: Settings) -> AsyncIterator[tuple[Store, Runtim
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _runtime_server(database_url: str, settings: Settings) -> RuntimeServer:
+def _runtime_server(database_url: str, settings: Settings, keyring: Keyring) -> RuntimeServer:
     """The runtime API a worker of ``settings`` would serve, over ``database_url``: its socket
     in the state directory the sandboxes bind it from, its limits those of the settings."""
     limits = RuntimeLimits(
@@ -134,7 +137,11 @@ def _runtime_server(database_url: str, settings: Settings) -> RuntimeServer:
     )
     state = StateDir(settings.state_dir, group=settings.sandbox_uids.group)
     return RuntimeServer(
-        database_url, limits=limits, state=state, max_depth=settings.json_max_depth
+        database_url,
+        limits=limits,
+        keyring=keyring,
+        state=state,
+        max_depth=settings.json_max_depth,
     )
 
 

@@ -18,7 +18,9 @@ import uvicorn
 from cronium.accounts import AccountRules, IssuedToken
 from cronium.api.access import AccessLog
 from cronium.api.app import create_app
+from cronium.crypto import Keyring
 from cronium.errors import SandboxUnavailableError
+from cronium.keys import check_keys, keyring_for
 from cronium.logs import fields
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
@@ -62,14 +64,17 @@ def build_worker(settings: Settings, store: Store) -> tuple[Worker | None, str]:
     if backend.name == "local-insecure":
         log.warning(INSECURE_WARNING)
     worker = Worker(
-        store, backend, WorkerSettings.from_settings(settings), runtime=build_runtime(settings)
+        store,
+        backend,
+        WorkerSettings.from_settings(settings),
+        runtime=build_runtime(settings, store.keyring),
     )
     return worker, f"running on the {backend.name} backend"
 
 
-def build_runtime(settings: Settings) -> RuntimeServer:
-    """The worker's runtime API server (not started)."""
-    key = settings.secret_key.get_secret_value().encode() if settings.secret_key else None
+def build_runtime(settings: Settings, keyring: Keyring | None = None) -> RuntimeServer:
+    """The worker's runtime API server (not started); ``keyring`` decrypts the secrets scripts
+    read. Its execution tokens are signed with a key of its own: only it checks them."""
     limits = RuntimeLimits(
         max_payload_bytes=settings.runtime_max_payload,
         calls_per_minute=settings.runtime_rate_limit,
@@ -78,7 +83,7 @@ def build_runtime(settings: Settings) -> RuntimeServer:
     return RuntimeServer(
         settings.database_url_value,
         limits=limits,
-        key=key,
+        keyring=keyring,
         state=state,
         max_depth=settings.json_max_depth,
     )
@@ -87,10 +92,13 @@ def build_runtime(settings: Settings) -> RuntimeServer:
 @asynccontextmanager
 async def opened_store(settings: Settings) -> AsyncIterator[Store]:
     """The migrated database of the settings, for the time of the block."""
+    keyring = keyring_for(settings)
     engine = create_engine(settings.database_url_value)
     try:
         await migrate(engine)
-        yield Store(engine)
+        store = Store(engine, keyring)
+        await check_keys(store)
+        yield store
     finally:
         await engine.dispose()
 
@@ -106,9 +114,10 @@ def service_for(settings: Settings, store: Store) -> Service:
 
 
 def chores_for(settings: Settings, service: Service) -> tuple[Callable[[], Awaitable[object]], ...]:
-    """The scheduler role's housekeeping: the audit log's retention, lapsed sessions."""
+    """The scheduler role's housekeeping: the audit log's retention, lapsed sessions, expired
+    variables."""
     retention = timedelta(days=settings.audit_retention_days)
-    return (lambda: service.prune_records(retention),)
+    return (lambda: service.prune_records(retention), service.variables.prune_expired)
 
 
 async def serve(settings: Settings, say: Say = print, *, with_worker: bool = True) -> None:

@@ -22,6 +22,8 @@ from tests.polling import until_sync
 from tests.postgres import free_port
 
 TOKEN = re.compile(r"CRONIUM_TOKEN=(crn_\S+)")
+# A PostgreSQL deployment must be given its key: every process of a test's fleet shares this one.
+FLEET_KEY = "q4b5ZQ3iYQ7d2yTpV6cX0n8sLwA1rKfE9uHjGmNtBzo="
 
 
 @dataclass
@@ -63,6 +65,10 @@ def start_server(
         "CRONIUM_WORKER_POLL_INTERVAL": "0.2",
         **extra_env,
     }
+    if env.get("CRONIUM_DATABASE_URL", "").startswith("postgres") and not (
+        "CRONIUM_SECRET_KEY" in env or "CRONIUM_SECRET_KEY_FILE" in env
+    ):
+        env["CRONIUM_SECRET_KEY"] = FLEET_KEY
     process = subprocess.Popen(
         [sys.executable, "-m", "cronium", role],
         env=env,
@@ -145,6 +151,7 @@ def start_role(database_url: str, role: str, **env: str) -> subprocess.Popen[byt
             "CRONIUM_WORKER_CONCURRENCY": "4",
             "CRONIUM_WORKER_POLL_INTERVAL": "0.5",
             "CRONIUM_LOG_LEVEL": "warning",
+            "CRONIUM_SECRET_KEY": FLEET_KEY,
             **env,
         },
         stdout=subprocess.DEVNULL,

@@ -17,12 +17,14 @@ __all__ = ["app", "main"]
 for _group in (
     "server",
     "users",
+    "access",
     "run",
     "events",
     "event_extras",
     "workflows",
     "executions",
     "variables",
+    "secrets",
 ):
     importlib.import_module(f"cronium.cli.{_group}")
 

@@ -20,15 +20,18 @@ T = TypeVar("T")
 
 def on_the_database(use: Callable[[Service], Awaitable[T]]) -> T:
     """``use(service)`` on the settings' database (migrated first), closed after."""
+    from cronium.keys import keyring_for
     from cronium.service import Service
     from cronium.storage import Store
     from cronium.storage.database import create_engine, migrate
 
     async def run() -> T:
-        engine = create_engine(load_settings().database_url_value)
+        settings = load_settings()
+        keyring = keyring_for(settings)
+        engine = create_engine(settings.database_url_value)
         try:
             await migrate(engine)
-            return await use(Service(Store(engine)))
+            return await use(Service(Store(engine, keyring)))
         finally:
             await engine.dispose()
 

@@ -27,6 +27,7 @@ import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cronium.api.limits import BoundedRequests, Bounds
+from cronium.crypto import Keyring
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH
 from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
@@ -59,12 +60,14 @@ class RuntimeServer:
         *,
         limits: RuntimeLimits | None = None,
         key: bytes | None = None,
+        keyring: Keyring | None = None,
         state: StateDir | None = None,
         max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.database_url = database_url
         self.limits = limits or RuntimeLimits()
         self.issuer = TokenIssuer(key)
+        self.keyring = keyring
         self.registry = Registry()
         self.state = state or StateDir()
         self.max_depth = max_depth
@@ -139,7 +142,7 @@ class RuntimeServer:
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         engine = create_engine(self.database_url)
-        api = RuntimeApi(Store(engine), self.issuer, self.registry, self.limits).app()
+        api = RuntimeApi(Store(engine, self.keyring), self.issuer, self.registry, self.limits).app()
         # bodies cut well before memory suffers (the API's own check names its limit first)
         cap = self.limits.max_payload_bytes + 1024 * 1024
         app = BoundedRequests(

@@ -52,13 +52,18 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
+def private_directory(path: Path) -> None:
+    """Make the directory ``path`` (0700 whatever the umask) if it does not exist yet."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True)
+        path.chmod(0o700)  # mkdir's mode went through the umask
+
+
 def private_database_file(path: Path) -> None:
     """Make the SQLite file (and its directory) for the owner's eyes only, whatever the umask:
     the directory 0700 if made here, the file 0600 before SQLite opens it (its -wal and -shm
     files take the file's mode)."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True)
-        path.parent.chmod(0o700)  # mkdir's mode went through the umask
+    private_directory(path.parent)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         if os.fstat(descriptor).st_size == 0:
