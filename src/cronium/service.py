@@ -27,6 +27,7 @@ from cronium.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from cronium.imports import Importer, WorkflowImport
 from cronium.policy import Policy
@@ -130,7 +131,7 @@ class Service:
         for event_id in graph.event_ids():
             try:
                 event = await self.get_event(user, event_id, Scope.WRITE)
-            except NotFoundError as exc:
+            except (NotFoundError, PermissionDeniedError) as exc:
                 names = [node.name for node in graph.nodes if node.event_id == event_id]
                 raise InvalidInputError(
                     f"workflow node {names[0]!r}: no event has id {event_id} (a node runs an "
@@ -163,7 +164,7 @@ class Service:
         for action in actions:
             try:
                 await self.get_event(user, action.event_id, Scope.WRITE)
-            except NotFoundError as exc:
+            except (NotFoundError, PermissionDeniedError) as exc:
                 raise InvalidInputError(
                     f"actions: no event has id {action.event_id} (an action runs an event of yours)"
                 ) from exc

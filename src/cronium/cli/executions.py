@@ -21,6 +21,7 @@ from cronium.cli.common import (
     tokens_app,
 )
 from cronium.client import DEFAULT_URL, ApiClient
+from cronium.domain.user import Scope
 from cronium.tokens import display_prefix
 
 
@@ -92,12 +93,20 @@ def tokens_create(
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     expires_in_days: Annotated[int | None, typer.Option(help="Default: never.")] = None,
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option(
+            help="What it may do (repeatable): read, run, write, admin. Default: all your"
+            " credential may."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an API token for yourself and print it (shown once)."""
-    issued = ApiClient(url, token).post(
-        "/tokens", {"name": name, "expires_in_days": expires_in_days}
-    )
+    body: dict[str, object] = {"name": name, "expires_in_days": expires_in_days}
+    if scope:
+        body["scopes"] = [s.value for s in scope]
+    issued = ApiClient(url, token).post("/tokens", body)
     if as_json:
         print_json(issued)
         return
@@ -112,7 +121,9 @@ def tokens_list(
     """List your API tokens (never their secrets)."""
     rows = ApiClient(url, token).get("/tokens")
     answer_table(
-        rows, ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"], as_json
+        rows,
+        ["id", "name", "prefix", "scopes", "expires_at", "revoked_at", "last_used_at"],
+        as_json,
     )
 
 
