@@ -68,6 +68,7 @@ class Users:
         administrator. Disabling ends the user's sessions in the same transaction."""
         async with self.db.write() as unit:
             row = await _row(unit, name)
+            was_admin = row.role == Role.ADMIN.value and row.disabled_at is None
             if role is not None:
                 row.role = role.value
             if password_hash is not None:
@@ -77,7 +78,7 @@ class Users:
                 await unit.session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
             if enable:
                 row.disabled_at = None
-            if keep_an_admin:
+            if keep_an_admin and was_admin:
                 await unit.session.flush()
                 await _check_an_admin_is_left(unit)
         return user_of(row)
@@ -89,8 +90,9 @@ class Users:
             row = await _row(unit, name)
             user = user_of(row)
             await unit.session.delete(row)
-            await unit.session.flush()
-            await _check_an_admin_is_left(unit)
+            if user.is_admin:
+                await unit.session.flush()
+                await _check_an_admin_is_left(unit)
         return user
 
     async def _row_named(self, name: str) -> UserRow:
@@ -297,9 +299,9 @@ class LoginFailures:
                     row.failures = 0
                 row.failures += 1
                 row.last_failure_at = now
-                over = row.failures - allowed
-                if over > 0:
-                    row.blocked_until = now + timedelta(seconds=min(2 ** (over - 1), 900))
+                over = row.failures - allowed  # 0: the last allowed failure
+                if over >= 0:
+                    row.blocked_until = now + timedelta(seconds=min(2**over, 900))
 
     async def clear(self, keys: list[tuple[str, str]]) -> None:
         async with self.db.write() as unit:
