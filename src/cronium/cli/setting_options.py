@@ -80,9 +80,11 @@ def _parameter(item: Flat) -> inspect.Parameter:
     names = [f"--{item.name.replace('_', '-')}", *item.meta.flags]
     help_text = item.meta.description or f"The event's {item.name.replace('_', ' ')}."
     numeric = _option_type(item.annotation) in (int, float)
+    mapping = typing.get_origin(_unwrapped(item.annotation)) is dict
     option = typer.Option(
         *names,
-        help=help_text,
+        help=help_text + (" Repeatable; the whole new mapping." if mapping else ""),
+        metavar="KEY=VALUE" if mapping else None,
         show_default=False,
         min=item.meta.ge if numeric else None,
         max=item.meta.le if numeric else None,
