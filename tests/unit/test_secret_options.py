@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from typer.testing import CliRunner
 
+from cronium.cli.run import Given, event_settings
 from cronium.cli.setting_options import setting_options
 
 
@@ -40,3 +41,9 @@ def test_without_the_option_the_mapping_is_left_alone() -> None:
 
     assert result.exit_code == 0, result.output
     assert given == [{}]
+
+
+def test_a_servers_event_run_here_maps_no_secrets() -> None:
+    stored = {"name": "nightly", "language": "bash", "script": "true", "secrets": {"K": "env"}}
+
+    assert event_settings(None, stored, Given()).secrets == {}

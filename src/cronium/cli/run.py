@@ -165,6 +165,7 @@ def event_settings(file: Path | None, event: dict[str, Any] | None, given: Given
         env={**base.env, **given.env},
         limits=limits,
         network=given.network or base.network,
+        secrets={},  # a server's secrets stay on the server: a run here has none
     )
 
 
