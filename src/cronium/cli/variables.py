@@ -102,7 +102,7 @@ def vars_set(
         str | None,
         typer.Argument(
             help="A JSON value (true, 3, {...}), or text. Left out: read from --from-file, "
-            "else from standard input (asked for, hidden, on a terminal).",
+            "else from standard input (asked for on a terminal; hidden with --secret).",
             show_default=False,
         ),
     ] = None,
