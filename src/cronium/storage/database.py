@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from cronium.errors import ConfigurationError
+from cronium.errors import ConfigurationError, StorageError
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 WRITE_OPTION = "cronium_write"
@@ -61,15 +62,28 @@ def private_directory(path: Path) -> None:
 
 def private_database_file(path: Path) -> None:
     """Make the SQLite file (and its directory) for the owner's eyes only, whatever the umask:
-    the directory 0700 if made here, the file 0600 before SQLite opens it (its -wal and -shm
-    files take the file's mode)."""
+    the directory 0700 if made here, a new file 0600 before SQLite opens it (its -wal and -shm
+    files take the file's mode).
+
+    An existing file is never opened here: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, SQLite's included, and another process would then take the
+    database for unused and delete the write-ahead log under this one's connections.
+    """
     private_directory(path.parent)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
-        if os.fstat(descriptor).st_size == 0:
-            os.fchmod(descriptor, 0o600)  # a new file: ours to set
-    finally:
-        os.close(descriptor)
+        found = os.lstat(path)
+    except FileNotFoundError:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            return  # made by another process meanwhile
+        try:
+            os.fchmod(descriptor, 0o600)  # a new file: ours to set (the umask applied)
+        finally:
+            os.close(descriptor)
+        return
+    if stat.S_ISLNK(found.st_mode):
+        raise StorageError(f"{path} is a symbolic link: the database must be a regular file")
 
 
 def _create_sqlite_engine(url: str, database: str | None) -> AsyncEngine:
