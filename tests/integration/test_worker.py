@@ -17,11 +17,11 @@ from cronium.service import Service
 from cronium.settings import WorkerSettings
 from cronium.storage import RunRecord, Store
 from cronium.worker import SHUTDOWN_REASON, Worker
-from tests.factories import python_event, script_event
+from tests.factories import python_event, script_event, unique_name
 
 
 async def queue_run(service: Service, script: str = "hello", input: object = None) -> int:
-    user, _ = await service.accounts.create_admin(f"u{script}")
+    user, _ = await service.accounts.create_admin(unique_name("u"))
     event = await service.create_event(
         user,
         python_event(script, name=script, env={"GREETING": "hi"}, timeout_seconds=7, memory_mb=64),

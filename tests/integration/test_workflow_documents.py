@@ -432,7 +432,7 @@ async def test_a_workflow_is_deleted_and_its_events_are_kept(client: httpx.Async
     assert run.status_code == 202, run.text
     deleted = await client.delete(f"/api/v1/workflows/{workflow['id']}")
     assert deleted.status_code == 204, deleted.text
-    assert_error(await client.get(f"/api/v1/workflows/{workflow['id']}"), 404, "no event has id")
+    assert_error(await client.get(f"/api/v1/workflows/{workflow['id']}"), 404, "no workflow has id")
     assert (await client.get("/api/v1/workflows")).json() == []
     run_id = run.json()["execution_id"]
     assert_error(await client.get(f"/api/v1/executions/{run_id}"), 404)
@@ -447,7 +447,7 @@ async def test_deleting_says_what_stops_it(client: httpx.AsyncClient, store: Sto
     fetch = workflow["workflow"]["nodes"][0]["event_id"]
     not_one = await client.delete(f"/api/v1/workflows/{fetch}")
     assert_error(not_one, 404, f"no workflow has id {fetch} (event {fetch} is not one)")
-    assert_error(await client.delete("/api/v1/workflows/999"), 404, "no event has id 999")
+    assert_error(await client.delete("/api/v1/workflows/999"), 404, "no workflow has id 999")
     await client.post(f"/api/v1/workflows/{workflow['id']}/run")
     await Worker(store, FakeBackend()).claim()  # the run starts: its first node is taken
     going_on = await client.delete(f"/api/v1/workflows/{workflow['id']}")
