@@ -61,8 +61,13 @@ def _context_digest(language: Language) -> str:
     return digest.hexdigest()[:12]
 
 
+# what a checkout's helpers directory may hold besides the helpers (caches of tools): never
+# copied into a sandbox or an image, and no part of an image's digest
+NOT_SHIPPED = ("__pycache__", ".mypy_cache")
+
+
 def _shipped(path: Path) -> bool:
-    return "__pycache__" not in path.parts
+    return not any(part in NOT_SHIPPED for part in path.parts)
 
 
 def images_dir() -> Path:
@@ -155,5 +160,5 @@ def _assemble_context(context: Path, language: Language) -> None:
     shutil.copytree(
         helpers_source(),
         context / "helpers",
-        ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"),
+        ignore=shutil.ignore_patterns(*NOT_SHIPPED),
     )

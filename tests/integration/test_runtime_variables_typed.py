@@ -15,7 +15,7 @@ from cronium.crypto import Keyring, generate_key, parse_key
 from cronium.domain.audit import AuditAction
 from cronium.domain.event import Language
 from cronium.domain.execution import ExecutionStatus
-from cronium.domain.user import User
+from cronium.domain.user import Role, User
 from cronium.domain.variable import VariableChange
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.spec import SandboxBackend
@@ -131,3 +131,25 @@ async def test_an_expired_variable_is_missing_for_a_script(harness: Harness) -> 
     )
     assert status is ExecutionStatus.SUCCEEDED, stderr
     assert [json.loads(line) for line in stdout] == ["missing", {}]
+
+
+async def test_another_users_script_reaches_none_of_the_owners_variables(
+    harness: Harness,
+) -> None:
+    await harness.write("api_key", VariableChange(SECRET, secret=True))
+    await harness.write("plain", VariableChange("mine"))
+    other = await harness.service.accounts.create_user(None, unique_name("other"), Role.USER, None)
+    fields = script_event(
+        "import cronium\n"
+        "print(cronium.get_variable('plain', 'missing'), cronium.get_variable('api_key', 'x'))\n"
+        "print(sorted(cronium.list_variables()))\n",
+        Language.PYTHON,
+        name=unique_name("e"),
+        timeout_seconds=30,
+    )
+    event = await harness.service.create_event(other, fields)
+    queued = await harness.service.run_event(other, event.id, None)
+    assert await harness.worker.run_once()
+    lines = [line.line for line in await harness.store.logs.read(queued.id)]
+    assert lines[:2] == ["missing x", "[]"], lines
+    assert not await harness.store.audit.find(action=AuditAction.SECRET_READ)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cronium.domain.event import Language
 from cronium.errors import SandboxError, SandboxStartError, SandboxUnavailableError
-from cronium.images import helpers_source
+from cronium.images import NOT_SHIPPED, helpers_source
 from cronium.sandbox import cgroups
 from cronium.sandbox.host import StateDir, UidRange
 from cronium.sandbox.process import (
@@ -201,7 +201,7 @@ def prepare_root(within: Path) -> Path:
     shutil.copytree(
         helpers_source(),
         prepared / "helpers",
-        ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"),
+        ignore=shutil.ignore_patterns(*NOT_SHIPPED),
     )
     compile_helpers(prepared / "helpers")
     for path in (prepared / "helpers", *(prepared / "helpers").rglob("*")):
