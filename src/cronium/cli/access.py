@@ -5,6 +5,7 @@ like ``users create-admin``), ``cronium events share|unshare|shares`` and ``cron
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +28,7 @@ from cronium.domain.share import ShareRole
 from cronium.domain.user import Role, User
 
 if TYPE_CHECKING:
+    from cronium.accounts import Accounts
     from cronium.service import Service
 
 NameArgument = Annotated[str, typer.Argument(help="The user's name.")]
@@ -91,6 +93,16 @@ def users_list(as_json: JsonOption = False) -> None:
     answer_table([_user_row(u) for u in on_the_database(everyone)], USER_COLUMNS, as_json)
 
 
+def _change(change: Callable[[Accounts], Awaitable[User]], as_json: bool, said: str) -> None:
+    """``change`` on the database; the user as changed, or ``said`` (``{name}`` filled in)."""
+
+    async def on(service: Service) -> User:
+        return await change(service.accounts)
+
+    user = on_the_database(on)
+    answer(_user_row(user), as_json, said.format(name=repr(user.name), role=user.role.value))
+
+
 @users_app.command("set-role")
 def users_set_role(
     name: NameArgument,
@@ -98,12 +110,9 @@ def users_set_role(
     as_json: JsonOption = False,
 ) -> None:
     """Change a user's role; it applies to their sessions and tokens at once."""
-
-    async def change(service: Service) -> User:
-        return await service.accounts.set_role(None, name, role)
-
-    user = on_the_database(change)
-    answer(_user_row(user), as_json, f"{user.name!r} is now a {user.role.value}.")
+    _change(
+        lambda accounts: accounts.set_role(None, name, role), as_json, "{name} is now a {role}."
+    )
 
 
 @users_app.command("set-password")
@@ -111,36 +120,24 @@ def users_set_password(
     name: NameArgument, password_stdin: PasswordStdin = False, as_json: JsonOption = False
 ) -> None:
     """Set a user's password (at least 10 characters)."""
-    password = _read_password(password_stdin, required=True)
-    assert password is not None
-
-    async def change(service: Service) -> User:
-        return await service.accounts.set_password(None, name, password)
-
-    user = on_the_database(change)
-    answer(_user_row(user), as_json, f"Set the password of {user.name!r}.")
+    password = _read_password(password_stdin, required=True) or ""
+    _change(
+        lambda accounts: accounts.set_password(None, name, password),
+        as_json,
+        "Set the password of {name}.",
+    )
 
 
 @users_app.command("disable")
 def users_disable(name: NameArgument, as_json: JsonOption = False) -> None:
     """Disable a user: their sessions end and their API tokens stop working at once."""
-
-    async def change(service: Service) -> User:
-        return await service.accounts.disable(None, name)
-
-    user = on_the_database(change)
-    answer(_user_row(user), as_json, f"Disabled {user.name!r}.")
+    _change(lambda accounts: accounts.disable(None, name), as_json, "Disabled {name}.")
 
 
 @users_app.command("enable")
 def users_enable(name: NameArgument, as_json: JsonOption = False) -> None:
     """Enable a disabled user again (their unexpired tokens work again)."""
-
-    async def change(service: Service) -> User:
-        return await service.accounts.enable(None, name)
-
-    user = on_the_database(change)
-    answer(_user_row(user), as_json, f"Enabled {user.name!r}.")
+    _change(lambda accounts: accounts.enable(None, name), as_json, "Enabled {name}.")
 
 
 @users_app.command("delete")

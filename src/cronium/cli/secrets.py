@@ -61,17 +61,9 @@ def rotate_key(
 
 
 async def _rotate(new_key_file: Path | None) -> Rotation:
-    from cronium.keys import check_keys, keyring_for, rotate
-    from cronium.storage import Store
-    from cronium.storage.database import create_engine, migrate
+    from cronium.keys import rotate
+    from cronium.server import opened_store
 
     settings = load_settings()
-    keyring = keyring_for(settings)
-    engine = create_engine(settings.database_url_value)
-    try:
-        await migrate(engine)
-        store = Store(engine, keyring)
-        await check_keys(store)
+    async with opened_store(settings) as store:
         return await rotate(settings, store, datetime.now(UTC), new_key_file)
-    finally:
-        await engine.dispose()
