@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from cronium.domain.event import Language
-from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.execution import ExecutionStatus
 from cronium.domain.user import User
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
@@ -23,16 +23,10 @@ from cronium.storage.database import create_engine
 from cronium.worker import Worker
 from tests.factories import sandbox_spec, script_event, unique_name
 from tests.polling import until
+from tests.runs import Done, done
 
 MAX_PAYLOAD = 64 * 1024
 RATE_LIMIT = 40
-
-
-@dataclass
-class Done:
-    execution: Execution
-    stdout: list[str]
-    stderr: list[str]
 
 
 @dataclass
@@ -48,12 +42,7 @@ class Harness:
         event = await self.service.create_event(self.user, fields)
         queued = await self.service.run_event(self.user, event.id, input)
         assert await self.worker.run_once()
-        logs = await self.store.logs.read(queued.id)
-        return Done(
-            await self.store.executions.get(queued.id),
-            [line.line for line in logs if line.stream == "stdout"],
-            [line.line for line in logs if line.stream == "stderr"],
-        )
+        return await done(self.store, queued.id)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from cronium.storage import Store
 from cronium.storage.database import create_engine
 from cronium.worker import Worker
 from tests.factories import script_event, unique_name
+from tests.runs import done
 
 SECRET = "marmot-obsidian-4410"
 
@@ -40,14 +41,8 @@ class Harness:
         event = await self.service.create_event(self.user, fields)
         queued = await self.service.run_event(self.user, event.id, None)
         assert await self.worker.run_once()
-        logs = await self.store.logs.read(queued.id)
-        execution = await self.store.executions.get(queued.id)
-        return (
-            execution.status,
-            [line.line for line in logs if line.stream == "stdout"],
-            [line.line for line in logs if line.stream == "stderr"],
-            queued.id,
-        )
+        result = await done(self.store, queued.id)
+        return result.execution.status, result.stdout, result.stderr, queued.id
 
     async def write(self, key: str, change: VariableChange) -> None:
         await self.store.variables.write(self.user.id, key, change, datetime.now(UTC))

@@ -19,7 +19,7 @@ import pytest
 from cronium.crypto import Keyring, generate_key, parse_key
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Language
-from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.domain.execution import ExecutionStatus
 from cronium.domain.http import HttpRequest
 from cronium.domain.user import User
 from cronium.domain.variable import VariableChange
@@ -34,18 +34,12 @@ from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from cronium.worker import Worker
 from tests.factories import http_event, script_event, unique_name
+from tests.runs import Done, done
 
 KEY = parse_key(generate_key(), "test")
 FILE_SECRET = "Fq7-orchid-lantern-9034"
 ENV_SECRET = "ev2-copper-meadow-1187"  # lower case: a host name in a URL is lowered
 UNMAPPED = "Um5-silent-harbor-6620"  # the owner's, in no event's mapping: masked all the same
-
-
-@dataclass
-class Done:
-    execution: Execution
-    stdout: list[str]
-    stderr: list[str]
 
 
 @dataclass
@@ -65,12 +59,7 @@ class Harness:
         return await self.done(queued.id)
 
     async def done(self, execution_id: int) -> Done:
-        logs = await self.store.logs.read(execution_id)
-        return Done(
-            await self.store.executions.get(execution_id),
-            [line.line for line in logs if line.stream == "stdout"],
-            [line.line for line in logs if line.stream == "stderr"],
-        )
+        return await done(self.store, execution_id)
 
 
 async def _owner_with_secrets(store: Store) -> tuple[Service, User]:
