@@ -129,4 +129,4 @@ def test_a_workflow_is_deleted_with_a_clear_answer(server: RunningServer, tmp_pa
     assert workflow_id not in [str(workflow["id"]) for workflow in workflows]
     again = cli(server, "workflows", "delete", workflow_id)
     assert again.returncode == 2
-    assert f"no event has id {workflow_id}" in again.stderr
+    assert f"no workflow has id {workflow_id}" in again.stderr

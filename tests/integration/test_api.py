@@ -248,3 +248,11 @@ async def test_actions_must_name_events_of_the_caller(client: httpx.AsyncClient)
         "/api/v1/events", json=event_body(actions=[{"when": "success", "event_id": 999}])
     )
     assert_error(response, 422, "actions: no event has id 999")
+
+
+async def test_a_null_kind_means_the_kind_the_fields_give(client: httpx.AsyncClient) -> None:
+    made = await client.post("/api/v1/events", json=event_body(kind=None))
+    assert made.status_code == 201, made.text
+    assert made.json()["kind"] == "script"
+    half = await client.post("/api/v1/events", json={"name": "x", "kind": None, "script": "ls"})
+    assert_error(half, 422, "needs a language and a script")

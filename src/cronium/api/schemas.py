@@ -179,7 +179,9 @@ class _EventCreateChecks(Strict):
         kinds = [kind for kind, there in present.items() if there]
         if len(kinds) > 1:
             raise ValueError("give one of: language and script, http, or workflow")
-        kind = values["kind"] if "kind" in given else (kinds[0] if kinds else EventKind.SCRIPT)
+        kind = values["kind"] if "kind" in given else None
+        if kind is None:  # null, like leaving it out, means: the kind the fields give
+            kind = kinds[0] if kinds else EventKind.SCRIPT
         if kind is EventKind.HTTP and values["http"] is None:
             raise ValueError("http: an HTTP-request event needs its request (method, url...)")
         if kind is EventKind.WORKFLOW and values["workflow"] is None:
