@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "The deployment key: 32 random bytes in base64 (`cronium secrets generate-key`)."
-            " Secrets are encrypted under it and execution tokens signed with it. Default:"
+            " Secret variables are encrypted under it (AES-256-GCM). Default:"
             " with the embedded SQLite database, the file secret.key in the data directory"
             " (made on first start); a PostgreSQL deployment must be given one."
         ),
