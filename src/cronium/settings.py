@@ -234,6 +234,30 @@ class Settings(BaseSettings):
             " must wait: 1 s, then doubling up to 15 minutes."
         ),
     )
+    retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=36500,
+        description=(
+            "Days an ended execution (with its log) is kept; older ones are pruned by the"
+            " scheduler's duties, in bounded batches."
+        ),
+    )
+    retention_per_event: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000_000,
+        description="Most ended executions kept per event; the oldest beyond it are pruned.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of a /metrics endpoint of its own, for a worker or scheduler process that"
+            " serves no API (the API serves /metrics on its own port)."
+        ),
+    )
     audit_retention_days: int = Field(
         default=90,
         ge=1,
