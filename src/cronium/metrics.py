@@ -19,7 +19,7 @@ from prometheus_client import (
 )
 
 # No *_created series: they double the output and say only when the process started.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 # Label values for what has none: an execution of no pool (any worker may take it), an
