@@ -10,13 +10,30 @@ the gauges of the queue and the workers are read from the database when /metrics
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from prometheus_client import (
+    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     disable_created_metrics,
+    generate_latest,
 )
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cronium.domain.event import EventKind
+from cronium.domain.execution import Execution
+from cronium.domain.worker import DEFAULT_LEASE
+
+if TYPE_CHECKING:  # storage counts with these metrics: no import of it at run time
+    from cronium.storage import Store
 
 # No *_created series: they double the output and say only when the process started.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
@@ -168,3 +185,86 @@ RETENTION_DELETED = Counter(
     ["what"],
     registry=REGISTRY,
 )
+
+
+def language_of(kind: str, language: str | None) -> str:
+    """The language label of an event: its script's language, or its kind (http, workflow)."""
+    if kind == EventKind.SCRIPT:
+        return language or "unknown"
+    return str(kind)
+
+
+def backend_of(kind: str, backend: str) -> str:
+    """The backend label of a run of an event of ``kind`` by a worker on ``backend``."""
+    if kind == EventKind.HTTP:
+        return "http"
+    return NO_BACKEND if kind == EventKind.WORKFLOW else backend
+
+
+def count_claimed(execution: Execution) -> None:
+    """A worker started ``execution``: how long it waited, from when it was due."""
+    if execution.started_at is None:
+        return
+    due = max(execution.queued_at, execution.due_at or execution.queued_at)
+    wait = (execution.started_at - due).total_seconds()
+    QUEUE_WAIT.labels(execution.pool or ANY_POOL).observe(max(wait, 0.0))
+
+
+def count_ended(execution: Execution, *, language: str, backend: str) -> None:
+    """``execution`` ended (with a terminal status); a no-op for any other status."""
+    if execution.status.is_terminal:
+        EXECUTIONS.labels(str(execution.status), language, backend, execution.trigger).inc()
+
+
+def count_run(execution: Execution, *, language: str, backend: str) -> None:
+    """What an ended run used and how long each of its steps took."""
+    if execution.setup_seconds is not None:
+        SETUP_SECONDS.labels(backend).observe(execution.setup_seconds)
+        if execution.started_at is not None and execution.finished_at is not None:
+            # from the claim to the script running: the worker's preparation and the setup
+            took = (execution.finished_at - execution.started_at).total_seconds()
+            ran = (execution.run_seconds or 0.0) + (execution.cleanup_seconds or 0.0)
+            SANDBOX_START_SECONDS.labels(backend).observe(max(took - ran, 0.0))
+    if execution.run_seconds is not None:
+        RUN_SECONDS.labels(language, backend).observe(execution.run_seconds)
+    if execution.cleanup_seconds is not None:
+        CLEANUP_SECONDS.labels(backend).observe(execution.cleanup_seconds)
+    if execution.peak_memory_bytes is not None:
+        PEAK_MEMORY.labels(language, backend).observe(execution.peak_memory_bytes)
+    if execution.cpu_seconds is not None:
+        CPU_SECONDS.labels(language, backend).observe(execution.cpu_seconds)
+    if execution.oom_killed:
+        OOM_KILLS.labels(language, backend).inc()
+    if execution.timed_out:
+        TIMEOUTS.labels(language, backend).inc()
+
+
+async def refresh(store: Store, now: datetime) -> None:
+    """Read the gauges of the queue and the workers from the database (two queries)."""
+    depths = await store.queue.depth_by_pool()
+    workers = await store.workers.all()
+    QUEUE_DEPTH.clear()
+    for pool, count in depths.items():
+        QUEUE_DEPTH.labels(pool or ANY_POOL).set(count)
+    WORKERS_ALIVE.clear()
+    WORKERS_FREE.clear()
+    for worker in workers:
+        if worker.state(now, DEFAULT_LEASE) == "alive":
+            WORKERS_ALIVE.labels(worker.backend).inc()
+            WORKERS_FREE.labels(worker.backend).inc(max(worker.capacity - worker.running, 0))
+
+
+async def exposition(store: Store, now: datetime) -> bytes:
+    """Every metric in the Prometheus text format, the gauges read afresh."""
+    await refresh(store, now)
+    return generate_latest(REGISTRY)
+
+
+def metrics_app(store: Store, clock: Callable[[], datetime]) -> Starlette:
+    """An ASGI app that serves only /metrics: for a worker or scheduler process without the
+    API (``CRONIUM_METRICS_PORT``)."""
+
+    async def metrics(request: Request) -> Response:
+        return Response(await exposition(store, clock()), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[Route("/metrics", metrics)])

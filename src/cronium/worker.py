@@ -31,9 +31,10 @@ from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
 from cronium.domain.worker import WorkerInfo
 from cronium.errors import CroniumError, SandboxError, SandboxStartError, StorageError
-from cronium.logs import run_changed, run_started
+from cronium.logs import Line, run_changed, run_started
 from cronium.logwriter import LogWriter
 from cronium.masking import Masker
+from cronium.metrics import backend_of, count_claimed, count_ended, count_run, language_of
 from cronium.recorder import Ended, NotStarted, Recorder
 from cronium.runners import Runner, runners_for
 from cronium.runtime.server import RuntimeServer
@@ -186,7 +187,8 @@ class Worker:
         """Run and record one execution; a bug on the way fails it with the reason rather than
         leaving it ``running`` (its lease is renewed only while it is held here)."""
         self._held.add(execution.id)
-        run_started(execution, event).write(log)
+        self._say(run_started(execution, event))
+        count_claimed(execution)
         try:
             ended = await self._run_and_record(execution, event)
         except Exception as exc:
@@ -201,8 +203,22 @@ class Worker:
             self._held.discard(execution.id)
             self._maskers.pop(execution.id, None)
         if (changed := run_changed(ended[0], event)) is not None:
-            changed.write(log)
+            self._say(changed)
+        self._count(ended[0], event)
         return ended
+
+    def _say(self, line: Line) -> None:
+        """Write a run's line to the process log, with this worker's id."""
+        dataclasses.replace(line, values={**line.values, "worker": self.worker_id}).write(log)
+
+    def _count(self, execution: Execution, event: Event) -> None:
+        """The metrics of a run that ended here (none for one given back to the queue)."""
+        if not execution.status.is_terminal:
+            return
+        language = language_of(event.kind, event.language)
+        backend = backend_of(event.kind, self.backend.name)
+        count_ended(execution, language=language, backend=backend)
+        count_run(execution, language=language, backend=backend)
 
     async def _run_and_record(self, execution: Execution, event: Event) -> Ended:
         """prepare -> run -> record, with the runner of the event's kind; every secret of the
@@ -381,13 +397,7 @@ class Worker:
             )
             self._lose(execution_id)
         await self.store.workers.heartbeat(self.worker_id, now, len(renewed))
-        for requeued in await self.store.queue.requeue_expired(now):
-            log.warning(
-                "execution %s was lost with its worker (%s)%s",
-                requeued.lost.id,
-                requeued.lost.worker_id,
-                f"; queued again as {requeued.retry.id}" if requeued.retry else "",
-            )
+        for requeued in await self.store.queue.requeue_expired(now):  # the queue logs each
             if requeued.retry is not None:
                 self.wake()
 

@@ -125,9 +125,9 @@ def test_json_lines_parse_one_by_one(tmp_path: Path) -> None:
     assert access["method"] == "POST"
     assert access["duration_ms"] >= 0
     ends = [e for e in entries if e.get("execution_id") == execution]
-    assert [e["status"] for e in ends] == ["running", "succeeded"]
-    assert ends[1]["event_id"] == event["id"]
-    assert ends[1]["duration_ms"] >= 0
+    assert [e["status"] for e in ends] == ["queued", "running", "succeeded"]
+    assert ends[2]["event_id"] == event["id"]
+    assert ends[2]["duration_ms"] >= 0
 
 
 def listening(entries: list[dict[str, Any]]) -> dict[str, Any]:

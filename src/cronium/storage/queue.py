@@ -8,18 +8,21 @@ execution's end is applied by ``endings.py`` in the same transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, delete, or_, select, update
+from sqlalchemy import CTE, ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition, start_retry_delay
 from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConflictError, InvalidTransitionError, LeaseLostError, NotFoundError
+from cronium.logs import fields
+from cronium.metrics import NO_BACKEND, REQUEUED, backend_of, count_ended, language_of
 from cronium.storage.endings import finish
 from cronium.storage.executions import change_one, change_status
 from cronium.storage.logs import LogLine, insert_logs
@@ -27,6 +30,8 @@ from cronium.storage.rows import asdict_shallow, event_of, execution_of, new_exe
 from cronium.storage.runs import apply_step, cancel_run, end_run, lock_run_of, start_run
 from cronium.storage.tables import EventRow, ExecutionRow, LogLineRow
 from cronium.storage.transactions import CANCEL_CHANNEL, QUEUE_CHANNEL, Database, Unit
+
+log = logging.getLogger(__name__)
 
 WORKER_LOST = "worker lost: {worker} stopped renewing its lease"
 CLAIM_ROUNDS = 4
@@ -107,7 +112,9 @@ class Queue:
                 await unit.notify(QUEUE_CHANNEL)
         except IntegrityError as exc:
             raise NotFoundError(f"no event has id {event_id}") from exc
-        return execution_of(row)
+        queued = execution_of(row)
+        _say(queued, f"execution {queued.id} queued ({trigger})", trigger=trigger)
+        return queued
 
     async def claim(
         self,
@@ -299,7 +306,7 @@ class Queue:
             )
             if row is None:
                 raise NotFoundError(f"no execution has id {execution_id}")
-            ended = None
+            ended, event = None, None
             if row.status == ExecutionStatus.QUEUED:
                 ended = await change_one(
                     unit,
@@ -318,7 +325,12 @@ class Queue:
                 raise ConflictError(f"execution {execution_id} has already ended ({row.status})")
             if ended is not None:
                 await finish(unit, ended, now)
-            return execution_of(row)
+                event = await unit.event(row.event_id)
+            cancelled = execution_of(row)
+        if ended is not None:
+            _count_without_worker(cancelled, event)
+            _say(cancelled, f"execution {execution_id} cancelled before it ran")
+        return cancelled
 
     async def cancel_requests(self, worker_id: str) -> list[int]:
         """Running executions of this worker that someone asked to cancel."""
@@ -372,7 +384,54 @@ class Queue:
             if failed is None:
                 return None
             retry = (await finish(unit, failed, now, lost=True)).retry
-            return Requeued(execution_of(failed), None if retry is None else execution_of(retry))
+            event = await unit.event(failed.event_id)
+        requeued = Requeued(execution_of(failed), None if retry is None else execution_of(retry))
+        _count_lost(requeued, event)
+        return requeued
+
+    async def depth_by_pool(self) -> dict[str | None, int]:
+        """How many executions are queued, by pool (None: of no pool); one aggregate query."""
+        query = (
+            select(ExecutionRow.pool, func.count())
+            .where(ExecutionRow.status == ExecutionStatus.QUEUED)
+            .group_by(ExecutionRow.pool)
+        )
+        async with self.db.read() as session:
+            rows = await session.execute(query)
+        return {pool: count for pool, count in rows}
+
+
+def _say(execution: Execution, message: str, level: int = logging.INFO, **more: Any) -> None:
+    """The process log's line of a change of ``execution``'s status made here (ids and the
+    status as fields; never its script, input, output or error)."""
+    values = {
+        "execution_id": execution.id,
+        "event_id": execution.event_id,
+        "status": str(execution.status),
+        "attempt": execution.attempt,
+    }
+    log.log(level, "%s", message, extra=fields(**values, **more))
+
+
+def _count_without_worker(execution: Execution, event: EventRow | None) -> None:
+    """An execution that ended here, with no worker running it."""
+    kind, language = (event.kind, event.language) if event is not None else ("script", None)
+    count_ended(execution, language=language_of(kind, language), backend=NO_BACKEND)
+
+
+def _count_lost(requeued: Requeued, event: EventRow | None) -> None:
+    """An execution failed as lost with its worker (and its retry, if any, queued)."""
+    REQUEUED.inc()
+    lost, retry = requeued.lost, requeued.retry
+    kind, language = (event.kind, event.language) if event is not None else ("script", None)
+    backend = backend_of(kind, NO_BACKEND)
+    count_ended(lost, language=language_of(kind, language), backend=backend)
+    worker = lost.worker_id
+    again = f"; queued again as {retry.id}" if retry is not None else ""
+    message = f"execution {lost.id} failed: its worker {worker} was lost{again}"
+    _say(lost, message, logging.WARNING, worker=worker)
+    if retry is not None:
+        _say(retry, f"execution {retry.id} queued: a retry of {lost.id}", retry_of=lost.id)
 
 
 async def _refuse_record(unit: Unit, execution_id: int, worker_id: str, record: RunRecord) -> None:

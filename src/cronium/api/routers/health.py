@@ -1,4 +1,10 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics.
+
+All three are open, with no token: the probes of an orchestrator and the scrapes of Prometheus
+come without one, and they tell no user's data (counts, durations, ids of no execution or
+event). Who may reach them is the business of the address the API listens on
+(``CRONIUM_HOST``) and of the network in front of it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from cronium.errors import CroniumError
+from cronium.metrics import exposition
 from cronium.service import utcnow
 from cronium.storage import Store
 from cronium.storage.database import ping
@@ -78,3 +86,14 @@ async def readyz(request: Request) -> JSONResponse:
     unready = bool(failing) or writes != "ok"
     body |= {"status": "unavailable" if unready else "ok", "database": "ok", "writes": writes}
     return JSONResponse(body, status_code=503 if unready else 200)
+
+
+@router.get(
+    "/metrics",
+    summary="Cronium's metrics, in the Prometheus text format (see docs/metrics.md)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+)
+async def metrics(request: Request) -> Response:
+    store: Store = request.app.state.service.store
+    return Response(await exposition(store, utcnow()), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,95 @@
+"""/metrics: served open in the Prometheus format, and moved by real runs, cancellations and
+the state of the queue and the workers (on both databases, with the fake sandbox)."""
+
+import logging
+
+import httpx
+import pytest
+
+from cronium.api.app import create_app
+from cronium.logs import FIELDS
+from cronium.sandbox.fake import FakeBackend, FakeRun
+from cronium.service import Service
+from cronium.settings import WorkerSettings
+from cronium.worker import Worker
+from tests.factories import python_event, unique_name
+from tests.scrape import sample
+
+ENDED = "cronium_executions_total"
+
+
+async def scrape(service: Service) -> str:
+    """The /metrics page, asked with no token."""
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cronium") as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+async def queue_run(service: Service, script: str = "print(1)", **fields: object) -> int:
+    user, _ = await service.accounts.create_admin(unique_name("u"))
+    event = await service.create_event(user, python_event(script, name=unique_name(), **fields))
+    return (await service.run_event(user, event.id)).id
+
+
+async def test_it_serves_every_metric_without_a_token(service: Service) -> None:
+    text = await scrape(service)
+    for name in (
+        "cronium_executions_total",
+        "cronium_queue_wait_seconds",
+        "cronium_execution_peak_memory_bytes",
+        "cronium_scheduler_lateness_seconds",
+        "cronium_runtime_requests_total",
+        "cronium_log_lines_dropped_total",
+        "cronium_retention_deleted_total",
+        "cronium_queue_depth",
+        "cronium_workers_alive",
+    ):
+        assert f"# TYPE {name.removesuffix('_total')}" in text, name
+
+
+async def test_a_run_moves_the_counters_of_its_end_and_its_wait(service: Service) -> None:
+    before = await scrape(service)
+    await queue_run(service)
+    backend = FakeBackend(lambda spec: FakeRun(exit_code=3, timed_out=True))
+    assert await Worker(service.store, backend).run_once()
+    after = await scrape(service)
+    labels = {"status": "timed_out", "language": "python", "backend": "fake", "trigger": "manual"}
+    assert sample(after, ENDED, **labels) == sample(before, ENDED, **labels) + 1
+    wait = "cronium_queue_wait_seconds_count"
+    assert sample(after, wait, pool="*") == sample(before, wait, pool="*") + 1
+    timeouts = "cronium_execution_timeouts_total"
+    assert sample(after, timeouts, backend="fake") == sample(before, timeouts, backend="fake") + 1
+    ran = "cronium_execution_run_seconds_count"
+    assert sample(after, ran, language="python") == sample(before, ran, language="python") + 1
+
+
+async def test_the_queue_depth_and_the_workers_are_read_at_scrape_time(service: Service) -> None:
+    await queue_run(service, pool="gpu")
+    await queue_run(service, pool="gpu")
+    await queue_run(service)
+    worker = Worker(service.store, FakeBackend(), WorkerSettings(concurrency=3))
+    await worker.register()
+    text = await scrape(service)
+    assert sample(text, "cronium_queue_depth", pool="gpu") == 2
+    assert sample(text, "cronium_queue_depth", pool="*") == 1
+    assert sample(text, "cronium_workers_alive", backend="fake") == 1
+    assert sample(text, "cronium_workers_free_capacity", backend="fake") == 3
+
+
+async def test_a_cancel_of_a_queued_run_counts_and_says_so(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await scrape(service)
+    execution_id = await queue_run(service)
+    with caplog.at_level(logging.INFO, logger="cronium.storage.queue"):
+        await service.store.queue.cancel(execution_id, service.clock())
+    after = await scrape(service)
+    labels = {"status": "cancelled", "backend": "none", "language": "python"}
+    assert sample(after, ENDED, **labels) == sample(before, ENDED, **labels) + 1
+    said = [getattr(r, FIELDS, {}) for r in caplog.records]
+    [line] = [f for f in said if f.get("execution_id") == execution_id]
+    assert line["status"] == "cancelled"
+    assert line["event_id"] > 0
