@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from cronium.errors import LeaseLostError, StorageError
 from cronium.masking import LineMasking, Masker
+from cronium.metrics import LOG_LINES_DROPPED
 from cronium.sandbox.spec import OutputLine
 from cronium.storage import LogLine, Store
 
@@ -28,7 +29,9 @@ class LogWriter:
     while the database is away they wait here (bounded by the run's output caps); on exit the
     writer finishes the batch it is writing (never interrupts it) and leaves the rest to
     ``take_pending``. Once the store refuses a batch because this worker no longer holds the
-    execution, ``on_lost`` is called and every later line is dropped.
+    execution, ``on_lost`` is called and every later line is dropped (counted in
+    ``cronium_log_lines_dropped_total{reason="lease_lost"}``). The lines come capped, with
+    each stream's marker last (sandbox/output.py): nothing is cut here.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class LogWriter:
 
     def add(self, line: OutputLine) -> None:
         if self.lost:
+            LOG_LINES_DROPPED.labels(reason="lease_lost").inc()
             return
         self._append(self._masking.feed(line))
 
@@ -67,6 +71,7 @@ class LogWriter:
         """This worker no longer holds the execution: drop what is pending and what comes."""
         if not self.lost:
             self.lost = True
+            LOG_LINES_DROPPED.labels(reason="lease_lost").inc(len(self._pending))
             self._pending.clear()
             if self.on_lost is not None:
                 self.on_lost(self.execution_id)

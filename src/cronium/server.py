@@ -22,12 +22,14 @@ from cronium.crypto import Keyring
 from cronium.errors import SandboxUnavailableError
 from cronium.keys import check_keys, keyring_for
 from cronium.logs import fields
+from cronium.metrics import metrics_app
+from cronium.retention import retention_chore
 from cronium.runtime.app import RuntimeLimits
 from cronium.runtime.server import RuntimeServer
 from cronium.sandbox import create_backend
 from cronium.sandbox.host import StateDir
 from cronium.scheduler import Scheduler
-from cronium.service import Service
+from cronium.service import Service, utcnow
 from cronium.settings import Settings, WorkerSettings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
@@ -115,9 +117,13 @@ def service_for(settings: Settings, store: Store) -> Service:
 
 def chores_for(settings: Settings, service: Service) -> tuple[Callable[[], Awaitable[object]], ...]:
     """The scheduler role's housekeeping: the audit log's retention, lapsed sessions, expired
-    variables."""
+    variables, ended executions' retention (cronium.retention)."""
     retention = timedelta(days=settings.audit_retention_days)
-    return (lambda: service.prune_records(retention), service.variables.prune_expired)
+    return (
+        lambda: service.prune_records(retention),
+        service.variables.prune_expired,
+        retention_chore(settings, service.store),
+    )
 
 
 async def serve(settings: Settings, say: Say = print, *, with_worker: bool = True) -> None:
@@ -240,7 +246,8 @@ async def run_worker(settings: Settings) -> None:
         await asyncio.to_thread(worker.runtime.start)
         _say_worker_runs(worker, status)
         try:
-            await worker.run(stop, stop_now)
+            async with serving_metrics(settings, store):
+                await worker.run(stop, stop_now)
         finally:
             await asyncio.to_thread(worker.runtime.stop)
 
@@ -252,7 +259,33 @@ async def run_scheduler(settings: Settings) -> None:
         _on_stop_signals(stop, stop_now)
         log.info("scheduler running")
         chores = chores_for(settings, service_for(settings, store))
-        await Scheduler(store, chores=chores).run(stop)
+        async with serving_metrics(settings, store):
+            await Scheduler(store, chores=chores).run(stop)
+
+
+@asynccontextmanager
+async def serving_metrics(settings: Settings, store: Store) -> AsyncIterator[None]:
+    """/metrics on ``CRONIUM_METRICS_PORT`` (if set) at ``CRONIUM_HOST``, for the time of the
+    block: a worker or scheduler process serves no API to scrape."""
+    if settings.metrics_port is None:
+        yield
+        return
+    config = uvicorn.Config(
+        metrics_app(store, utcnow),
+        host=settings.host,
+        port=settings.metrics_port,
+        log_config=None,
+        log_level=None,
+        access_log=False,
+        lifespan="off",
+    )
+    server = ApiServer(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def _on_stop_signals(

@@ -3,7 +3,10 @@
 A run's output is bounded where it is read: at most ``cap_bytes`` per stream and
 ``max_lines`` for both streams together. Past a cap the rest is still read (so the script
 never blocks on a full pipe) but only counted, at the cost of one ``bytes.count`` per chunk,
-and one marker line says at the end how much was dropped.
+and one marker line, the stream's last, says how many lines and bytes of it were dropped
+(an unterminated last line counts as a line). So what a run stores is at most ``cap_bytes``
+of each stream (its lines' bytes as read, newlines included) plus a marker of about a hundred
+bytes each; docs/retention.md has the rest.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cronium.metrics import LOG_LINES_DROPPED
 from cronium.sandbox.spec import OutputLine, OutputSink, SandboxSpec, Stream
 
 MAX_LINE_BYTES = 64 * 1024
@@ -40,9 +44,11 @@ class LineCollector:
         self.kept_bytes = 0
         self.truncated = False
         self.cause = ""
+        self.reason = ""  # the metric's label: bytes or lines
         self.dropped_bytes = 0
         self.dropped_lines = 0
         self._pending = b""
+        self._open_tail = False  # what was dropped last ended inside a line
 
     def feed(self, data: bytes) -> None:
         """Take the next chunk read from the stream."""
@@ -63,6 +69,8 @@ class LineCollector:
         while len(self._pending) >= MAX_LINE_BYTES:
             piece, self._pending = self._pending[:MAX_LINE_BYTES], self._pending[MAX_LINE_BYTES:]
             if not self._emit(piece, len(piece), at, continued=True):
+                self.dropped_lines -= 1  # the line is counted by its newline, or at the end
+                self._open_tail = True
                 self._drop(self._pending)
                 self._pending = b""
                 return
@@ -75,6 +83,10 @@ class LineCollector:
             self._drop(self._pending)
         self._pending = b""
         if self.truncated:
+            if self._open_tail:
+                self.dropped_lines += 1
+                self._open_tail = False
+            LOG_LINES_DROPPED.labels(reason=self.reason).inc(self.dropped_lines)
             self._send(
                 f"[cronium: {self.stream} {self.cause}; {self.dropped_lines} more line(s),"
                 f" {self.dropped_bytes} byte(s), were dropped]",
@@ -92,9 +104,9 @@ class LineCollector:
 
     def _emit(self, line: bytes, size: int, at: datetime, *, continued: bool = False) -> bool:
         if self.kept_bytes + size > self.cap_bytes:
-            self._truncate(f"exceeded {self.cap_bytes} bytes")
+            self._truncate(f"exceeded {self.cap_bytes} bytes", "bytes")
         elif self.budget.left <= 0:
-            self._truncate("reached the cap on lines per run")
+            self._truncate("reached the cap on lines per run", "lines")
         if self.truncated:
             self.dropped_bytes += size
             self.dropped_lines += 1
@@ -104,14 +116,17 @@ class LineCollector:
         self._send(line.decode("utf-8", errors="replace"), at, continued)
         return True
 
-    def _truncate(self, cause: str) -> None:
+    def _truncate(self, cause: str, reason: str) -> None:
         self.truncated = True
         self.cause = cause
+        self.reason = reason
 
     def _drop(self, data: bytes) -> None:
         """Count what is past the caps; a chunk's lines are its newlines."""
-        self.dropped_bytes += len(data)
-        self.dropped_lines += data.count(b"\n")
+        if data:
+            self.dropped_bytes += len(data)
+            self.dropped_lines += data.count(b"\n")
+            self._open_tail = not data.endswith(b"\n")
 
     def _send(self, text: str, at: datetime, continued: bool = False) -> None:
         self.sink(OutputLine(stream=self.stream, at=at, text=text, continued=continued))

@@ -23,6 +23,7 @@ from cronium.storage.events import Events
 from cronium.storage.executions import Executions
 from cronium.storage.logs import Logs
 from cronium.storage.queue import Queue
+from cronium.storage.retention import Retention
 from cronium.storage.runs import Runs
 from cronium.storage.schedules import Schedules
 from cronium.storage.shares import Shares
@@ -57,6 +58,7 @@ class Store:
         self.variables = Variables(self.db, keyring)
         self.logs = Logs(self.db)
         self.workers = Workers(self.db)
+        self.retention = Retention(self.db)
 
     @property
     def dialect(self) -> str:
