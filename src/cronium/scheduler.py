@@ -25,8 +25,16 @@ from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import plan_fires
 from cronium.errors import CroniumError
+from cronium.metrics import (
+    NO_BACKEND,
+    SCHEDULER_FIRES,
+    SCHEDULER_LATENESS,
+    count_ended,
+    language_of,
+)
 from cronium.service import Clock, utcnow
 from cronium.storage import Store
+from cronium.storage.queue import say_status
 from cronium.supervision import Health
 
 log = logging.getLogger(__name__)
@@ -83,6 +91,7 @@ class Scheduler:
                 batch.append((event.id, cursor, planned))
         fired = await self.store.schedules.fire(batch, until=now, now=now)
         made = fired.made
+        _say_fired(made, {event.id: event for event in events})
         queued = _queued_by_event(made)
         behind = []
         for event in events:
@@ -219,6 +228,22 @@ class Scheduler:
                 self._checked_at = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
+
+
+def _say_fired(made: list[Execution], events: dict[int, Event]) -> None:
+    """The metrics and the log line of each execution a fire made (queued, or skipped by
+    the event's policy)."""
+    for execution in made:
+        SCHEDULER_FIRES.inc()
+        if execution.scheduled_at is not None:
+            late = (execution.queued_at - execution.scheduled_at).total_seconds()
+            SCHEDULER_LATENESS.observe(max(late, 0.0))
+        event = events.get(execution.event_id)
+        if event is not None:
+            language = language_of(event.kind, event.language)
+            count_ended(execution, language=language, backend=NO_BACKEND)
+        message = f"execution {execution.id} {execution.status} (schedule)"
+        say_status(execution, message, trigger=execution.trigger)
 
 
 def _queued_by_event(made: list[Execution]) -> dict[int, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,12 +35,14 @@ from cronium.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from cronium.metrics import RUNTIME_REQUESTS, RUNTIME_SECONDS
 from cronium.runtime.registry import ActiveExecution, Registry
 from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
 from cronium.storage import Store
 from cronium.storage.variables import Writer, context_of
 
 TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
+_CONVERTOR = re.compile(r":\w+}")  # a path parameter's type, as in {execution_id:int}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,28 +98,42 @@ class RuntimeApi:
         self.rate = RateLimiter(limits.calls_per_minute)
 
     def app(self) -> Starlette:
+        route = self._route
         routes = [
-            Route("/executions/{execution_id:int}/input", self._guard(self.get_input)),
-            Route(
-                "/executions/{execution_id:int}/output",
-                self._guard(self.post_output),
-                methods=["POST"],
-            ),
-            Route("/executions/{execution_id:int}/variables", self._guard(self.list_variables)),
-            Route(
+            route("/executions/{execution_id:int}/input", self.get_input),
+            route("/executions/{execution_id:int}/output", self.post_output, ["POST"]),
+            route("/executions/{execution_id:int}/variables", self.list_variables),
+            route(
                 "/executions/{execution_id:int}/variables/{key:str}",
-                self._guard(self.variable),
-                methods=["GET", "PUT", "DELETE"],
+                self.variable,
+                ["GET", "PUT", "DELETE"],
             ),
-            Route(
-                "/executions/{execution_id:int}/condition",
-                self._guard(self.condition),
-                methods=["GET", "POST"],
-            ),
-            Route("/executions/{execution_id:int}/context", self._guard(self.context)),
-            Route("/tool-actions/execute", self._guard(self.tool_action), methods=["POST"]),
+            route("/executions/{execution_id:int}/condition", self.condition, ["GET", "POST"]),
+            route("/executions/{execution_id:int}/context", self.context),
+            route("/tool-actions/execute", self.tool_action, ["POST"]),
         ]
         return Starlette(routes=routes)
+
+    def _route(self, path: str, handler: Handler, methods: list[str] | None = None) -> Route:
+        """The route of ``handler``, counted in the metrics by its template (``{key}``, no
+        execution id)."""
+        return Route(
+            path, self._counted(_CONVERTOR.sub("}", path), self._guard(handler)), methods=methods
+        )
+
+    @staticmethod
+    def _counted(
+        template: str, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def counted(request: Request) -> Response:
+            started = time.monotonic()
+            response = await endpoint(request)
+            called = f"{request.method} {template}"
+            RUNTIME_SECONDS.labels(called).observe(time.monotonic() - started)
+            RUNTIME_REQUESTS.labels(called, f"{response.status_code // 100}xx").inc()
+            return response
+
+        return counted
 
     def _guard(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

@@ -113,7 +113,7 @@ class Queue:
         except IntegrityError as exc:
             raise NotFoundError(f"no event has id {event_id}") from exc
         queued = execution_of(row)
-        _say(queued, f"execution {queued.id} queued ({trigger})", trigger=trigger)
+        say_status(queued, f"execution {queued.id} queued ({trigger})", trigger=trigger)
         return queued
 
     async def claim(
@@ -329,7 +329,7 @@ class Queue:
             cancelled = execution_of(row)
         if ended is not None:
             _count_without_worker(cancelled, event)
-            _say(cancelled, f"execution {execution_id} cancelled before it ran")
+            say_status(cancelled, f"execution {execution_id} cancelled before it ran")
         return cancelled
 
     async def cancel_requests(self, worker_id: str) -> list[int]:
@@ -401,9 +401,9 @@ class Queue:
         return {pool: count for pool, count in rows}
 
 
-def _say(execution: Execution, message: str, level: int = logging.INFO, **more: Any) -> None:
-    """The process log's line of a change of ``execution``'s status made here (ids and the
-    status as fields; never its script, input, output or error)."""
+def say_status(execution: Execution, message: str, level: int = logging.INFO, **more: Any) -> None:
+    """The process log's line of a change of ``execution``'s status made outside a worker
+    (ids and the status as fields; never its script, input, output or error)."""
     values = {
         "execution_id": execution.id,
         "event_id": execution.event_id,
@@ -429,9 +429,9 @@ def _count_lost(requeued: Requeued, event: EventRow | None) -> None:
     worker = lost.worker_id
     again = f"; queued again as {retry.id}" if retry is not None else ""
     message = f"execution {lost.id} failed: its worker {worker} was lost{again}"
-    _say(lost, message, logging.WARNING, worker=worker)
+    say_status(lost, message, logging.WARNING, worker=worker)
     if retry is not None:
-        _say(retry, f"execution {retry.id} queued: a retry of {lost.id}", retry_of=lost.id)
+        say_status(retry, f"execution {retry.id} queued: a retry of {lost.id}", retry_of=lost.id)
 
 
 async def _refuse_record(unit: Unit, execution_id: int, worker_id: str, record: RunRecord) -> None:
