@@ -7,7 +7,8 @@ Objects a user may not see are reported as not found, so their existence does no
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from cronium.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from cronium.follow import LogFollowing, Message, RunFollower, RunMessage
 from cronium.imports import Importer, WorkflowImport
 from cronium.policy import Policy
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
@@ -63,6 +65,7 @@ class Service:
         self.policy = Policy(store, on_admin_use=self._record_admin_use)
         self.accounts = Accounts(store, clock, self.policy, rules)
         self.variables = VariableService(store, clock)
+        self.following = LogFollowing(store)
 
     async def _record_admin_use(self, user: User, doing: str) -> None:
         await self.store.audit.record(
@@ -421,6 +424,21 @@ class Service:
     ) -> list[LogLine]:
         await self.get_execution(user, execution_id)
         return await self.store.logs.read(execution_id, after_seq=after_seq, limit=limit)
+
+    async def follow_logs(
+        self, user: User, execution_id: int, after_seq: int = -1
+    ) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """The execution's lines after ``after_seq`` as they are stored, then its end (see
+        cronium.follow); NotFoundError before anything if the caller may not read it."""
+        await self.get_execution(user, execution_id)
+        return self.following.follow(execution_id, after_seq)
+
+    async def follow_run(self, user: User, run_id: int) -> AsyncGenerator[RunMessage]:
+        """A workflow run's node changes and its nodes' lines as they come, then its end (see
+        cronium.follow.RunFollower); NotFoundError before anything if the caller may not
+        read it."""
+        await self._workflow_run(user, run_id)
+        return RunFollower(self.following, run_id).messages()
 
 
 def _check_kind_of_change(event: Event, changes: EventChanges) -> None:

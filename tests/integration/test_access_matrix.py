@@ -107,6 +107,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/executions/{{execution_id}}"): READ,
     ("POST", f"{V1}/executions/{{execution_id}}/cancel"): RUN,
     ("GET", f"{V1}/executions/{{execution_id}}/logs"): READ,
+    ("GET", f"{V1}/executions/{{execution_id}}/logs/stream"): READ,
     ("GET", f"{V1}/tokens"): SELF,
     ("POST", f"{V1}/tokens"): SELF,
     ("DELETE", f"{V1}/tokens/{{token_id}}"): OWN,
@@ -131,6 +132,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/workflows/{{workflow_id}}/runs"): READ,
     ("GET", f"{V1}/workflows/runs/{{run_id}}"): READ,
     ("POST", f"{V1}/workflows/runs/{{run_id}}/cancel"): RUN,
+    ("GET", f"{V1}/workflows/runs/{{run_id}}/stream"): READ,
     ("GET", f"{V1}/workflows/{{workflow_id}}/export"): READ,
     ("POST", f"{V1}/workflows/import"): CREATE,
     ("POST", f"{V1}/schedules/next"): SELF,
@@ -214,6 +216,12 @@ async def make_world(service: Service, http: httpx.AsyncClient) -> World:
     )
 
 
+async def _end_runs(service: Service, world: World) -> None:
+    """A live stream lasts as long as what it follows: end the world's runs (no worker here)."""
+    for execution_id in (world.execution_id, world.run_id):
+        await service.store.queue.cancel(execution_id, service.clock())
+
+
 def _request(world: World, method: str, path: str) -> dict[str, Any]:
     """The URL and body of a call of the route on the world's objects."""
     url = path.format(
@@ -276,6 +284,8 @@ async def test_every_caller_gets_what_the_rules_say(service: Service) -> None:
             for caller in EVERYONE:
                 if world is None or method != "GET":
                     world = await make_world(service, http)  # writes change the world
+                    if path.endswith("/stream"):
+                        await _end_runs(service, world)
                 call = _request(world, method, path)
                 headers = {}
                 if caller != "anonymous":

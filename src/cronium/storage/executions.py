@@ -18,6 +18,7 @@ from cronium.domain.execution import Execution, ExecutionStatus, check_transitio
 from cronium.domain.workflow import NodeStatus, check_node_transition
 from cronium.errors import LeaseLostError, NotFoundError
 from cronium.storage import shares
+from cronium.storage.notifications import END, announce
 from cronium.storage.rows import execution_of
 from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
 from cronium.storage.transactions import Database, Unit
@@ -45,7 +46,10 @@ async def change_status(
         # rows loaded before take the updated values, not the loaded ones
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return list(await unit.session.scalars(statement))
+    changed = list(await unit.session.scalars(statement))
+    for row in changed if target.is_terminal else ():
+        await announce(unit, row.id, END)  # to the followers of its log (cronium.follow)
+    return changed
 
 
 async def change_one(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 
+from cronium.domain.execution import ExecutionStatus
 from cronium.storage.executions import check_holder
-from cronium.storage.tables import LogLineRow
+from cronium.storage.notifications import Announced, announce, on_announce
+from cronium.storage.tables import ExecutionRow, LogLineRow
 from cronium.storage.transactions import Database, Unit
 
 LOG_LINES = cast(Table, LogLineRow.__table__)  # its lines go in by Core: no ORM per line
@@ -24,6 +26,18 @@ class LogLine:
     stream: str
     at: datetime
     line: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogProgress:
+    """How far an execution's log has come: its last line's seq (-1: none yet) and its
+    status, with how it ended once it has."""
+
+    last_seq: int
+    status: ExecutionStatus
+    exit_code: int | None = None
+    signal: int | None = None
+    error: str | None = None
 
 
 async def insert_logs(unit: Unit, execution_id: int, lines: Sequence[LogLine]) -> None:
@@ -40,6 +54,7 @@ async def insert_logs(unit: Unit, execution_id: int, lines: Sequence[LogLine]) -
             for line in lines
         ]
         await unit.session.execute(insert(LOG_LINES), rows)
+        await announce(unit, execution_id, str(lines[-1].seq))
 
 
 class Logs:
@@ -74,3 +89,39 @@ class Logs:
             return [
                 LogLine(seq=seq, stream=stream, at=at, line=line) for seq, stream, at, line in rows
             ]
+
+    async def progress(self, execution_ids: Collection[int]) -> dict[int, LogProgress]:
+        """Where the logs of ``execution_ids`` are, in one statement; executions that do not
+        exist (any more) are left out."""
+        if not execution_ids:
+            return {}
+        last_seq = (
+            select(func.max(LogLineRow.seq))
+            .where(LogLineRow.execution_id == ExecutionRow.id)
+            .scalar_subquery()
+        )
+        query = select(
+            ExecutionRow.id,
+            ExecutionRow.status,
+            ExecutionRow.exit_code,
+            ExecutionRow.signal,
+            ExecutionRow.error,
+            last_seq,
+        ).where(ExecutionRow.id.in_(list(execution_ids)))
+        async with self.db.read() as session:
+            rows = await session.execute(query)
+            return {
+                ident: LogProgress(
+                    last_seq=-1 if seq is None else seq,
+                    status=ExecutionStatus(status),
+                    exit_code=exit_code,
+                    signal=signal,
+                    error=error,
+                )
+                for ident, status, exit_code, signal, error, seq in rows
+            }
+
+    def on_stored(self, callback: Announced) -> Callable[[], None]:
+        """Call ``callback(execution_id, last seq or "end")`` when this process has stored
+        lines of an execution, or its end; the function that stops it."""
+        return on_announce(self.db, callback)

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response, WebSocket
+from fastapi.responses import StreamingResponse
+from starlette.datastructures import Headers
+from starlette.websockets import WebSocketDisconnect
 
+from cronium.api.auth import authenticator
 from cronium.api.deps import MAX_ID, MAX_SEQ, Id, ServiceDep, UserDep
+from cronium.api.errors import error_response
+from cronium.api.log_schemas import (
+    HAS_MORE_HEADER,
+    KEEPALIVE,
+    NEXT_AFTER_HEADER,
+    SSE_HEADERS,
+    SSE_MEDIA_TYPE,
+    end_message,
+    line_message,
+    sse,
+    ws,
+)
 from cronium.api.schemas import ErrorBody, ExecutionPublic, LogLinePublic
+from cronium.api.statuses import status_of
+from cronium.domain.user import User
+from cronium.errors import CroniumError, PermissionDeniedError
+from cronium.follow import Idle, LogEnd, Message
+from cronium.service import Service
+
+MAX_PAGE = 100_000
+AfterSeq = Annotated[
+    int | None,
+    Query(ge=-1, le=MAX_SEQ, description="Only lines after this sequence number."),
+]
 
 router = APIRouter(
     prefix="/executions",
@@ -46,13 +76,120 @@ async def get_logs(
     execution_id: Id,
     user: UserDep,
     service: ServiceDep,
+    response: Response,
+    after_seq: AfterSeq = None,
     after: Annotated[
-        int, Query(ge=-1, le=MAX_SEQ, description="Only lines after this sequence number.")
+        int, Query(ge=-1, le=MAX_SEQ, description="The same as after_seq (older name).")
     ] = -1,
     limit: Annotated[
-        int, Query(ge=1, le=100_000, description="At most this many lines (page with after).")
-    ] = 100_000,
+        int, Query(ge=1, le=MAX_PAGE, description="At most this many lines (page with after_seq).")
+    ] = MAX_PAGE,
 ) -> list[LogLinePublic]:
-    """The lines the script wrote on stdout and stderr, in order."""
-    lines = await service.read_logs(user, execution_id, after_seq=after, limit=limit)
+    """The lines the script wrote on stdout and stderr, in order. The headers say whether
+    there are more (``X-Has-More: true``, the next page starting after ``X-Next-After-Seq``)."""
+    start = after if after_seq is None else after_seq
+    lines = await service.read_logs(user, execution_id, after_seq=start, limit=limit + 1)
+    more = len(lines) > limit
+    lines = lines[:limit]
+    response.headers[HAS_MORE_HEADER] = "true" if more else "false"
+    response.headers[NEXT_AFTER_HEADER] = str(lines[-1].seq if lines else start)
     return [LogLinePublic.of(line) for line in lines]
+
+
+@router.get(
+    "/{execution_id}/logs/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {SSE_MEDIA_TYPE: {}}, "description": "Server-Sent Events."}},
+)
+async def stream_logs(
+    execution_id: Id,
+    user: UserDep,
+    service: ServiceDep,
+    after_seq: AfterSeq = None,
+    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> StreamingResponse:
+    """Follow the log live (Server-Sent Events): the lines stored so far, then each line as
+    it is stored (``event: line``, ``id: <seq>``), then ``event: end`` with the final status.
+    A client that reconnects with ``Last-Event-ID`` resumes after that line."""
+    start = _resume_point(after_seq, last_event_id)
+    following = await service.follow_logs(user, execution_id, start)
+    return StreamingResponse(_events(following), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+
+
+async def _events(following: _Following) -> AsyncIterator[bytes]:
+    async with following as messages:
+        async for message in messages:
+            if isinstance(message, Idle):
+                yield KEEPALIVE
+            elif isinstance(message, LogEnd):
+                yield sse(end_message(message))
+                return
+            else:
+                yield sse(line_message(message), message.seq)
+
+
+@router.websocket("/{execution_id}/logs/ws")
+async def follow_logs_ws(
+    websocket: WebSocket, execution_id: Id, after_seq: AfterSeq = None
+) -> None:
+    """The same as /logs/stream, each message a JSON text frame (``type``: line, end or
+    keepalive)."""
+    service: Service = websocket.app.state.service
+    try:
+        user = await _ws_caller(service, websocket)
+        following = await service.follow_logs(user, execution_id, _resume_point(after_seq, None))
+    except CroniumError as exc:
+        status, code = status_of(exc)
+        await _refuse(websocket, status, code, exc.message)
+        return
+    await websocket.accept()
+    try:
+        async with following as messages:
+            async for message in messages:
+                if isinstance(message, Idle):
+                    await websocket.send_json({"type": "keepalive"})
+                elif isinstance(message, LogEnd):
+                    await websocket.send_json(ws(end_message(message)))
+                    break
+                else:
+                    await websocket.send_json(ws(line_message(message)))
+        await websocket.close()
+    except WebSocketDisconnect:
+        return
+
+
+async def _ws_caller(service: Service, websocket: WebSocket) -> User:
+    """The caller, as for any route; a session cookie only from a page of this site (a page
+    of another one could open the socket with the browser's cookie: cross-site hijacking)."""
+    scope = {**websocket.scope, "method": "GET"}
+    user = await authenticator(service)(scope)
+    headers = Headers(scope=websocket.scope)
+    origin = headers.get("origin")
+    cookie_from_elsewhere = (
+        "authorization" not in headers
+        and origin is not None
+        and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+    )
+    if cookie_from_elsewhere:
+        raise PermissionDeniedError(
+            "a WebSocket with a session cookie must come from a page of this server"
+        )
+    return user
+
+
+async def _refuse(websocket: WebSocket, status: int, code: str, message: str) -> None:
+    """Refuse before the handshake: with the HTTP answer where the server can send one."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(error_response(status, code, message))
+    else:
+        await websocket.close(code=4000 + status, reason=message[:120])
+
+
+def _resume_point(after_seq: int | None, last_event_id: str | None) -> int:
+    """Where a stream starts: after Last-Event-ID (a reconnecting client), else after_seq."""
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        return min(int(last_event_id.strip()), MAX_SEQ)
+    return -1 if after_seq is None else after_seq
+
+
+_Following = AbstractAsyncContextManager[AsyncIterator[Message]]

@@ -4,9 +4,12 @@ nodes, and export and import as one YAML document."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from cronium.api.deps import Id, ServiceDep, UserDep
 from cronium.api.documents import (
@@ -15,6 +18,15 @@ from cronium.api.documents import (
     WorkflowImported,
     export_document,
     parse_document,
+)
+from cronium.api.log_schemas import (
+    KEEPALIVE,
+    SSE_HEADERS,
+    SSE_MEDIA_TYPE,
+    NodeMessage,
+    end_message,
+    line_message,
+    sse,
 )
 from cronium.api.schemas import (
     ErrorBody,
@@ -27,6 +39,7 @@ from cronium.api.schemas import (
 )
 from cronium.domain.event import EventKind
 from cronium.errors import InvalidInputError, PayloadTooLargeError
+from cronium.follow import Idle, LogEnd, NodeChange, RunMessage
 
 DOCUMENT_MAX = 4 * 1024 * 1024
 YAML = "application/yaml"
@@ -94,6 +107,33 @@ async def list_runs(
 async def get_run(run_id: Id, user: UserDep, service: ServiceDep) -> WorkflowRunPublic:
     """A run with each node's status, timings, input, output and execution."""
     return WorkflowRunPublic.of(*await service.get_workflow_run(user, run_id))
+
+
+@router.get(
+    "/runs/{run_id}/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {SSE_MEDIA_TYPE: {}}, "description": "Server-Sent Events."}},
+)
+async def stream_run(run_id: Id, user: UserDep, service: ServiceDep) -> StreamingResponse:
+    """Follow a run live (Server-Sent Events): each node's status changes (``event: node``),
+    the lines of its executions (``event: line``, with ``node`` and ``execution_id``), then
+    ``event: end`` with the run's outcome."""
+    messages = await service.follow_run(user, run_id)
+    return StreamingResponse(_run_events(messages), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+
+
+async def _run_events(messages: AsyncGenerator[RunMessage]) -> AsyncIterator[bytes]:
+    async with aclosing(messages):  # a client gone: its tasks end now
+        async for message in messages:
+            if isinstance(message, Idle):
+                yield KEEPALIVE
+            elif isinstance(message, LogEnd):
+                yield sse(end_message(message))
+            elif isinstance(message, NodeChange):
+                node, status, execution_id = message.node, message.status, message.execution_id
+                yield sse(NodeMessage(node=node, status=status, execution_id=execution_id))
+            else:
+                yield sse(line_message(message.line, message.node, message.execution_id))
 
 
 @router.post("/runs/{run_id}/cancel", responses={409: {"model": ErrorBody}})
