@@ -201,13 +201,19 @@ def backend_of(kind: str, backend: str) -> str:
     return NO_BACKEND if kind == EventKind.WORKFLOW else backend
 
 
-def count_claimed(execution: Execution) -> None:
-    """A worker started ``execution``: how long it waited, from when it was due."""
+def queue_wait(execution: Execution) -> float | None:
+    """Seconds from ``execution`` being due (queued, or the end of a retry's backoff) to its
+    start; None if it has not started."""
     if execution.started_at is None:
-        return
+        return None
     due = max(execution.queued_at, execution.due_at or execution.queued_at)
-    wait = (execution.started_at - due).total_seconds()
-    QUEUE_WAIT.labels(execution.pool or ANY_POOL).observe(max(wait, 0.0))
+    return max((execution.started_at - due).total_seconds(), 0.0)
+
+
+def count_claimed(execution: Execution) -> None:
+    """A worker started ``execution``: how long it waited."""
+    if (wait := queue_wait(execution)) is not None:
+        QUEUE_WAIT.labels(execution.pool or ANY_POOL).observe(wait)
 
 
 def count_ended(execution: Execution, *, language: str, backend: str) -> None:

@@ -139,6 +139,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{V1}/hooks/{{key}}"): OPEN,
     ("GET", "/healthz"): OPEN,
     ("GET", "/readyz"): OPEN,
+    ("GET", "/metrics"): OPEN,  # scraped without a token, like the probes
 }
 
 

@@ -36,6 +36,7 @@ from cronium.domain.user import ApiToken, Role, Scope, User
 from cronium.domain.worker import DEFAULT_LEASE, WorkerInfo
 from cronium.domain.workflow import NODES_MAX, Edge, EdgeKind, Graph, Node, NodeRun, NodeStatus
 from cronium.errors import InvalidInputError
+from cronium.metrics import queue_wait
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine
 
 Name = Annotated[
@@ -341,14 +342,18 @@ class ExecutionPublic(BaseModel):
     oom_killed: bool
     peak_memory_bytes: int | None
     cpu_seconds: float | None
+    queue_wait_seconds: float | None = Field(
+        default=None,
+        description="Seconds from being due (queued, or the end of a retry's backoff) to a"
+        " worker starting it; None until it starts.",
+    )
 
     @classmethod
     def of(cls, execution: Execution) -> ExecutionPublic:
         shown = cls.model_validate(execution, from_attributes=True)
         # a value stored before depths were bounded must not break a listing
-        return shown.model_copy(
-            update={name: shallow(getattr(execution, name)) for name in ("input", "output")}
-        )
+        update = {name: shallow(getattr(execution, name)) for name in ("input", "output")}
+        return shown.model_copy(update={**update, "queue_wait_seconds": queue_wait(execution)})
 
 
 class NodeRunPublic(BaseModel):

@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +32,28 @@ from cronium.sandbox.spec import (
 
 INTERPRETERS = {Language.BASH: "bash", Language.PYTHON: "python3", Language.NODE: "node"}
 LOCAL_SECRETS = ".cronium-secrets"
+USAGE_FILE = ".cronium-usage"
+
+# The script's parent, which learns what the script's processes used (os.wait4, so the peak
+# memory and CPU of its own process tree only, not of the worker's other runs) and writes it
+# to a file: asyncio reaps the child it starts itself, and keeps the resource usage to itself.
+# It outlives the SIGTERM of a timeout or a cancel to write it (not a SIGKILL), and ends as the
+# script ended: with its exit code, or killed by its signal.
+USAGE_LAUNCHER = """
+import os, signal, sys
+child = os.fork()
+if child == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(signum, signal.SIG_IGN)
+_, status, usage = os.wait4(child, 0)
+with open(sys.argv[1], "w") as file:
+    file.write(f"{usage.ru_maxrss * 1024} {usage.ru_utime + usage.ru_stime}")
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def local_environment(spec: SandboxSpec, workspace: str) -> dict[str, str]:
@@ -91,7 +114,13 @@ class LocalInsecureBackend(SandboxBackend):
                 with os.fdopen(token, "w") as file:
                     file.write(spec.token)
             write_secrets(spec, workspace)
+            usage = Path(workspace) / USAGE_FILE
             process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-c",
+                USAGE_LAUNCHER,
+                str(usage),
                 interpreter,
                 str(script),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -110,6 +139,7 @@ class LocalInsecureBackend(SandboxBackend):
             pump = OutputPump.of(process, spec, on_output)
             outcome = await supervise(process, pump, spec, cancel, signal_group)
             run_done = time.monotonic()
+            peak_memory, cpu_seconds = usage_of(usage)
         code = outcome.returncode
         return SandboxResult(
             exit_code=code if code >= 0 else None,
@@ -121,4 +151,16 @@ class LocalInsecureBackend(SandboxBackend):
             setup_seconds=setup_done - started,
             run_seconds=run_done - setup_done,
             cleanup_seconds=time.monotonic() - run_done,
+            peak_memory_bytes=peak_memory,
+            cpu_seconds=cpu_seconds,
         )
+
+
+def usage_of(path: Path) -> tuple[int | None, float | None]:
+    """The peak memory and CPU seconds the launcher wrote; None for both if it wrote none (it
+    was killed)."""
+    try:
+        peak, cpu = path.read_text().split()
+        return int(peak), float(cpu)
+    except (OSError, ValueError):
+        return None, None
