@@ -129,26 +129,31 @@ class _Source:
         self.followers: set[_Follower] = set()
         self.wake = asyncio.Event()
         self.end_signalled = False
+        self.wanted = self.last_seq  # the last seq someone said was stored
         self.task: asyncio.Task[None] | None = None
 
     def signal(self, what: str) -> None:
+        """Lines up to seq ``what`` were stored, or (:data:`END`) it ended: read them."""
         if what == END:
             self.end_signalled = True
-        elif what.isdigit() and int(what) <= self.last_seq:
-            return  # already read (another process's NOTIFY of what this one signalled)
+        elif what.isdigit():
+            self.wanted = max(self.wanted, int(what))
         self.wake.set()
 
     def note(self, progress: LogProgress | None) -> None:
         """What the poll saw."""
         if _ended(progress):
             self.end_signalled = True
-        if progress is None or progress.last_seq > self.last_seq or self.end_signalled:
-            self.wake.set()
+        elif progress is not None:
+            self.wanted = max(self.wanted, progress.last_seq)
+        self.wake.set()
 
     async def run(self) -> None:
         while self.ended is None:
             await self.wake.wait()
             self.wake.clear()
+            if not self.end_signalled and self.wanted <= self.last_seq:
+                continue  # read already (one process's signal and its NOTIFY of the same lines)
             try:
                 await self._read()
             except Exception:  # supervised: the poll wakes it again

@@ -23,6 +23,7 @@ for _group in (
     "event_extras",
     "workflows",
     "executions",
+    "logs",
     "retention",
     "variables",
     "secrets",
