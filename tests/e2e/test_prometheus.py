@@ -1,5 +1,6 @@
 """Real processes: the API's /metrics read by a real Prometheus server, a worker alone on its
-own metrics port, and the state-change lines of the process log (JSON fields, no secret)."""
+own metrics port, runtime API calls counted, a run's usage in ``cronium executions show``,
+and the state-change lines of the process log (JSON fields, no secret)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.backends import missing
 from tests.e2e.server import (
     FLEET_KEY,
     RunningServer,
+    cli,
     create_event,
     kill_all,
     run_event,
@@ -153,3 +155,33 @@ def test_each_state_change_is_one_json_line_with_the_ids_and_no_secret(
     assert all(e["event_id"] == event["id"] and e["attempt"] == 1 for e in changes)
     assert changes[1]["worker"] == changes[2]["worker"]
     assert SECRET not in "".join(server.output)
+
+
+def test_runtime_calls_are_counted_by_endpoint_template(server: RunningServer) -> None:
+    called = {"endpoint": "POST /executions/{execution_id}/output", "status": "2xx"}
+    before = httpx.get(f"{server.url}/metrics", timeout=5).text
+    with server.client() as client:
+        event = create_event(client, name="hands-over", script="cronium_output '{\"n\": 1}'")
+        assert wait_for_end(client, run_event(client, event["id"]))["output"] == {"n": 1}
+    after = httpx.get(f"{server.url}/metrics", timeout=5).text
+    calls = "cronium_runtime_requests_total"
+    assert sample(after, calls, **called) == sample(before, calls, **called) + 1
+    assert "execution_id=" not in after  # no label holds an id
+
+
+def test_executions_show_prints_the_usage_of_a_run(server: RunningServer) -> None:
+    with server.client() as client:
+        event = create_event(client, name="measured")
+        execution = run_event(client, event["id"])
+        wait_for_end(client, execution)
+    shown = cli(server, "executions", "show", str(execution))
+    assert shown.returncode == 0, shown.stderr
+    for name in (
+        "queue_wait_seconds",
+        "setup_seconds",
+        "run_seconds",
+        "cleanup_seconds",
+        "peak_memory_bytes",
+        "cpu_seconds",
+    ):
+        assert f"{name}:" in shown.stdout, name
