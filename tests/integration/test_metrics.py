@@ -2,20 +2,25 @@
 the state of the queue and the workers (on both databases, with the fake sandbox)."""
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from cronium.api.app import create_app
+from cronium.domain.schedule import Schedule
 from cronium.logs import FIELDS
 from cronium.sandbox.fake import FakeBackend, FakeRun
+from cronium.scheduler import Scheduler
 from cronium.service import Service
 from cronium.settings import WorkerSettings
 from cronium.worker import Worker
-from tests.factories import python_event, unique_name
+from tests.clock import FakeClock
+from tests.factories import python_event, script_event, unique_name
 from tests.scrape import sample
 
 ENDED = "cronium_executions_total"
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 async def scrape(service: Service) -> str:
@@ -93,3 +98,41 @@ async def test_a_cancel_of_a_queued_run_counts_and_says_so(
     [line] = [f for f in said if f.get("execution_id") == execution_id]
     assert line["status"] == "cancelled"
     assert line["event_id"] > 0
+
+
+async def test_a_fire_counts_with_its_lateness(service: Service) -> None:
+    clock = FakeClock(T0)
+    service.clock = clock
+    user, _ = await service.accounts.create_admin(unique_name("u"))
+    await service.create_event(user, script_event(schedule=Schedule.of_cron("* * * * *")))
+    before = await scrape(service)
+    clock.set(T0 + timedelta(minutes=1, seconds=2))
+    assert len(await Scheduler(service.store, clock=clock).run_once()) == 1
+    after = await scrape(service)
+    fires = "cronium_scheduler_fires_total"
+    assert sample(after, fires) == sample(before, fires) + 1
+    late = "cronium_scheduler_lateness_seconds_sum"
+    assert sample(after, late) == pytest.approx(sample(before, late) + 2)
+    late_count = "cronium_scheduler_lateness_seconds_count"
+    assert sample(after, late_count) == sample(before, late_count) + 1
+
+
+async def test_a_run_lost_with_its_worker_counts_and_says_so(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    execution_id = await queue_run(service)
+    now = service.clock()
+    [(claimed, _)] = await service.store.queue.claim("gone:1", now, lease=timedelta(seconds=1))
+    assert claimed.id == execution_id
+    before = await scrape(service)
+    with caplog.at_level(logging.INFO, logger="cronium.storage.queue"):
+        [lost] = await service.store.queue.requeue_expired(now + timedelta(minutes=1))
+    after = await scrape(service)
+    requeued = "cronium_executions_requeued_total"
+    assert sample(after, requeued) == sample(before, requeued) + 1
+    failed = {"status": "failed", "backend": "none"}
+    assert sample(after, ENDED, **failed) == sample(before, ENDED, **failed) + 1
+    said = [getattr(r, FIELDS, {}) for r in caplog.records]
+    [line] = [f for f in said if f.get("execution_id") == execution_id]
+    assert (line["status"], line["worker"]) == ("failed", "gone:1")
+    assert lost.lost.id == execution_id
