@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated
@@ -143,6 +145,17 @@ async def follow_logs_ws(
         await _refuse(websocket, status, code, exc.message)
         return
     await websocket.accept()
+    sending = asyncio.create_task(_send_all(websocket, following))
+    closed = asyncio.create_task(_closed_by_client(websocket))
+    try:
+        await asyncio.wait((sending, closed), return_when=asyncio.FIRST_COMPLETED)
+    finally:  # a client gone ends its follower at once, not at the next keep-alive
+        for task in (sending, closed):
+            task.cancel()
+        await asyncio.gather(sending, closed, return_exceptions=True)
+
+
+async def _send_all(websocket: WebSocket, following: _Following) -> None:
     try:
         async with following as messages:
             async for message in messages:
@@ -154,8 +167,15 @@ async def follow_logs_ws(
                 else:
                     await websocket.send_json(ws(line_message(message)))
         await websocket.close()
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):  # the client went while we sent
         return
+
+
+async def _closed_by_client(websocket: WebSocket) -> None:
+    """Returns when the client closes (what it sends is not read: the socket only reads)."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
 
 
 async def _ws_caller(service: Service, websocket: WebSocket) -> User:
