@@ -5,7 +5,7 @@ SQLite's pages given back."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,9 @@ from sqlalchemy import func, insert, select, text
 from cronium.domain.execution import ExecutionStatus
 from cronium.domain.workflow import NodeStatus
 from cronium.retention import Batching, Pruner, RetentionPolicy
+from cronium.server import chores_for
+from cronium.service import Service
+from cronium.settings import Settings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from cronium.storage.tables import ExecutionRow, LogLineRow, WorkflowNodeRow
@@ -246,3 +249,13 @@ async def test_sqlite_gives_the_pages_of_pruned_executions_back_to_the_file_syst
 @pytest.mark.parametrize("days", [30.0])
 def test_the_cutoff_is_the_time_given_less_the_days(days: float) -> None:
     assert RetentionPolicy(days=days).cutoff(NOW) == NOW - timedelta(days=days)
+
+
+async def test_the_scheduler_duties_prune_by_the_settings(store: Store) -> None:
+    event_id = await stored_event(store)
+    now = datetime.now(UTC)
+    ids = await history(store, event_id, 5, ended=now - timedelta(hours=1))
+    settings = Settings(retention_days=1, retention_per_event=2)
+    for chore in chores_for(settings, Service(store)):
+        await chore()
+    assert await existing(store, ids) == ids[-2:]
