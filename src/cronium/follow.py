@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from cronium.domain.workflow import NodeRun
+from cronium.errors import StorageError
 from cronium.storage import LogLine, Store
 from cronium.storage.logs import LogProgress
 from cronium.storage.notifications import END, LOGS_CHANNEL
@@ -356,8 +357,14 @@ class RunFollower:
 
     async def _watch(self) -> None:
         while True:
-            progress = (await self.store.logs.progress([self.run_id])).get(self.run_id)
-            for node in await self.store.runs.nodes(self.run_id):
+            try:
+                progress = (await self.store.logs.progress([self.run_id])).get(self.run_id)
+                nodes = await self.store.runs.nodes(self.run_id)
+            except StorageError as exc:  # the database away: look again at the next tick
+                log.debug("could not read workflow run %s: %s", self.run_id, exc)
+                await asyncio.sleep(self.tick)
+                continue
+            for node in nodes:
                 await self._note(node)
             if _ended(progress):
                 await self._drain()
