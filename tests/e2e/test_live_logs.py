@@ -139,15 +139,27 @@ def test_following_an_unknown_execution_is_404_over_sse_and_websocket(
     assert refused.value.response.status_code == 404
 
 
-def test_a_session_websocket_from_another_site_is_refused(server: RunningServer) -> None:
+def test_a_session_websocket_is_taken_from_this_site_only(server: RunningServer) -> None:
+    password = "a long enough phrase for the web"
     with server.client() as client:
+        made = client.post(
+            "/api/v1/users", json={"name": "web-live", "role": "admin", "password": password}
+        )
+        assert made.status_code == 201, made.text
         event = create_event(client, name="live-origin", script="echo hi")
         execution_id = run_event(client, event["id"])
+    with httpx.Client(base_url=server.url) as browser:
+        login = browser.post("/api/v1/auth/login", json={"name": "web-live", "password": password})
+        assert login.status_code == 200, login.text
+        cookie = f"cronium_session={browser.cookies['cronium_session']}"
     url = f"{server.url.replace('http', 'ws', 1)}/api/v1/executions/{execution_id}/logs/ws"
-    headers = {"Cookie": "cronium_session=whatever", "Origin": "https://evil.example"}
     with pytest.raises(InvalidStatus) as refused:
-        connect(url, additional_headers=headers)
-    assert refused.value.response.status_code in (401, 403)
+        connect(url, additional_headers={"Cookie": cookie, "Origin": "https://evil.example"})
+    assert refused.value.response.status_code == 403
+    with connect(url, additional_headers={"Cookie": cookie, "Origin": server.url}) as socket:
+        messages = [json.loads(message) for message in socket]
+    assert [m["line"] for m in messages if m["type"] == "line"] == ["hi"]
+    assert messages[-1]["type"] == "end"
 
 
 def test_cronium_logs_follows_a_running_script_and_exits_with_its_code(
