@@ -133,6 +133,17 @@ TIMEOUTS = Counter(
     ["language", "backend"],
     registry=REGISTRY,
 )
+START_FAILURES = Counter(
+    "cronium_sandbox_start_failures",
+    "Runs given back to the queue because their sandbox could not be set up (the script never"
+    " started; the same attempt runs again).",
+    registry=REGISTRY,
+)
+RECORD_RETRIES = Counter(
+    "cronium_record_retries",
+    "Times a worker could not store a run's end (the database was away) and tried again.",
+    registry=REGISTRY,
+)
 WORKERS_ALIVE = Gauge(
     "cronium_workers_alive",
     "Workers whose heartbeat is younger than a lease, by backend, read from the database"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from cronium.domain.event import Event
 from cronium.domain.execution import MAX_START_FAILURES, Execution, ExecutionStatus
 from cronium.errors import LeaseLostError, StorageError
+from cronium.metrics import RECORD_RETRIES, START_FAILURES
 from cronium.service import Clock
 from cronium.storage import RunRecord, Store
 
@@ -57,6 +58,7 @@ class Recorder:
                 log.warning("%s", exc.message)
                 return lost
             except StorageError as exc:
+                RECORD_RETRIES.inc()
                 log.warning(
                     "could not store the end of execution %s, trying again in %.1f s: %s",
                     lost[0].id,
@@ -108,4 +110,5 @@ class Recorder:
             self.clock(),
             f"not started on worker {self.worker_id}: {reason}",
         )
+        START_FAILURES.inc()
         return released, None

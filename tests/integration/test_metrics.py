@@ -9,8 +9,10 @@ import pytest
 
 from cronium.api.app import create_app
 from cronium.domain.schedule import Schedule
+from cronium.errors import SandboxStartError
 from cronium.logs import FIELDS
 from cronium.sandbox.fake import FakeBackend, FakeRun
+from cronium.sandbox.spec import SandboxSpec
 from cronium.scheduler import Scheduler
 from cronium.service import Service
 from cronium.settings import WorkerSettings
@@ -136,3 +138,18 @@ async def test_a_run_lost_with_its_worker_counts_and_says_so(
     [line] = [f for f in said if f.get("execution_id") == execution_id]
     assert (line["status"], line["worker"]) == ("failed", "gone:1")
     assert lost.lost.id == execution_id
+
+
+async def test_a_sandbox_that_could_not_start_counts_and_nothing_ends(service: Service) -> None:
+    await queue_run(service)
+
+    def unable(spec: SandboxSpec) -> FakeRun:
+        raise SandboxStartError("the container could not start")
+
+    before = await scrape(service)
+    assert await Worker(service.store, FakeBackend(unable)).run_once()
+    after = await scrape(service)
+    failures = "cronium_sandbox_start_failures_total"
+    assert sample(after, failures) == sample(before, failures) + 1
+    assert sample(after, ENDED) == sample(before, ENDED)
+    assert sample(after, "cronium_queue_depth", pool="*") == 1
