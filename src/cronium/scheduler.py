@@ -242,8 +242,7 @@ def _say_fired(made: list[Execution], events: dict[int, Event]) -> None:
         if event is not None:
             language = language_of(event.kind, event.language)
             count_ended(execution, language=language, backend=NO_BACKEND)
-        message = f"execution {execution.id} {execution.status} (schedule)"
-        say_status(execution, message, trigger=execution.trigger)
+        say_status(execution, f"{execution.status} (schedule)", trigger=execution.trigger)
 
 
 def _queued_by_event(made: list[Execution]) -> dict[int, int]:

@@ -96,10 +96,13 @@ async def test_a_cancel_of_a_queued_run_counts_and_says_so(
     after = await scrape(service)
     labels = {"status": "cancelled", "backend": "none", "language": "python"}
     assert sample(after, ENDED, **labels) == sample(before, ENDED, **labels) + 1
-    said = [getattr(r, FIELDS, {}) for r in caplog.records]
-    [line] = [f for f in said if f.get("execution_id") == execution_id]
+    said = [(r.getMessage(), getattr(r, FIELDS, {})) for r in caplog.records]
+    [(text, line)] = [(m, f) for m, f in said if f.get("execution_id") == execution_id]
     assert line["status"] == "cancelled"
-    assert line["event_id"] > 0
+    assert (
+        text
+        == f"execution {execution_id} cancelled before it ran: event {line['event_id']}, attempt 1"
+    )
 
 
 async def test_a_fire_counts_with_its_lateness(service: Service) -> None:

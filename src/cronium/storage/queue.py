@@ -113,7 +113,7 @@ class Queue:
         except IntegrityError as exc:
             raise NotFoundError(f"no event has id {event_id}") from exc
         queued = execution_of(row)
-        say_status(queued, f"execution {queued.id} queued ({trigger})", trigger=trigger)
+        say_status(queued, f"queued ({trigger})", trigger=trigger)
         return queued
 
     async def claim(
@@ -329,7 +329,7 @@ class Queue:
             cancelled = execution_of(row)
         if ended is not None:
             _count_without_worker(cancelled, event)
-            say_status(cancelled, f"execution {execution_id} cancelled before it ran")
+            say_status(cancelled, "cancelled before it ran")
         return cancelled
 
     async def cancel_requests(self, worker_id: str) -> list[int]:
@@ -401,9 +401,13 @@ class Queue:
         return {pool: count for pool, count in rows}
 
 
-def say_status(execution: Execution, message: str, level: int = logging.INFO, **more: Any) -> None:
-    """The process log's line of a change of ``execution``'s status made outside a worker
-    (ids and the status as fields; never its script, input, output or error)."""
+def say_status(execution: Execution, what: str, level: int = logging.INFO, **more: Any) -> None:
+    """The process log's line of a change of ``execution``'s status made outside a worker:
+    "execution ID WHAT: event ID, attempt N", with the ids and the status as fields too (never
+    its script, input, output or error)."""
+    message = (
+        f"execution {execution.id} {what}: event {execution.event_id}, attempt {execution.attempt}"
+    )
     values = {
         "execution_id": execution.id,
         "event_id": execution.event_id,
@@ -428,10 +432,9 @@ def _count_lost(requeued: Requeued, event: EventRow | None) -> None:
     count_ended(lost, language=language_of(kind, language), backend=backend)
     worker = lost.worker_id
     again = f"; queued again as {retry.id}" if retry is not None else ""
-    message = f"execution {lost.id} failed: its worker {worker} was lost{again}"
-    say_status(lost, message, logging.WARNING, worker=worker)
+    say_status(lost, f"failed: its worker {worker} was lost{again}", logging.WARNING, worker=worker)
     if retry is not None:
-        say_status(retry, f"execution {retry.id} queued: a retry of {lost.id}", retry_of=lost.id)
+        say_status(retry, f"queued, a retry of execution {lost.id}", retry_of=lost.id)
 
 
 async def _refuse_record(unit: Unit, execution_id: int, worker_id: str, record: RunRecord) -> None:
