@@ -16,7 +16,8 @@ from cronium.storage import LogLine, Store
 
 log = logging.getLogger(__name__)
 
-LOG_FLUSH_SECONDS = 0.2
+LOG_FLUSH_SECONDS = 0.05  # a line is stored this soon after it came (followers see it then)
+LOG_RETRY_SECONDS = 0.2  # while the database is away, how often storing is tried again
 LOG_BATCH_LINES = 2000
 
 
@@ -24,14 +25,15 @@ class LogWriter:
     """Masks a run's output lines (its owner's secrets, see cronium.masking), numbers them
     and writes them to the store in batches.
 
-    Every ``LOG_FLUSH_SECONDS`` what is pending is written in transactions of at most
-    ``LOG_BATCH_LINES`` lines. A batch leaves the pending lines only once it is stored, so
-    while the database is away they wait here (bounded by the run's output caps); on exit the
-    writer finishes the batch it is writing (never interrupts it) and leaves the rest to
-    ``take_pending``. Once the store refuses a batch because this worker no longer holds the
-    execution, ``on_lost`` is called and every later line is dropped (counted in
-    ``cronium_log_lines_dropped_total{reason="lease_lost"}``). The lines come capped, with
-    each stream's marker last (sandbox/output.py): nothing is cut here.
+    A line is stored within ``LOG_FLUSH_SECONDS`` of its coming, with whatever came meanwhile,
+    in transactions of at most ``LOG_BATCH_LINES`` lines; an idle run costs no wake-up. A
+    batch leaves the pending lines only once it is stored, so while the database is away they
+    wait here (bounded by the run's output caps) and storing is tried every
+    ``LOG_RETRY_SECONDS``; on exit the writer finishes the batch it is writing (never
+    interrupts it) and leaves the rest to ``take_pending``. Once the store refuses a batch
+    because this worker no longer holds the execution, ``on_lost`` is called and every later
+    line is dropped (counted in ``cronium_log_lines_dropped_total{reason="lease_lost"}``). The
+    lines come capped, with each stream's marker last (sandbox/output.py): nothing is cut here.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class LogWriter:
         self._seq = 0
         self._failing = False
         self._stop = asyncio.Event()
+        self._came = asyncio.Event()  # lines are pending
         self._flusher: asyncio.Task[None] | None = None
 
     def add(self, line: OutputLine) -> None:
@@ -61,6 +64,8 @@ class LogWriter:
         self._append(self._masking.feed(line))
 
     def _append(self, lines: list[OutputLine]) -> None:
+        if lines:
+            self._came.set()
         for line in lines:
             self._pending.append(
                 LogLine(seq=self._seq, stream=line.stream, at=line.at, line=line.text)
@@ -107,25 +112,42 @@ class LogWriter:
             del self._pending[: len(batch)]
 
     async def _flush_regularly(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=LOG_FLUSH_SECONDS)
-                return
-            try:
-                await self.flush()
-            except StorageError as exc:
-                if not self._failing:
-                    log.warning(
-                        "could not store logs of execution %s (kept until the database is back):"
-                        " %s",
-                        self.execution_id,
-                        exc,
-                    )
-                self._failing = True
-                continue
-            except Exception:
-                log.exception("could not store logs of execution %s", self.execution_id)
-                continue
-            if self._failing:
-                log.info("stored the logs of execution %s again", self.execution_id)
-                self._failing = False
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            while not self._stop.is_set():
+                came = asyncio.ensure_future(self._came.wait())
+                await asyncio.wait({came, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                came.cancel()
+                if self._stop.is_set():
+                    return
+                # gather what comes with it, then store it all in one go
+                delay = LOG_RETRY_SECONDS if self._failing else LOG_FLUSH_SECONDS
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(stopping), timeout=delay)
+                    return
+                self._came.clear()
+                await self._store_pending()
+                if self._pending:
+                    self._came.set()  # more came meanwhile, or the database is away
+        finally:
+            stopping.cancel()
+
+    async def _store_pending(self) -> None:
+        try:
+            await self.flush()
+        except StorageError as exc:
+            if not self._failing:
+                log.warning(
+                    "could not store logs of execution %s (kept until the database is back): %s",
+                    self.execution_id,
+                    exc,
+                )
+            self._failing = True
+            return
+        except Exception:
+            log.exception("could not store logs of execution %s", self.execution_id)
+            self._failing = True  # tried again, less often
+            return
+        if self._failing:
+            log.info("stored the logs of execution %s again", self.execution_id)
+            self._failing = False
