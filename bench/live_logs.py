@@ -11,8 +11,9 @@ with its own clock as each line arrives. Setups:
 
 The baseline, measured in the same run: the same script run bare, its stdout a pipe read by
 this process. The worker stores a line within 0.05 s of its coming, with what came meanwhile
-(logwriter.py), so most of the latency is that wait; what the follower adds is the rest. Prints, for each setup, the medians
-over N runs of each run's min, p50, p95 and max, in milliseconds.
+(logwriter.py), so most of the latency is that wait; what the follower adds is the rest.
+Prints, for each setup, the medians over N runs of each run's min, p50, p95 and max, in
+milliseconds.
 
     .venv/bin/python bench/live_logs.py [--runs 5] [--postgres URL]
 """

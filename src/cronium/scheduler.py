@@ -34,7 +34,7 @@ from cronium.metrics import (
 )
 from cronium.service import Clock, utcnow
 from cronium.storage import Store
-from cronium.storage.queue import say_status
+from cronium.storage.endings import say_status
 from cronium.supervision import Health
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,13 @@ from cronium.service import Service
 from cronium.settings import WorkerSettings
 from cronium.worker import Worker
 from tests.clock import FakeClock
-from tests.factories import python_event, script_event, unique_name
+from tests.factories import (
+    python_event,
+    script_event,
+    unique_name,
+    workflow_event,
+    workflow_graph,
+)
 from tests.scrape import sample
 
 ENDED = "cronium_executions_total"
@@ -156,3 +162,31 @@ async def test_a_sandbox_that_could_not_start_counts_and_nothing_ends(service: S
     assert sample(after, failures) == sample(before, failures) + 1
     assert sample(after, ENDED) == sample(before, ENDED)
     assert sample(after, "cronium_queue_depth", pool="*") == 1
+
+
+async def test_a_retry_and_a_workflow_run_are_said_and_counted(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    user, _ = await service.accounts.create_admin(unique_name("u"))
+    flaky = await service.create_event(
+        user, python_event("x", name=unique_name(), max_attempts=2, retry_backoff_seconds=1)
+    )
+    step = await service.create_event(user, script_event("echo", name=unique_name()))
+    flow = await service.create_event(user, workflow_event(workflow_graph({"only": step.id})))
+    before = await scrape(service)
+    failing = Worker(service.store, FakeBackend(lambda spec: FakeRun(exit_code=1)))
+    with caplog.at_level(logging.INFO, logger="cronium.storage.queue"):
+        first = await service.run_event(user, flaky.id)
+        assert await failing.run_once()
+        run = await service.run_event(user, flow.id)
+        assert await Worker(service.store, FakeBackend()).run_once()
+    said = [(r.getMessage(), getattr(r, FIELDS, {})) for r in caplog.records]
+    retries = [f for m, f in said if "queued" in m and f.get("event_id") == flaky.id]
+    assert [(f["attempt"], f["status"]) for f in retries] == [(1, "queued"), (2, "queued")]
+    assert any(f.get("execution_id") == run.id and "ended" in m for m, f in said)
+    nodes = [f for m, f in said if "queued" in m and f.get("event_id") == step.id]
+    assert len(nodes) == 1  # the node's execution, queued by the run's start
+    after = await scrape(service)
+    ended = {"status": "succeeded", "language": "workflow"}
+    assert sample(after, ENDED, **ended) == sample(before, ENDED, **ended) + 1
+    assert first.attempt == 1

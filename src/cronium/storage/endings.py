@@ -7,28 +7,37 @@ run, the run's own end is planned and applied the same way, up through nested ru
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 
 from cronium.domain.action import Action
 from cronium.domain.ending import Ending, EndPlan, Retry, Rules, plan_end
-from cronium.domain.event import EventStatus
-from cronium.domain.execution import ExecutionStatus
-from cronium.storage.rows import new_execution
+from cronium.domain.event import EventKind, EventStatus
+from cronium.domain.execution import Execution, ExecutionStatus
+from cronium.logs import fields
+from cronium.metrics import NO_BACKEND, count_ended
+from cronium.storage.rows import execution_of, new_execution
 from cronium.storage.runs import apply_step, end_run, learn, locked_run, state_of
 from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
 from cronium.storage.transactions import QUEUE_CHANNEL, Unit
+
+log = logging.getLogger("cronium.storage.queue")  # the queue's state-change lines
 
 
 @dataclass(slots=True)
 class Finished:
     """What :func:`finish` queued: the ended execution's next attempt, and the executions of
-    workflow nodes that start."""
+    workflow nodes that start; and, for the process log and the metrics, every execution it
+    queued (retries, actions, nodes) and the workflow runs it ended."""
 
     retry: ExecutionRow | None = None
     nodes: list[ExecutionRow] = field(default_factory=list)
+    queued: list[ExecutionRow] = field(default_factory=list)
+    runs_ended: list[ExecutionRow] = field(default_factory=list)
 
 
 def rules_of(event: EventRow | None) -> Rules:
@@ -76,23 +85,28 @@ async def finish(
             plan = plan_end(
                 ending, rules, now, jitter=jitter, node=current.node, run=state, targets=targets
             )
-        retry = await _apply(unit, current, plan, now)
+        retry, actions = await _apply(unit, current, plan, now)
         if current is ended:
             finished.retry = retry
+        finished.queued += [*([retry] if retry is not None else []), *actions]
         following = None
         if run is not None and plan.step is not None:
-            finished.nodes += await apply_step(unit, run, plan.step, now, ended=current.node)
+            nodes = await apply_step(unit, run, plan.step, now, ended=current.node)
+            finished.nodes += nodes
+            finished.queued += nodes
             if plan.step.outcome is not None:
                 following = await end_run(unit, run, plan.step.outcome, now)
+                if following is not None:
+                    finished.runs_ended.append(following)
         current, lost = following, False
     return finished
 
 
 async def _apply(
     unit: Unit, ended: ExecutionRow, plan: EndPlan, now: datetime
-) -> ExecutionRow | None:
-    """Queue the plan's retry and actions; the retry."""
-    retry = None
+) -> tuple[ExecutionRow | None, list[ExecutionRow]]:
+    """Queue the plan's retry and actions; the retry and the actions' executions."""
+    retry, actions = None, []
     if plan.retry is not None:
         retry = await _queue_retry(unit, ended, plan.retry, now)
         if ended.parent_id is not None:  # the node goes on with its next attempt
@@ -107,10 +121,11 @@ async def _apply(
         queued = new_execution(event_id, input=ended.output, now=now)
         queued.trigger, queued.pool = "action", pool
         unit.session.add(queued)
+        actions.append(queued)
     if plan.actions:
         await unit.session.flush()
         await unit.notify(QUEUE_CHANNEL)
-    return retry
+    return retry, actions
 
 
 async def _queue_retry(
@@ -138,3 +153,32 @@ async def _targets(unit: Unit, actions: tuple[Action, ...]) -> dict[int, str | N
     return {
         event_id: row.pool for event_id, row in rows.items() if row.status != EventStatus.ARCHIVED
     }
+
+
+def say_status(execution: Execution, what: str, level: int = logging.INFO, **more: Any) -> None:
+    """The process log's line of a change of ``execution``'s status made outside a worker:
+    "execution ID WHAT: event ID, attempt N", with the ids and the status as fields too (never
+    its script, input, output or error)."""
+    message = (
+        f"execution {execution.id} {what}: event {execution.event_id}, attempt {execution.attempt}"
+    )
+    values = {
+        "execution_id": execution.id,
+        "event_id": execution.event_id,
+        "status": str(execution.status),
+        "attempt": execution.attempt,
+    }
+    log.log(level, "%s", message, extra=fields(**values, **more))
+
+
+def say_finished(finished: Finished, but: ExecutionRow | None = None) -> None:
+    """The log lines and counts of what an end led to: each execution it queued (a retry, an
+    action, a workflow node; ``but`` one said otherwise) and each workflow run it ended."""
+    for row in finished.queued:
+        if row is not but:
+            execution = execution_of(row)
+            say_status(execution, "queued", trigger=execution.trigger)
+    for row in finished.runs_ended:
+        run = execution_of(row)
+        count_ended(run, language=str(EventKind.WORKFLOW), backend=NO_BACKEND)
+        say_status(run, f"ended {run.status}")

@@ -21,9 +21,8 @@ from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition, start_retry_delay
 from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConflictError, InvalidTransitionError, LeaseLostError, NotFoundError
-from cronium.logs import fields
 from cronium.metrics import NO_BACKEND, REQUEUED, backend_of, count_ended, language_of
-from cronium.storage.endings import finish
+from cronium.storage.endings import finish, say_finished, say_status
 from cronium.storage.executions import change_one, change_status
 from cronium.storage.logs import LogLine, insert_logs
 from cronium.storage.rows import asdict_shallow, event_of, execution_of, new_execution
@@ -179,11 +178,14 @@ class Queue:
     @staticmethod
     async def _start_run(unit: Unit, run: ExecutionRow, event: EventRow, now: datetime) -> None:
         step = await start_run(unit, run, event)
-        await apply_step(unit, run, step, now)
+        for node in await apply_step(unit, run, step, now):
+            say_status(execution_of(node), "queued", trigger=node.trigger)
         if step.outcome is not None:  # no node could start
             ended = await end_run(unit, run, step.outcome, now)
             if ended is not None:
-                await finish(unit, ended, now)
+                finished = await finish(unit, ended, now)
+                finished.runs_ended.insert(0, ended)
+                say_finished(finished)
 
     async def renew_leases(
         self, worker_id: str, now: datetime, lease: timedelta, held: Collection[int] | None = None
@@ -254,13 +256,14 @@ class Queue:
                 await _refuse_record(unit, execution_id, worker_id, record)
             assert row is not None
             await insert_logs(unit, execution_id, logs)
-            queued = (await finish(unit, row, record.finished_at, jitter=retry_jitter)).nodes
+            finished = await finish(unit, row, record.finished_at, jitter=retry_jitter)
             following = None
             if pools is not None and row.parent_id is not None:
                 following = await _take_node(
-                    unit, row.parent_id, queued, worker_id, record.finished_at, lease, pools
+                    unit, row.parent_id, finished.nodes, worker_id, record.finished_at, lease, pools
                 )
-            return execution_of(row), following
+        say_finished(finished)
+        return execution_of(row), following
 
     async def release(
         self, execution_id: int, worker_id: str, now: datetime, reason: str
@@ -324,10 +327,11 @@ class Queue:
             else:
                 raise ConflictError(f"execution {execution_id} has already ended ({row.status})")
             if ended is not None:
-                await finish(unit, ended, now)
+                finished = await finish(unit, ended, now)
                 event = await unit.event(row.event_id)
             cancelled = execution_of(row)
         if ended is not None:
+            say_finished(finished)
             _count_without_worker(cancelled, event)
             say_status(cancelled, "cancelled before it ran")
         return cancelled
@@ -383,8 +387,10 @@ class Queue:
             )
             if failed is None:
                 return None
-            retry = (await finish(unit, failed, now, lost=True)).retry
+            finished = await finish(unit, failed, now, lost=True)
+            retry = finished.retry
             event = await unit.event(failed.event_id)
+        say_finished(finished, but=retry)  # the lost run's line names its retry itself
         requeued = Requeued(execution_of(failed), None if retry is None else execution_of(retry))
         _count_lost(requeued, event)
         return requeued
@@ -399,22 +405,6 @@ class Queue:
         async with self.db.read() as session:
             rows = await session.execute(query)
         return {pool: count for pool, count in rows}
-
-
-def say_status(execution: Execution, what: str, level: int = logging.INFO, **more: Any) -> None:
-    """The process log's line of a change of ``execution``'s status made outside a worker:
-    "execution ID WHAT: event ID, attempt N", with the ids and the status as fields too (never
-    its script, input, output or error)."""
-    message = (
-        f"execution {execution.id} {what}: event {execution.event_id}, attempt {execution.attempt}"
-    )
-    values = {
-        "execution_id": execution.id,
-        "event_id": execution.event_id,
-        "status": str(execution.status),
-        "attempt": execution.attempt,
-    }
-    log.log(level, "%s", message, extra=fields(**values, **more))
 
 
 def _count_without_worker(execution: Execution, event: EventRow | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from cronium.domain.event import Event, EventStatus
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Concurrency, concurrency_action
-from cronium.storage.endings import finish
+from cronium.storage.endings import finish, say_finished
 from cronium.storage.executions import change_status
 from cronium.storage.rows import event_of, execution_of
 from cronium.storage.runs import cancel_run
@@ -227,7 +227,7 @@ class Schedules:
             if row.worker_id is None:  # a workflow run
                 ended = await cancel_run(unit, row, now, REPLACED_REASON)
                 if ended is not None:
-                    await finish(unit, ended, now)
+                    say_finished(await finish(unit, ended, now))
             else:
                 row.cancel_requested_at = now
                 await unit.notify(CANCEL_CHANNEL, str(row.id))
