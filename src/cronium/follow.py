@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from cronium.domain.workflow import NodeRun
-from cronium.errors import StorageError
+from cronium.errors import InvalidInputError, StorageError
 from cronium.storage import LogLine, Store
 from cronium.storage.logs import LogProgress
 from cronium.storage.notifications import END, LOGS_CHANNEL
@@ -316,7 +316,33 @@ class NodeLine:
 
 RunMessage = NodeChange | NodeLine | LogEnd | Idle
 RUN_TICK_SECONDS = 0.2
+MAX_CURSOR = 16 * 1024  # Last-Event-ID of a run stream: hundreds of node executions fit
 NODE_LINES_GRACE = 5.0
+
+
+def run_cursor(text: str | None) -> dict[int, int]:
+    """The position a workflow run's stream resumes from: ``Last-Event-ID`` as the stream
+    writes it (``EXECUTION.SEQ`` of each node execution whose lines were sent, by commas).
+    InvalidInputError, saying why, if it is not one."""
+    if not text or not text.strip():
+        return {}
+    if len(text) > MAX_CURSOR:
+        raise InvalidInputError(f"Last-Event-ID is longer than {MAX_CURSOR} characters")
+    cursor: dict[int, int] = {}
+    for part in text.strip().split(","):
+        execution, _, seq = part.partition(".")
+        if not (execution.isdigit() and seq.isdigit()):
+            raise InvalidInputError(
+                f"Last-Event-ID {text[:60]!r} is not a position of this stream: resend the id"
+                " of the last event received (EXECUTION.SEQ,...), or none to start over"
+            )
+        cursor[int(execution)] = int(seq)
+    return cursor
+
+
+def cursor_text(cursor: dict[int, int]) -> str:
+    """See :func:`run_cursor`."""
+    return ",".join(f"{execution}.{seq}" for execution, seq in sorted(cursor.items()))
 
 
 class RunFollower:
@@ -325,9 +351,15 @@ class RunFollower:
     bounded queue, then the run's end once every node's lines are in."""
 
     def __init__(
-        self, following: LogFollowing, run_id: int, tick: float = RUN_TICK_SECONDS
+        self,
+        following: LogFollowing,
+        run_id: int,
+        tick: float = RUN_TICK_SECONDS,
+        after: dict[int, int] | None = None,
     ) -> None:
+        """``after``: for a follower that resumes, the last line it has of each execution."""
         self.following = following
+        self.after = after or {}
         self.store = following.store
         self.run_id = run_id
         self.tick = tick
@@ -389,7 +421,8 @@ class RunFollower:
             await asyncio.wait(waiting, timeout=NODE_LINES_GRACE)
 
     async def _lines(self, node: str, execution_id: int) -> None:
-        async with self.following.follow(execution_id) as messages:
+        after = self.after.get(execution_id, -1)
+        async with self.following.follow(execution_id, after) as messages:
             async for message in messages:
                 if isinstance(message, LogEnd):
                     return

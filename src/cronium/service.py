@@ -433,12 +433,15 @@ class Service:
         await self.get_execution(user, execution_id)
         return self.following.follow(execution_id, after_seq)
 
-    async def follow_run(self, user: User, run_id: int) -> AsyncGenerator[RunMessage]:
-        """A workflow run's node changes and its nodes' lines as they come, then its end (see
+    async def follow_run(
+        self, user: User, run_id: int, after: dict[int, int] | None = None
+    ) -> AsyncGenerator[RunMessage]:
+        """A workflow run's node changes and its nodes' lines as they come (after ``after``,
+        the last line of each execution a resuming follower has), then its end (see
         cronium.follow.RunFollower); NotFoundError before anything if the caller may not
         read it."""
         await self._workflow_run(user, run_id)
-        return RunFollower(self.following, run_id).messages()
+        return RunFollower(self.following, run_id, after=after).messages()
 
 
 def _check_kind_of_change(event: Event, changes: EventChanges) -> None:

@@ -215,3 +215,26 @@ def test_a_workflow_run_stream_has_its_nodes_and_their_lines_then_its_outcome(
     assert order.index(("second", "three")) < order.index(("second", "succeeded"))
     assert events[-1][0] == "end"
     assert events[-1][2]["status"] == "succeeded"
+
+
+def test_a_workflow_run_stream_resumes_after_its_last_event_id(server: RunningServer) -> None:
+    with server.client() as client:
+        imported = client.post(
+            "/api/v1/workflows/import",
+            content=WORKFLOW.replace("live-", "resume-").replace("live-pipeline", "resumed"),
+            headers={"Content-Type": "application/yaml"},
+        )
+        assert imported.status_code == 200, imported.text
+        run = client.post(f"/api/v1/workflows/{imported.json()['id']}/run")
+        stream = f"/api/v1/workflows/runs/{run.json()['execution_id']}/stream"
+        first = follow_sse(client, stream, stop_after=1)  # gone after the first line
+        last_id = next(ident for name, ident, _ in reversed(first) if name == "line")
+        assert last_id is not None
+        rest = follow_sse(client, stream, headers={"Last-Event-ID": last_id})
+        refused = client.get(stream, headers={"Last-Event-ID": "not-a-position"})
+    lines = [(d["node"], d["line"]) for name, _, d in first + rest if name == "line"]
+    assert lines == [("first", "one"), ("first", "two"), ("second", "three")]  # each once
+    assert rest[-1][0] == "end"
+    assert rest[-1][2]["status"] == "succeeded"
+    assert refused.status_code == 422
+    assert "Last-Event-ID" in refused.json()["message"]

@@ -70,7 +70,7 @@ def end_message(end: LogEnd) -> LogEndMessage:
     )
 
 
-def sse(message: BaseModel, ident: int | None = None) -> bytes:
+def sse(message: BaseModel, ident: int | str | None = None) -> bytes:
     """One Server-Sent Event: its type as the event's name, the message as JSON data."""
     data = message.model_dump(mode="json", exclude_none=True)
     head = f"id: {ident}\n" if ident is not None else ""

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from cronium.api.deps import Id, ServiceDep, UserDep
@@ -39,7 +39,7 @@ from cronium.api.schemas import (
 )
 from cronium.domain.event import EventKind
 from cronium.errors import InvalidInputError, PayloadTooLargeError
-from cronium.follow import Idle, LogEnd, NodeChange, RunMessage
+from cronium.follow import Idle, LogEnd, NodeChange, RunMessage, cursor_text, run_cursor
 
 DOCUMENT_MAX = 4 * 1024 * 1024
 YAML = "application/yaml"
@@ -114,15 +114,27 @@ async def get_run(run_id: Id, user: UserDep, service: ServiceDep) -> WorkflowRun
     response_class=StreamingResponse,
     responses={200: {"content": {SSE_MEDIA_TYPE: {}}, "description": "Server-Sent Events."}},
 )
-async def stream_run(run_id: Id, user: UserDep, service: ServiceDep) -> StreamingResponse:
+async def stream_run(
+    run_id: Id,
+    user: UserDep,
+    service: ServiceDep,
+    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> StreamingResponse:
     """Follow a run live (Server-Sent Events): each node's status changes (``event: node``),
     the lines of its executions (``event: line``, with ``node`` and ``execution_id``), then
-    ``event: end`` with the run's outcome."""
-    messages = await service.follow_run(user, run_id)
-    return StreamingResponse(_run_events(messages), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+    ``event: end`` with the run's outcome. Every event's id is the stream's position: a
+    client that reconnects with ``Last-Event-ID`` gets each node's status again and only the
+    lines it has not had."""
+    cursor = run_cursor(last_event_id)
+    messages = await service.follow_run(user, run_id, after=cursor)
+    return StreamingResponse(
+        _run_events(messages, cursor), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS
+    )
 
 
-async def _run_events(messages: AsyncGenerator[RunMessage]) -> AsyncIterator[bytes]:
+async def _run_events(
+    messages: AsyncGenerator[RunMessage], cursor: dict[int, int]
+) -> AsyncIterator[bytes]:
     async with aclosing(messages):  # a client gone: its tasks end now
         async for message in messages:
             if isinstance(message, Idle):
@@ -131,9 +143,12 @@ async def _run_events(messages: AsyncGenerator[RunMessage]) -> AsyncIterator[byt
                 yield sse(end_message(message))
             elif isinstance(message, NodeChange):
                 node, status, execution_id = message.node, message.status, message.execution_id
-                yield sse(NodeMessage(node=node, status=status, execution_id=execution_id))
+                change = NodeMessage(node=node, status=status, execution_id=execution_id)
+                yield sse(change, cursor_text(cursor) or None)
             else:
-                yield sse(line_message(message.line, message.node, message.execution_id))
+                cursor[message.execution_id] = message.line.seq
+                line = line_message(message.line, message.node, message.execution_id)
+                yield sse(line, cursor_text(cursor))
 
 
 @router.post("/runs/{run_id}/cancel", responses={409: {"model": ErrorBody}})
