@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
-from live_logs import PORT, _admin_token, cronium_process
+from live_logs import PORT, _admin_token, cronium_process, wait_ready
 
 SCRIPT = "seq 1500000"
 Mode = str  # "none", "fast", "slow"
@@ -73,13 +73,7 @@ async def main(runs: int) -> None:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{PORT}", headers=headers, timeout=30
             ) as http:
-                for _ in range(300):
-                    try:
-                        if (await http.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.1)
+                await wait_ready(http)
                 body = {"name": "flood", "language": "bash", "script": SCRIPT}
                 event = (await http.post("/api/v1/events", json=body)).json()
                 await one_run(http, server.pid, event["id"], "none")  # warm up

@@ -134,16 +134,21 @@ async def _admin_token(url: str) -> str:
     return issued.secret
 
 
+async def wait_ready(http: httpx.AsyncClient) -> None:
+    """Until the server answers /readyz (at most 30 s)."""
+    for _ in range(300):
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+
+
 async def measure(token: str, runs: int) -> dict[str, list[Stats]]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", headers=headers) as http:
-        for _ in range(300):
-            try:
-                if (await http.get("/readyz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
+        await wait_ready(http)
         body = {"name": "bench-live", "language": "python", "script": SCRIPT}
         event = (await http.post("/api/v1/events", json=body)).json()
         results: dict[str, list[Stats]] = {"bare": [], "sse": []}
