@@ -120,7 +120,7 @@ def chores_for(settings: Settings, service: Service) -> tuple[Callable[[], Await
     variables, ended executions' retention (cronium.retention)."""
     retention = timedelta(days=settings.audit_retention_days)
     return (
-        lambda: service.prune_records(retention),
+        lambda: service.audit.prune(retention),
         service.variables.prune_expired,
         retention_chore(settings, service.store),
     )

@@ -9,19 +9,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from cronium.accounts import AccountRules, Accounts
+from cronium.audit import AuditLog, admin_use_recorder
 from cronium.domain import settings as declared
 from cronium.domain.action import Action
-from cronium.domain.audit import AuditAction, AuditEntry
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
 from cronium.domain.schedule import Schedule
-from cronium.domain.share import Share, ShareRole
-from cronium.domain.user import ROLE_SCOPES, Scope, User
+from cronium.domain.user import Scope, User
 from cronium.domain.worker import WorkerInfo
 from cronium.domain.workflow import Graph, NodeRun
 from cronium.errors import (
@@ -33,6 +32,7 @@ from cronium.errors import (
 from cronium.follow import LogFollowing, Message, RunFollower, RunMessage
 from cronium.imports import Importer, WorkflowImport
 from cronium.policy import Policy
+from cronium.sharing import Sharing
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
 from cronium.tokens import hash_token
 from cronium.variables import VariableService
@@ -62,20 +62,12 @@ class Service:
         self.allow_egress = allow_egress
         self.clock = clock
         self._on_enqueue = on_enqueue
-        self.policy = Policy(store, on_admin_use=self._record_admin_use)
+        self.policy = Policy(store, on_admin_use=admin_use_recorder(store, clock))
         self.accounts = Accounts(store, clock, self.policy, rules)
+        self.audit = AuditLog(store, clock, self.policy, self.accounts.rules.session_idle)
+        self.sharing = Sharing(store, clock, self.policy, self.accounts)
         self.variables = VariableService(store, clock)
         self.following = LogFollowing(store)
-
-    async def _record_admin_use(self, user: User, doing: str) -> None:
-        await self.store.audit.record(
-            AuditAction.ADMIN_SCOPE_USE,
-            at=self.clock(),
-            actor_id=user.id,
-            actor=user.name,
-            target=doing,
-            detail={"token_id": user.token_id},
-        )
 
     async def authenticate(self, secret: str) -> User:
         """See :meth:`Accounts.authenticate`."""
@@ -228,91 +220,6 @@ class Service:
                     "take it out of the workflow first"
                 )
         await self.store.events.delete(event_id)
-
-    # sharing
-
-    async def list_shares(self, user: User, event_id: int) -> list[Share]:
-        await self.get_event(user, event_id, Scope.WRITE)
-        return await self.store.shares.of_event(event_id)
-
-    async def share_event(
-        self, user: User, event_id: int, with_user: str, role: ShareRole
-    ) -> list[Share]:
-        """Share the event (or workflow) with the user named ``with_user`` as ``role``
-        (replacing an earlier share); the event's shares after."""
-        event = await self.get_event(user, event_id, Scope.WRITE)
-        try:
-            other = await self.store.users.by_name(with_user)
-        except NotFoundError:
-            raise InvalidInputError(
-                f"user: no user is named {with_user!r} (share with an existing user)"
-            ) from None
-        if other.id == event.owner_id:
-            raise InvalidInputError(f"user: {with_user!r} owns event {event_id} already")
-        if role is ShareRole.OPERATOR and not ROLE_SCOPES[other.role] >= {Scope.RUN}:
-            raise InvalidInputError(
-                f"role: {with_user!r} is a {other.role.value}, who only reads: share as viewer"
-            )
-        await self.store.shares.put(event_id, other.id, role, self.clock())
-        await self._audit_share(AuditAction.SHARE_ADD, user, event_id, with_user, role.value)
-        return await self.store.shares.of_event(event_id)
-
-    async def unshare_event(self, user: User, event_id: int, with_user: str) -> None:
-        await self.get_event(user, event_id, Scope.WRITE)
-        other = await self.accounts.named(with_user)
-        if not await self.store.shares.remove(event_id, other.id):
-            raise NotFoundError(f"event {event_id} is not shared with {with_user!r}")
-        await self._audit_share(AuditAction.SHARE_REMOVE, user, event_id, with_user, None)
-
-    async def _audit_share(
-        self, action: AuditAction, user: User, event_id: int, with_user: str, role: str | None
-    ) -> None:
-        await self.store.audit.record(
-            action,
-            at=self.clock(),
-            actor_id=user.id,
-            actor=user.name,
-            target=f"event {event_id}",
-            detail={"user": with_user, "role": role},
-        )
-
-    # the audit log
-
-    async def audit_log(
-        self,
-        user: User,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        before_id: int | None = None,
-        limit: int = 100,
-    ) -> list[AuditEntry]:
-        """Entries newest first, for administrators; filtered by the acting user's name, the
-        action, and time."""
-        await self.policy.require_admin(user, "read the audit log")
-        actor_id = None if actor is None else (await self.accounts.named(actor)).id
-        if action is not None and action not in set(AuditAction):
-            known = ", ".join(a.value for a in AuditAction)
-            raise InvalidInputError(f"action: {action!r} is not recorded: use one of {known}")
-        return await self.store.audit.find(
-            actor_id=actor_id,
-            action=action,
-            since=since,
-            until=until,
-            before_id=before_id,
-            limit=limit,
-        )
-
-    async def prune_records(self, retention: timedelta) -> int:
-        """Delete one bounded batch of audit entries older than ``retention``, and lapsed
-        sessions and old login failures; how many audit entries went."""
-        now = self.clock()
-        pruned = await self.store.audit.prune(now - retention)
-        await self.store.sessions.prune(now, self.accounts.rules.session_idle)
-        await self.store.login_failures.prune(now - timedelta(days=1))
-        return pruned
 
     # workflows
 

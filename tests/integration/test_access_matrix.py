@@ -175,9 +175,9 @@ async def make_world(service: Service, http: httpx.AsyncClient) -> World:
     event = await service.create_event(owner, script_event())
     workflow = await service.create_event(owner, workflow_event(workflow_graph({"only": event.id})))
     for target in (event.id, workflow.id):
-        await service.share_event(owner, target, viewer.name, ShareRole.VIEWER)
-        await service.share_event(owner, target, operator.name, ShareRole.OPERATOR)
-        await service.share_event(owner, target, reader.name, ShareRole.VIEWER)
+        await service.sharing.share(owner, target, viewer.name, ShareRole.VIEWER)
+        await service.sharing.share(owner, target, operator.name, ShareRole.OPERATOR)
+        await service.sharing.share(owner, target, reader.name, ShareRole.VIEWER)
     execution = await service.run_event(owner, event.id)
     run = await service.run_event(owner, workflow.id)
     users = {"owner": owner, "admin": admin, "viewer": viewer, "operator": operator}

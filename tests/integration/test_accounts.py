@@ -241,7 +241,7 @@ async def test_the_audit_log_records_and_filters_for_admins(
     clock.advance(days=91)
     await service.store.audit.record("auth.login", at=clock.now, actor="late")
     before = len(await service.store.audit.find(limit=1000))
-    pruned = await service.prune_records(timedelta(days=90))
+    pruned = await service.audit.prune(timedelta(days=90))
     assert pruned == before - 1
     left = (await http.get(f"{V1}/audit", headers=admin)).json()
     assert [entry["actor"] for entry in left][-1] == "late"
