@@ -226,6 +226,10 @@ class Worker:
         runner = self._runners[event.kind]
         try:
             secrets = await self.store.variables.secret_values(event.owner_id, self.clock())
+        except StorageError as exc:  # the database away: the run never started, give it back
+            reason = f"could not read its owner's secrets: {exc.message}"
+            return await self._recorder.release(execution, NotStarted(reason)), None
+        try:
             masker = self._maskers[execution.id] = Masker(secrets.values())
             job = runner.prepare(execution, event, secrets)
         except CroniumError as exc:
