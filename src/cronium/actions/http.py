@@ -9,7 +9,9 @@ allows private networks (``CRONIUM_HTTP_ALLOW_PRIVATE``), a request whose host r
 loopback, private, link-local or otherwise reserved address is refused. The address checked is
 the address connected to (the request goes to the resolved IP, with the name kept for the
 ``Host`` header and TLS), so a name cannot resolve one way for the check and another for the
-connection. Redirects are followed (at most five), each one checked the same way.
+connection. Redirects are followed (at most five), each one checked the same way. Tool
+actions (``cronium.actions.deliver``) go through the same checks: :func:`send_pinned` for
+their HTTP requests, :func:`checked_addresses` for an SMTP server.
 """
 
 from __future__ import annotations
@@ -39,10 +41,19 @@ MAX_REDIRECTS = 5
 CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 REDIRECTS = (301, 302, 303, 307, 308)
 Log = Callable[[Stream, str], None]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class RequestRefusedError(CroniumError):
     """The request may not be made (its destination is not allowed)."""
+
+
+class UnresolvableHostError(RequestRefusedError):
+    """The request's host name does not resolve; ``temporary`` if the resolver said so."""
+
+    def __init__(self, message: str, *, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +171,7 @@ async def _exchange(
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             started = time.monotonic()
-            response = await _send(client, method, url, headers, content, egress)
+            response = await send_pinned(client, method, url, headers, content, egress)
             try:
                 elapsed = (time.monotonic() - started) * 1000
                 log("stdout", f"{method} {url} -> {response.status_code} in {elapsed:.0f} ms")
@@ -177,14 +188,14 @@ async def _exchange(
                         method, content = "GET", None
                         headers.pop("Content-Type", None)
                     continue
-                body, truncated = await _read_capped(response, max_body)
+                body, truncated = await read_capped(response, max_body)
                 return _output(response, body, truncated)
             finally:
                 await response.aclose()
     raise RequestRefusedError(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
 
 
-async def _send(
+async def send_pinned(
     client: httpx.AsyncClient,
     method: str,
     url: str,
@@ -192,7 +203,9 @@ async def _send(
     content: bytes | None,
     egress: EgressPolicy,
 ) -> httpx.Response:
-    """Send to each checked address of the URL's host in turn, until one connects."""
+    """Send to each checked address of the URL's host in turn, until one connects (the name
+    kept for the Host header and TLS); RequestRefusedError if the egress policy refuses one
+    of them. The response is streamed: the caller reads and closes it."""
     targets, host = await _pinned(url, egress)
     failure: httpx.ConnectError | None = None
     for target in targets:
@@ -233,24 +246,34 @@ async def _pinned(url: str, egress: EgressPolicy) -> tuple[list[str], str]:
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise RequestRefusedError(f"cannot resolve {host}: {exc.strerror}") from exc
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    for address in addresses:
-        refusal = egress.address_refusal(host, address, _kind(address))
-        if refusal is not None:
-            raise RequestRefusedError(refusal)
     targets = []
-    for address in dict.fromkeys(addresses):
+    for address in await checked_addresses(host, port, egress):
         literal = f"[{address}]" if address.version == 6 else str(address)
         netloc = f"{literal}:{parts.port}" if parts.port else literal
         targets.append(urlunsplit(parts._replace(netloc=netloc)))
     return targets, f"{host}:{parts.port}" if parts.port else host
 
 
-def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+async def checked_addresses(host: str, port: int, egress: EgressPolicy) -> list[IPAddress]:
+    """The distinct addresses ``host`` resolves to, to connect to rather than the name (so
+    that it cannot resolve one way for the check and another for the connection);
+    RequestRefusedError if the egress policy refuses any of them, UnresolvableHostError if
+    it does not resolve."""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnresolvableHostError(
+            f"cannot resolve {host}: {exc.strerror}", temporary=exc.errno == socket.EAI_AGAIN
+        ) from exc
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+    for address in addresses:
+        refusal = egress.address_refusal(host, address, _kind(address))
+        if refusal is not None:
+            raise RequestRefusedError(refusal)
+    return list(dict.fromkeys(addresses))
+
+
+def _kind(address: IPAddress) -> str | None:
     """Which kind of non-public address ``address`` is (loopback, private...); None for a
     public one."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
@@ -266,7 +289,8 @@ def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     return next((name for name, matches in checks if matches), None)
 
 
-async def _read_capped(response: httpx.Response, max_body: int) -> tuple[bytes, bool]:
+async def read_capped(response: httpx.Response, max_body: int) -> tuple[bytes, bool]:
+    """The start of the response's body, at most ``max_body`` bytes, and whether it was cut."""
     chunks, size = [], 0
     async for chunk in response.aiter_bytes():
         chunks.append(chunk)
