@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cronium.accounts import IssuedToken
+from cronium.crypto import Keyring
 from cronium.domain.user import User
 from cronium.errors import SandboxUnavailableError
 from cronium.sandbox import create_backend
@@ -85,8 +86,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
+    """The store of a fresh database, with a deployment key of its own (secrets and tools)."""
     engine = create_engine(database_url)
-    yield Store(engine)
+    yield Store(engine, Keyring(os.urandom(32)))
     await engine.dispose()
 
 

@@ -85,6 +85,10 @@ class NotAvailableError(CroniumError):
     """A feature this server does not offer (yet): the message says which."""
 
 
+class DeliveryFailedError(CroniumError):
+    """A message could not be delivered through a tool (after its retries)."""
+
+
 class InvalidTransitionError(CroniumError):
     """An execution state change that the state machine does not allow."""
 

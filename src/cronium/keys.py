@@ -51,7 +51,7 @@ class Encrypted(Protocol):
 def encrypted_stores(store: Store) -> list[Encrypted]:
     """Every repository holding ciphertexts: what the start-up check reads and a rotation
     rewrites. A new table of encrypted values is added here."""
-    return [store.variables]
+    return [store.variables, store.tools]
 
 
 def keyring_for(settings: Settings) -> Keyring:

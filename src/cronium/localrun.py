@@ -136,12 +136,15 @@ def _runtime_server(database_url: str, settings: Settings, keyring: Keyring) -> 
         calls_per_minute=settings.runtime_rate_limit,
     )
     state = StateDir(settings.state_dir, group=settings.sandbox_uids.group)
+    worker = WorkerSettings.from_settings(settings)
     return RuntimeServer(
         database_url,
         limits=limits,
         keyring=keyring,
         state=state,
         max_depth=settings.json_max_depth,
+        egress=worker.egress,
+        delivery=worker.delivery,
     )
 
 

@@ -3,7 +3,8 @@
 A :class:`Runner` turns a claimed execution into what to run (``prepare``; a CroniumError if
 policy forbids it) and runs it like a sandbox backend does (``run(job, on_output, cancel) ->
 SandboxResult``). Scripts run in sandboxes (:class:`ScriptRunner`), HTTP requests are made by
-the worker itself (:class:`~cronium.actions.http.HttpRunner`); :func:`runners_for` is the
+the worker itself (:class:`~cronium.actions.http.HttpRunner`), and so are tool events'
+messages (:class:`~cronium.actions.tool_event.ToolRunner`); :func:`runners_for` is the
 table the worker picks from by the event's kind.
 """
 
@@ -15,6 +16,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar
 
 from cronium.actions.http import HttpRunner
+from cronium.actions.tool_event import ToolRunner
+from cronium.delivery import Sender
 from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution
 from cronium.errors import NotFoundError, PermissionDeniedError
@@ -153,6 +156,7 @@ def runners_for(
     runtime: RuntimeServer | None,
     worker_id: str,
     clock: Clock,
+    sender: Sender,
 ) -> Mapping[EventKind, Runner[Any]]:
     """The runner of each kind of event a worker is handed (a workflow run is started by the
     store, never handed out: its nodes are events of these kinds)."""
@@ -163,4 +167,5 @@ def runners_for(
         EventKind.HTTP: HttpRunner(
             max_body=settings.http_max_body, egress=settings.egress, clock=clock
         ),
+        EventKind.TOOL: ToolRunner(sender, clock),
     }

@@ -19,6 +19,7 @@ from cronium.accounts import AccountRules, IssuedToken
 from cronium.api.access import AccessLog
 from cronium.api.app import create_app
 from cronium.crypto import Keyring
+from cronium.delivery import Sender
 from cronium.errors import SandboxUnavailableError
 from cronium.keys import check_keys, keyring_for
 from cronium.logs import fields
@@ -82,12 +83,15 @@ def build_runtime(settings: Settings, keyring: Keyring | None = None) -> Runtime
         calls_per_minute=settings.runtime_rate_limit,
     )
     state = StateDir(settings.state_dir, group=settings.sandbox_uids.group)
+    worker = WorkerSettings.from_settings(settings)
     return RuntimeServer(
         settings.database_url_value,
         limits=limits,
         keyring=keyring,
         state=state,
         max_depth=settings.json_max_depth,
+        egress=worker.egress,
+        delivery=worker.delivery,
     )
 
 
@@ -112,7 +116,9 @@ def service_for(settings: Settings, store: Store) -> Service:
         session_max=timedelta(days=settings.session_max_days),
         login_attempts=settings.login_attempts,
     )
-    return Service(store, allow_egress=settings.allow_egress, rules=rules)
+    worker = WorkerSettings.from_settings(settings)
+    sender = Sender(store, worker.egress, worker.delivery, utcnow)
+    return Service(store, allow_egress=settings.allow_egress, rules=rules, sender=sender)
 
 
 def chores_for(settings: Settings, service: Service) -> tuple[Callable[[], Awaitable[object]], ...]:

@@ -14,8 +14,10 @@ from typing import Any
 
 from cronium.accounts import AccountRules, Accounts
 from cronium.audit import AuditLog, admin_use_recorder
+from cronium.delivery import Sender
 from cronium.domain import settings as declared
-from cronium.domain.action import Action
+from cronium.domain.action import Action, ToolCall
+from cronium.domain.delivery import DeliveryRules
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
 from cronium.domain.execution import Execution
@@ -35,6 +37,7 @@ from cronium.policy import Policy
 from cronium.sharing import Sharing
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
 from cronium.tokens import hash_token
+from cronium.tools import ToolService
 from cronium.variables import VariableService
 
 Clock = Callable[[], datetime]
@@ -57,6 +60,7 @@ class Service:
         on_enqueue: Callable[[], None] | None = None,
         allow_egress: bool = False,
         rules: AccountRules | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self.store = store
         self.allow_egress = allow_egress
@@ -67,6 +71,8 @@ class Service:
         self.audit = AuditLog(store, clock, self.policy, self.accounts.rules.session_idle)
         self.sharing = Sharing(store, clock, self.policy, self.accounts)
         self.variables = VariableService(store, clock)
+        sender = sender or Sender(store, EgressPolicy(allow_egress), DeliveryRules(), clock)
+        self.tools = ToolService(store, clock, self.policy, sender)
         self.following = LogFollowing(store)
 
     async def authenticate(self, secret: str) -> User:
@@ -83,6 +89,7 @@ class Service:
         self.policy.require(user, Scope.WRITE, "create events")
         self.check_network(fields.network)
         await self._check_actions(user, fields.actions)
+        await self.tools.check_calls(user.id, fields.actions, fields.tool_action)
         if fields.workflow is not None:
             await self._check_nodes(user, fields.workflow)
         return await self.store.events.create(user.id, fields, self.clock())
@@ -110,9 +117,12 @@ class Service:
         return await self.store.events.all(user.id)
 
     async def update_event(self, user: User, event_id: int, changes: EventChanges) -> Event:
-        await self.get_event(user, event_id, Scope.WRITE)
+        event = await self.get_event(user, event_id, Scope.WRITE)
         self.check_network(changes.get("network"))
         await self._check_actions(user, changes.get("actions") or ())
+        await self.tools.check_calls(
+            event.owner_id, changes.get("actions") or (), changes.get("tool_action")
+        )
         if changes.get("workflow") is not None:
             await self._check_nodes(user, changes.get("workflow"))
 
@@ -148,15 +158,20 @@ class Service:
 
     async def restore_event_version(self, user: User, event_id: int, version: int) -> Event:
         """Bring back the script and settings of ``version`` (a new version)."""
-        await self.get_event(user, event_id, Scope.WRITE)
+        event = await self.get_event(user, event_id, Scope.WRITE)
         old = await self.store.events.version(event_id, version)
         self.check_network(old.settings.get("network"))
         actions = tuple(Action.from_json(a) for a in old.settings.get("actions") or ())
         await self._check_actions(user, actions)
+        stored_call = old.settings.get("tool_action")
+        call = None if stored_call is None else ToolCall.from_json(stored_call)
+        await self.tools.check_calls(event.owner_id, actions, call)
         return await self.store.events.restore(event_id, version, self.clock())
 
     async def _check_actions(self, user: User, actions: tuple[Action, ...]) -> None:
         for action in actions:
+            if action.event_id is None:
+                continue  # a message: see ToolService.check_calls
             try:
                 await self.get_event(user, action.event_id, Scope.WRITE)
             except (NotFoundError, PermissionDeniedError) as exc:
@@ -371,6 +386,16 @@ def _check_kind_of_change(event: Event, changes: EventChanges) -> None:
         )
     if event.kind is EventKind.WORKFLOW and code:
         raise InvalidInputError(f"event {event.id} is a workflow: it has no script")
+    if event.kind is not EventKind.TOOL and changes.get("tool_action") is not None:
+        raise InvalidInputError(
+            f"event {event.id} is a {event.kind.value} event: it has no tool_action (create a "
+            "tool event instead)"
+        )
+    if event.kind is EventKind.TOOL and code:
+        raise InvalidInputError(
+            f"event {event.id} sends a message through a tool: it has no script (change its "
+            "tool_action)"
+        )
 
 
 SETTINGS = declared.by_name(EventSettings)

@@ -23,6 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from cronium.domain.delivery import DeliveryRules
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.worker import DEFAULT_LEASE
 from cronium.errors import ConfigurationError
@@ -135,6 +136,24 @@ class Settings(BaseSettings):
         default=HTTP_MAX_BODY_DEFAULT,
         ge=1024,
         description="Most bytes of an HTTP-request event's response body kept in its output.",
+    )
+    delivery_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Attempts of a message through a tool (Slack, email...) before it fails.",
+    )
+    delivery_backoff: float = Field(
+        default=2.0,
+        ge=0.01,
+        le=3600,
+        description="Seconds before a message's second attempt; doubled after each failure.",
+    )
+    delivery_backoff_max: float = Field(
+        default=300.0, ge=0.01, le=86400, description="Most seconds between two attempts."
+    )
+    delivery_timeout: float = Field(
+        default=30.0, ge=1, le=600, description="Seconds one attempt of a message may take."
     )
     worker_concurrency: int | None = Field(
         default=None,
@@ -348,6 +367,7 @@ class WorkerSettings:
     output_max_lines: int = DEFAULT_OUTPUT_LINES
     http_max_body: int = HTTP_MAX_BODY_DEFAULT
     egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
+    delivery: DeliveryRules = dataclasses.field(default_factory=DeliveryRules)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerSettings:
@@ -364,5 +384,11 @@ class WorkerSettings:
             http_max_body=settings.http_max_body,
             egress=EgressPolicy(
                 allow_egress=settings.allow_egress, allow_private=settings.http_allow_private
+            ),
+            delivery=DeliveryRules(
+                attempts=settings.delivery_attempts,
+                backoff_seconds=settings.delivery_backoff,
+                backoff_max_seconds=settings.delivery_backoff_max,
+                timeout_seconds=settings.delivery_timeout,
             ),
         )

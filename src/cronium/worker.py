@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cronium.delivery import Outbox, Sender
 from cronium.domain.event import Event, EventKind
 from cronium.domain.execution import Execution, ExecutionStatus, status_of_run
 from cronium.domain.worker import WorkerInfo
@@ -42,7 +43,7 @@ from cronium.sandbox.spec import SandboxBackend, SandboxResult
 from cronium.service import Clock, utcnow
 from cronium.settings import WorkerSettings
 from cronium.storage import RunRecord, Store
-from cronium.storage.transactions import CANCEL_CHANNEL, QUEUE_CHANNEL
+from cronium.storage.transactions import CANCEL_CHANNEL, DELIVERY_CHANNEL, QUEUE_CHANNEL
 from cronium.supervision import Health
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,15 @@ class Worker:
     _maskers: dict[int, Masker] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
+        sender = Sender(self.store, self.settings.egress, self.settings.delivery, self.clock)
+        self.outbox = Outbox(sender)
         self._runners = runners_for(
             self.backend,
             self.settings,
             runtime=self.runtime,
             worker_id=self.worker_id,
             clock=self.clock,
+            sender=sender,
         )
         self._recorder = Recorder(self.store, self.worker_id, self.clock)
 
@@ -295,8 +299,9 @@ class Worker:
         return record
 
     async def _store_end(self, execution: Execution, record: RunRecord, logs: LogWriter) -> Ended:
-        """The last lines and the result, in one transaction."""
-        return await self._recorder.record(
+        """The last lines and the result, in one transaction (its actions' messages are sent
+        by the outbox)."""
+        ended = await self._recorder.record(
             lambda: self.store.queue.record_and_continue(
                 execution.id,
                 self.worker_id,
@@ -308,6 +313,8 @@ class Worker:
             ),
             (execution, None),
         )
+        self.outbox.wake()
+        return ended
 
     def _failed(self, reason: str) -> RunRecord:
         return RunRecord(status=ExecutionStatus.FAILED, finished_at=self.clock(), error=reason)
@@ -338,8 +345,11 @@ class Worker:
             self.health.adopt(self.runtime.health)
         await self.register()
         listener = self.health.loop("worker notifications")
-        async with self.store.listen([QUEUE_CHANNEL, CANCEL_CHANNEL], self._on_notify, listener):
+        channels = [QUEUE_CHANNEL, CANCEL_CHANNEL, DELIVERY_CHANNEL]
+        async with self.store.listen(channels, self._on_notify, listener):
             control = asyncio.create_task(self._control_loop())
+            outbox = asyncio.create_task(self.outbox.run())
+            self.health.adopt(self.outbox.health)
             stopper = asyncio.create_task(stop.wait())
             try:
                 while not stop.is_set():
@@ -347,9 +357,10 @@ class Worker:
             finally:
                 stopper.cancel()
                 await self._drain(tasks, stop_now)
-                control.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await control
+                for loop in (control, outbox):
+                    loop.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await loop
         await asyncio.to_thread(self.backend.close)
         try:
             await self.store.workers.stop(self.worker_id, self.clock())
@@ -365,6 +376,9 @@ class Worker:
     def _on_notify(self, channel: str, payload: str) -> None:
         if channel in (QUEUE_CHANNEL, ""):  # "": the listener is back, look at once
             self.wake()
+            self.outbox.wake()
+        elif channel == DELIVERY_CHANNEL:
+            self.outbox.wake()
         elif channel == CANCEL_CHANNEL and payload.isdigit():
             self.request_cancel(int(payload))
 

@@ -123,6 +123,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", f"{V1}/variables/{{key}}"): WRITE_OWN_NAMESPACE,
     ("DELETE", f"{V1}/variables/{{key}}"): OWN_WRITE,
     ("POST", f"{V1}/variables/{{key}}/reveal"): OWN_WRITE,
+    ("GET", f"{V1}/tools"): SELF,
+    ("POST", f"{V1}/tools"): WRITE_OWN_NAMESPACE,
+    ("GET", f"{V1}/tools/{{name}}"): OWN,
+    ("PUT", f"{V1}/tools/{{name}}"): OWN_WRITE,
+    ("DELETE", f"{V1}/tools/{{name}}"): OWN_WRITE,
+    ("POST", f"{V1}/tools/{{name}}/test"): OWN_WRITE,
+    ("GET", f"{V1}/deliveries"): SELF,
+    ("GET", f"{V1}/executions/{{execution_id}}/deliveries"): READ,
     ("GET", f"{V1}/workers"): ADMIN,
     ("GET", f"{V1}/workflows"): SELF,
     ("POST", f"{V1}/workflows"): CREATE,
@@ -194,6 +202,9 @@ async def make_world(service: Service, http: httpx.AsyncClient) -> World:
     tokens["no_admin"] = (
         await accounts.issue_token(admin, name="n", expires_in=None, scopes=no_admin)
     ).secret
+    # a webhook tool named as its owner (the routes' {name}); its address is refused (loopback)
+    hook = {"url": "http://127.0.0.1:9/hook"}
+    await service.tools.add(owner, owner.name, "webhook", hook)
     put = await http.put(
         f"{V1}/variables/k",
         json={"value": 1},
@@ -249,6 +260,12 @@ def _request(world: World, method: str, path: str) -> dict[str, Any]:
         ("POST", f"{V1}/users"): {"name": unique_name("new"), "role": "user"},
         ("PATCH", f"{V1}/users/{{name}}"): {"role": "viewer"},
         ("PUT", f"{V1}/variables/{{key}}"): {"value": 2},
+        ("POST", f"{V1}/tools"): {
+            "name": unique_name("tool"),
+            "kind": "slack",
+            "credentials": {"webhook_url": "https://hooks.example.com/x"},
+        },
+        ("PUT", f"{V1}/tools/{{name}}"): {"credentials": {"url": "http://127.0.0.1:9/other"}},
         ("POST", f"{V1}/workflows"): {
             "name": unique_name(),
             "workflow": {"nodes": [{"name": "a", "event_id": world.event_id}], "edges": []},

@@ -16,6 +16,7 @@ from cronium.api.routers import (
     health,
     shares,
     tokens,
+    tools,
     users,
     variables,
     workers,
@@ -66,7 +67,7 @@ def create_app(
             503: {"model": ErrorBody, "description": "The database is unavailable."},
         },
     )
-    modules = (auth, audit, events, shares, executions, tokens, users, variables, workers)
+    modules = (auth, audit, events, shares, executions, tokens, tools, users, variables, workers)
     for module in (*modules, workflows):
         api.include_router(module.router)
     api.include_router(events.schedules)

@@ -21,7 +21,7 @@ from cronium.api.declared import to_domain
 from cronium.domain import event as ev
 from cronium.domain import schedule as sch
 from cronium.domain import settings as declared
-from cronium.domain.action import Action, ActionWhen
+from cronium.domain.action import Action, ActionWhen, ToolCall
 from cronium.domain.audit import AuditEntry
 from cronium.domain.event import Event, EventKind, EventSettings
 from cronium.domain.execution import Execution, ExecutionStatus
@@ -137,12 +137,35 @@ class WorkflowIn(Strict):
         return graph
 
 
+class ToolCallIn(Strict):
+    """One tool action: a message through one of the owner's tools (see docs/tools.md)."""
+
+    tool: str = Field(max_length=64, description="One of your tools, or a kind: slack, email...")
+    action: str = Field(max_length=64, description="send_message, send_email, or send.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The action's fields; strings may be templates."
+    )
+
+    def to_domain(self) -> ToolCall:
+        return ToolCall(self.tool, self.action, self.params)
+
+
 class ActionIn(Strict):
     when: ActionWhen = Field(description="success, failure, always, or condition (set true).")
-    event_id: int = Field(description="The event to run, with this run's output as input.")
+    event_id: int | None = Field(
+        default=None, description="The event to run, with this run's output as input."
+    )
+    notify: ToolCallIn | None = Field(default=None, description="Or: a message to send.")
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> Any:
+        if (self.event_id is None) == (self.notify is None):
+            raise ValueError("an action has either event_id (an event to run) or notify")
+        return self
 
     def to_domain(self) -> Action:
-        return Action(self.when, self.event_id)
+        notify = None if self.notify is None else self.notify.to_domain()
+        return Action(self.when, self.event_id, notify)
 
 
 # Event settings come from their one declaration (EventSettings): the API's fields are theirs.
@@ -151,6 +174,7 @@ INPUTS: dict[Any, Any] = {
     Graph: WorkflowIn,
     Schedule: ScheduleIn,
     Action: ActionIn,
+    ToolCall: ToolCallIn,
     timedelta: int,
 }
 OUTPUTS: dict[Any, Any] = {
@@ -158,6 +182,7 @@ OUTPUTS: dict[Any, Any] = {
     Graph: dict[str, Any],
     Schedule: dict[str, Any],
     Action: dict[str, Any],
+    ToolCall: dict[str, Any],
     timedelta: int,
 }
 SETTINGS = declared.by_name(EventSettings)
@@ -175,16 +200,19 @@ class _EventCreateChecks(Strict):
             EventKind.SCRIPT: ("script" in given and values["script"] is not None)
             or values["language"] is not None,
             EventKind.HTTP: values["http"] is not None,
+            EventKind.TOOL: values["tool_action"] is not None,
             EventKind.WORKFLOW: values["workflow"] is not None,
         }
         kinds = [kind for kind, there in present.items() if there]
         if len(kinds) > 1:
-            raise ValueError("give one of: language and script, http, or workflow")
+            raise ValueError("give one of: language and script, http, tool_action, or workflow")
         kind = values["kind"] if "kind" in given else None
         if kind is None:  # null, like leaving it out, means: the kind the fields give
             kind = kinds[0] if kinds else EventKind.SCRIPT
         if kind is EventKind.HTTP and values["http"] is None:
             raise ValueError("http: an HTTP-request event needs its request (method, url...)")
+        if kind is EventKind.TOOL and values["tool_action"] is None:
+            raise ValueError("tool_action: a tool event needs its action (tool, action, params)")
         if kind is EventKind.WORKFLOW and values["workflow"] is None:
             raise ValueError("workflow: a workflow needs its nodes (and edges)")
         if kind is EventKind.SCRIPT and not (values["script"] and values["language"]):

@@ -16,6 +16,7 @@ STATUS = {
     errors.RateLimitedError: (429, "rate_limited"),
     errors.NotAvailableError: (501, "not_implemented"),
     errors.InvalidTransitionError: (409, "invalid_transition"),
+    errors.DeliveryFailedError: (502, "delivery_failed"),
     errors.StorageError: (503, "storage_unavailable"),
     errors.SandboxUnavailableError: (503, "sandbox_unavailable"),
 }

@@ -27,6 +27,7 @@ for _group in (
     "retention",
     "variables",
     "secrets",
+    "tools",
 ):
     importlib.import_module(f"cronium.cli.{_group}")
 

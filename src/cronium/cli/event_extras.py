@@ -3,6 +3,7 @@ script in your editor, its webhook, and the events it runs when it ends."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -114,9 +115,20 @@ def actions_list(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The events run when this one ends, and when."""
+    """What follows when this one ends: events run and messages sent, and when."""
     actions = ApiClient(url, token).get(f"/events/{event_id}")["actions"]
-    answer_table(actions, ["when", "event_id"], as_json)
+    if as_json:
+        answer_table(actions, [], as_json)
+        return
+    rows = [{"when": a["when"], "does": _does(a)} for a in actions]
+    answer_table(rows, ["when", "does"], as_json)
+
+
+def _does(action: dict[str, Any]) -> str:
+    notify = action.get("notify")
+    if notify is None:
+        return f"run event {action['event_id']}"
+    return f"{notify['action']} through {notify['tool']} {json.dumps(notify['params'])}"
 
 
 @actions_app.command("add")
@@ -136,6 +148,42 @@ def actions_add(
         return
     _save(client, event_id, [*actions, wanted])
     out.print(f"Event {event_id} runs event {target} on {when.value} now.")
+
+
+@actions_app.command("notify")
+def actions_notify(
+    event_id: int,
+    when: Annotated[ActionWhen, typer.Argument(help="success, failure, always or condition.")],
+    tool: Annotated[str, typer.Argument(help="One of your tools, or a kind (docs/tools.md).")],
+    action: Annotated[str, typer.Argument(help="send_message, send_email or send.")],
+    params: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A param: text='{{ event.name }} failed' (repeatable)."),
+    ] = None,
+    params_json: Annotated[
+        str | None, typer.Option("--params", help="All params as one JSON object.")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Send a message through TOOL when this one ends so (params may be templates)."""
+    given: dict[str, Any] = {}
+    if params_json is not None:
+        try:
+            given = json.loads(params_json)
+        except ValueError as exc:
+            raise ClientError(f"--params is not JSON: {exc}") from None
+        if not isinstance(given, dict):
+            raise ClientError("--params must be a JSON object")
+    for param in params or []:
+        name, sep, value = param.partition("=")
+        if not sep or not name:
+            raise ClientError(f"--param {param!r}: write NAME=VALUE (text=hello)")
+        given[name] = value
+    client = ApiClient(url, token)
+    wanted = {"when": when.value, "notify": {"tool": tool, "action": action, "params": given}}
+    _save(client, event_id, [*_actions(client, event_id), wanted])
+    out.print(f"Event {event_id} sends {action} through {tool} on {when.value} now.")
 
 
 @actions_app.command("remove")

@@ -31,6 +31,9 @@ class AuditAction(StrEnum):
     USER_DISABLE = "user.disable"
     USER_ENABLE = "user.enable"
     USER_DELETE = "user.delete"
+    TOOL_CREATE = "tool.create"
+    TOOL_CHANGE = "tool.change"
+    TOOL_DELETE = "tool.delete"
 
 
 @dataclass(frozen=True, slots=True)

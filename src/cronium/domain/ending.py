@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cronium.domain.action import Action, actions_to_run
+from cronium.domain.action import Action, ToolCall, actions_to_run, notifications_to_send
 from cronium.domain.execution import ExecutionStatus, may_retry, retry_delay, should_retry
 from cronium.domain.workflow import Graph, NodeState, NodeStatus, Outcome
 
@@ -114,6 +114,7 @@ class EndPlan:
 
     retry: Retry | None = None
     actions: tuple[tuple[int, str | None], ...] = ()  # events to queue, with their pool
+    notifications: tuple[ToolCall, ...] = ()  # messages to send (deliveries to record)
     # for a node: what its run does (None when the node goes on with its retry)
     step: Step | None = None
 
@@ -134,14 +135,16 @@ def plan_end(
     step ``needs`` events the run state did not look up, plan again knowing of them."""
     retry = _retry(ending, rules, now, jitter)
     actions: tuple[tuple[int, str | None], ...] = ()
+    notifications: tuple[ToolCall, ...] = ()
     if not ending.lost:
         live = targets or {}
         names = actions_to_run(rules.actions, ending.status, ending.condition)
         actions = tuple((event_id, live[event_id]) for event_id in names if event_id in live)
+        notifications = tuple(notifications_to_send(rules.actions, ending.status, ending.condition))
     step = None
     if node is not None and run is not None and node in run.nodes and retry is None:
         step = _node_ended(node, ending, run)
-    return EndPlan(retry=retry, actions=actions, step=step)
+    return EndPlan(retry=retry, actions=actions, notifications=notifications, step=step)
 
 
 def _retry(ending: Ending, rules: Rules, now: datetime, jitter: float) -> Retry | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from cronium.domain.action import Action
+from cronium.domain.action import Action, ToolCall
 from cronium.domain.http import HttpRequest
 from cronium.domain.schedule import (
     Schedule,
@@ -53,10 +53,12 @@ class EventStatus(enum.StrEnum):
 
 
 class EventKind(enum.StrEnum):
-    """A script run in a sandbox, an HTTP request made by the worker, or a workflow of events."""
+    """A script run in a sandbox, an HTTP request made by the worker, one tool action (a
+    message sent through one of the owner's tools), or a workflow of events."""
 
     SCRIPT = "script"
     HTTP = "http"
+    TOOL = "tool"
     WORKFLOW = "workflow"
 
 
@@ -147,6 +149,7 @@ ACTIONS = Codec(
     lambda actions: [action.to_json() for action in actions],
     lambda stored: tuple(Action.from_json(action) for action in stored),
 )
+TOOL_CALL = Codec(ToolCall.to_json, ToolCall.from_json)
 TAGS = Codec(list, tuple)
 
 
@@ -184,11 +187,14 @@ class EventSettings:
         updatable=False,
         documents="none",
         codec=_enum(EventKind),
-        description="Implied by script, http or workflow.",
+        description="Implied by script, http, tool_action or workflow.",
     )
     language: Language | None = setting(None, codec=_enum(Language))
     script: str = setting("", check=_check_script, max_length=SCRIPT_MAX_BYTES)
     http: HttpRequest | None = setting(None, codec=REQUEST)
+    tool_action: ToolCall | None = setting(
+        None, codec=TOOL_CALL, description="A tool event's one action: tool, action, params."
+    )
     workflow: Graph | None = setting(None, documents="none", codec=GRAPH)
     env: dict[str, str] = setting({}, check=_check_env)
     secrets: dict[str, SecretMode] = setting(
@@ -203,6 +209,11 @@ class EventSettings:
         ),
     )
     limits: ResourceLimits = group(ResourceLimits)
+    global_helpers: bool = setting(
+        False,
+        flags=("--global-helpers",),
+        description="Python and Node scripts find the helpers as a global `cronium`, unimported.",
+    )
     network: Network = setting("none", description="none, or egress where the server allows it.")
     max_attempts: int = setting(
         1,

@@ -22,11 +22,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cronium.api.statuses import status_of
+from cronium.delivery import Sender
+from cronium.domain.action import ToolCall
 from cronium.domain.audit import AuditAction
+from cronium.domain.delivery import DeliverySource, DeliveryStatus
 from cronium.domain.variable import VariableChange, check_key
 from cronium.errors import (
     AuthenticationError,
     CroniumError,
+    DeliveryFailedError,
     InvalidInputError,
     LeaseLostError,
     NotAvailableError,
@@ -41,7 +45,6 @@ from cronium.runtime.tokens import ExecutionClaims, TokenIssuer
 from cronium.storage import Store
 from cronium.storage.variables import Writer, context_of
 
-TOOL_ACTIONS_UNAVAILABLE = "tool actions are not available yet"
 _CONVERTOR = re.compile(r":\w+}")  # a path parameter's type, as in {execution_id:int}
 
 
@@ -89,9 +92,15 @@ class RuntimeApi:
     """The endpoints, over the store, the token issuer and the registry of running executions."""
 
     def __init__(
-        self, store: Store, issuer: TokenIssuer, registry: Registry, limits: RuntimeLimits
+        self,
+        store: Store,
+        issuer: TokenIssuer,
+        registry: Registry,
+        limits: RuntimeLimits,
+        sender: Sender | None = None,
     ) -> None:
         self.store = store
+        self.sender = sender
         self.issuer = issuer
         self.registry = registry
         self.limits = limits
@@ -259,8 +268,47 @@ class RuntimeApi:
         return ok(active.context())
 
     async def tool_action(self, request: Request, active: ActiveExecution) -> Response:
-        await self.read_json(request)
-        raise NotAvailableError(TOOL_ACTIONS_UNAVAILABLE)
+        """Send a message through one of the owner's tools, now; the delivery once sent, 502
+        with the reason if it could not be (after its retries)."""
+        call = _tool_call(await self.read_json(request))
+        if self.sender is None:
+            raise NotAvailableError("tool actions are not available in this runtime API")
+        delivery = await self.sender.send_now(
+            active.owner_id, call, DeliverySource.SCRIPT, execution_id=active.execution_id
+        )
+        answer = {
+            "delivery_id": delivery.id,
+            "status": str(delivery.status),
+            "tool": delivery.tool,
+            "action": delivery.action,
+            "target": delivery.target,
+            "code": delivery.code,
+            "reply": delivery.reply,
+            "attempts": delivery.attempts,
+        }
+        if delivery.status is not DeliveryStatus.SENT:
+            reason = delivery.error or f"the service answered {delivery.code}: {delivery.reply}"
+            raise DeliveryFailedError(
+                f"the message through tool {delivery.tool!r} was not delivered after "
+                f"{delivery.attempts} attempt(s): {reason} (delivery {delivery.id})"
+            )
+        return ok(answer)
+
+
+def _tool_call(body: Any) -> ToolCall:
+    """The call a script's body asks for: ``tool``, ``action`` and ``params`` (or Cronium's
+    ``config``)."""
+    if not isinstance(body, dict):
+        raise InvalidInputError('the request body must be a JSON object with "tool" and "action"')
+    for name in ("tool", "action"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise InvalidInputError(f'"{name}" must be a non-empty string')
+    params = body.get("params", body.get("config"))
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise InvalidInputError('"params" must be a JSON object')
+    return ToolCall(body["tool"][:64], body["action"][:64], params)
 
 
 def _finite_number(text: str) -> float:

@@ -18,7 +18,7 @@ import stat
 import struct
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cronium.api.limits import BoundedRequests, Bounds
 from cronium.crypto import Keyring
+from cronium.delivery import Sender
+from cronium.domain.delivery import DeliveryRules
+from cronium.domain.egress import EgressPolicy
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH
 from cronium.errors import SandboxError
 from cronium.runtime.app import RuntimeApi, RuntimeLimits
@@ -63,8 +66,14 @@ class RuntimeServer:
         keyring: Keyring | None = None,
         state: StateDir | None = None,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        egress: EgressPolicy | None = None,
+        delivery: DeliveryRules | None = None,
     ) -> None:
+        """``egress`` and ``delivery``: what scripts' tool actions may reach, and how hard
+        they are tried."""
         self.database_url = database_url
+        self.egress = egress or EgressPolicy()
+        self.delivery = delivery or DeliveryRules()
         self.limits = limits or RuntimeLimits()
         self.issuer = TokenIssuer(key)
         self.keyring = keyring
@@ -142,7 +151,9 @@ class RuntimeServer:
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         engine = create_engine(self.database_url)
-        api = RuntimeApi(Store(engine, self.keyring), self.issuer, self.registry, self.limits).app()
+        store = Store(engine, self.keyring)
+        sender = Sender(store, self.egress, self.delivery, lambda: datetime.now(UTC))
+        api = RuntimeApi(store, self.issuer, self.registry, self.limits, sender).app()
         # bodies cut well before memory suffers (the API's own check names its limit first)
         cap = self.limits.max_payload_bytes + 1024 * 1024
         app = BoundedRequests(

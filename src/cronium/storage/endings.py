@@ -20,10 +20,11 @@ from cronium.domain.event import EventKind, EventStatus
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.logs import fields
 from cronium.metrics import NO_BACKEND, count_ended
+from cronium.storage.deliveries import Deliveries
 from cronium.storage.rows import execution_of, new_execution
 from cronium.storage.runs import apply_step, end_run, learn, locked_run, state_of
 from cronium.storage.tables import EventRow, ExecutionRow, WorkflowNodeRow
-from cronium.storage.transactions import QUEUE_CHANNEL, Unit
+from cronium.storage.transactions import DELIVERY_CHANNEL, QUEUE_CHANNEL, Unit
 
 log = logging.getLogger("cronium.storage.queue")  # the queue's state-change lines
 
@@ -125,6 +126,12 @@ async def _apply(
     if plan.actions:
         await unit.session.flush()
         await unit.notify(QUEUE_CHANNEL)
+    if plan.notifications:
+        event = await unit.event(ended.event_id)
+        if event is not None:
+            for call in plan.notifications:
+                Deliveries.add_pending(unit, event.owner_id, ended.id, call, now)
+            await unit.notify(DELIVERY_CHANNEL)
     return retry, actions
 
 
@@ -149,7 +156,7 @@ async def _queue_retry(
 
 async def _targets(unit: Unit, actions: tuple[Action, ...]) -> dict[int, str | None]:
     """The actions' events that can still be queued (not deleted or archived), with their pool."""
-    rows = await unit.events(action.event_id for action in actions)
+    rows = await unit.events(action.event_id for action in actions if action.event_id is not None)
     return {
         event_id: row.pool for event_id, row in rows.items() if row.status != EventStatus.ARCHIVED
     }

@@ -90,6 +90,21 @@ class Logs:
                 LogLine(seq=seq, stream=stream, at=at, line=line) for seq, stream, at, line in rows
             ]
 
+    async def tail(self, execution_id: int, count: int) -> list[LogLine]:
+        """The last ``count`` lines, in order."""
+        query = (
+            select(LogLineRow.seq, LogLineRow.stream, LogLineRow.at, LogLineRow.line)
+            .where(LogLineRow.execution_id == execution_id)
+            .order_by(LogLineRow.seq.desc())
+            .limit(count)
+        )
+        async with self.db.read() as session:
+            rows = list(await session.execute(query))
+        return [
+            LogLine(seq=seq, stream=stream, at=at, line=line)
+            for seq, stream, at, line in rows[::-1]
+        ]
+
     async def progress(self, execution_ids: Collection[int]) -> dict[int, LogProgress]:
         """Where the logs of ``execution_ids`` are, in one statement; executions that do not
         exist (any more) are left out."""

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cronium.crypto import Keyring
 from cronium.storage import notifications
 from cronium.storage.audit import Audit
+from cronium.storage.deliveries import Deliveries
 from cronium.storage.events import Events
 from cronium.storage.executions import Executions
 from cronium.storage.logs import Logs
@@ -28,6 +29,7 @@ from cronium.storage.runs import Runs
 from cronium.storage.schedules import Schedules
 from cronium.storage.shares import Shares
 from cronium.storage.tables import WriteProbeRow
+from cronium.storage.tools import Tools
 from cronium.storage.transactions import Database
 from cronium.storage.users import LoginFailures, Sessions, Tokens, Users
 from cronium.storage.variables import Variables
@@ -59,6 +61,8 @@ class Store:
         self.logs = Logs(self.db)
         self.workers = Workers(self.db)
         self.retention = Retention(self.db)
+        self.tools = Tools(self.db, keyring)
+        self.deliveries = Deliveries(self.db)
 
     @property
     def dialect(self) -> str:

@@ -186,6 +186,9 @@ class EventRow(Base):
     actions: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonValue, nullable=True)
     # which of the owner's secret variables the sandbox gets, and how: {KEY: "file"|"env"}
     secrets: Mapped[dict[str, str] | None] = mapped_column(JsonValue, nullable=True)
+    # a tool event's one action: {"tool", "action", "params"}
+    tool_action: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
+    global_helpers: Mapped[bool] = mapped_column(Boolean, server_default="0")
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)  # schedulers follow changes by it
@@ -322,3 +325,51 @@ class LogLineRow(Base):
     stream: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime]
     line: Mapped[str] = mapped_column(Text)
+
+
+class ToolRow(Base):
+    """A user's credentials for one service (a Slack webhook, an SMTP account...), encrypted
+    as a whole under the deployment key and bound to the row's owner and name."""
+
+    __tablename__ = "tools"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """One message sent (or to send) through a tool: its attempts and their outcome. Pending
+    ones (``due_at`` set) are the outbox that workers send from."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index(None, "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    execution_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    tool_id: Mapped[int | None] = mapped_column(ForeignKey("tools.id", ondelete="SET NULL"))
+    tool: Mapped[str] = mapped_column(String(64))  # as the caller named it
+    kind: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # action, script, event, test
+    params: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    target: Mapped[str] = mapped_column(Text, server_default="")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    code: Mapped[int | None] = mapped_column(Integer)
+    reply: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]  # the next attempt of a pending delivery
+    claimed_until: Mapped[datetime | None]  # a sender holds it until then
+    first_attempt_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

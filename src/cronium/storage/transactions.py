@@ -17,6 +17,7 @@ from cronium.storage.tables import EventRow
 
 # PostgreSQL notification channels: something was queued; a running execution was cancelled.
 QUEUE_CHANNEL = "cronium_queue"
+DELIVERY_CHANNEL = "cronium_deliveries"  # a delivery is due: its senders wake up
 CANCEL_CHANNEL = "cronium_cancel"
 
 
