@@ -89,8 +89,9 @@ def test_a_failing_event_notifies_and_its_deliveries_are_listed(
     assert cli(server, "tools", "add", "alerts", "--kind", "webhook", "--from-file",
                str(credentials)).returncode == 0  # fmt: skip
     with server.client() as client:
-        action = {"when": "failure", "notify": {"tool": "alerts", "action": "send",
-                  "params": {"body": {"event": "{{ event.name }}", "code": "{{ execution.exit_code }}"}}}}  # fmt: skip
+        body = {"event": "{{ event.name }}", "code": "{{ execution.exit_code }}"}
+        notify = {"tool": "alerts", "action": "send", "params": {"body": body}}
+        action = {"when": "failure", "notify": notify}
         event = create_event(client, name="nightly", script="exit 4", actions=[action])
         execution_id = run_event(client, event["id"])
 
