@@ -24,6 +24,13 @@ useradd --uid 1000 --gid 1000 --home-dir /workspace --no-create-home --shell /bi
 mkdir -p /workspace /run/cronium
 chown cronium:cronium /workspace
 
+# The helpers (copied to /opt/cronium next) where scripts written for Cronium look for them:
+# Bash scripts that source /usr/local/bin/cronium.sh, and ES modules, which do not read
+# NODE_PATH and find `cronium` in /node_modules from anywhere.
+mkdir -p /usr/local/bin
+ln -sf /opt/cronium/bash/cronium.sh /usr/local/bin/cronium.sh
+ln -sfn /opt/cronium/node /node_modules
+
 # No package managers, no setuid or setgid bits.
 rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     /usr/bin/apt* /usr/bin/dpkg* /usr/lib/apt /var/lib/dpkg /etc/apt \

@@ -135,7 +135,7 @@ def set_in_node(values: Mapping[str, Any]) -> str:
 def get_in_bash(keys: Sequence[str]) -> str:
     return (
         f"for key in {' '.join(keys)}; do\n"
-        '    value=$(cronium_get_variable "$key") || echo "status $? for $key"\n'
+        '    value=$(cronium_get_variable --json "$key") || echo "status $? for $key"\n'
         '    echo "$key $value"\n'
         "done\n"
     )
@@ -238,7 +238,7 @@ cronium_set_variable pretty '{
 cronium_set_variable big 9007199254740993
 for key in flag big; do cronium_get_variable $key; done
 cronium_get_variable pretty | jq -e '.a[0] == 1'
-cronium_get_variable flag | jq -r .
+cronium_get_variable --json flag
 printf '%s' '{"a": 1' | cronium_output -s
 """
 
@@ -262,8 +262,9 @@ async def test_bash_values_are_json_and_any_other_text_is_a_string(harness: Harn
             "big": 9007199254740993,
         }
     )
-    # reads print JSON as stored: exact numbers, strings quoted (jq -r takes the quotes off)
-    assert done.stdout == ['"false"', "9007199254740993", "true", "false"]
+    # reads print a string as its text and anything else as JSON as stored (exact numbers);
+    # --json prints a string's JSON too
+    assert done.stdout == ["false", "9007199254740993", "true", '"false"']
     assert done.execution.output == '{"a": 1'
 
 

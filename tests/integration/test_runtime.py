@@ -146,8 +146,10 @@ cronium_get_variable missing; echo "missing: $?"
 cronium_set_condition maybe; echo "bad condition: $?"
 """
     done = await harness.run(Language.BASH, script)
-    assert done.stdout == ['"hello"', "false", "bash", "missing: 1", "bad condition: 2"]
-    assert done.stderr == ["cronium: the condition must be true or false, not 'maybe'"]
+    assert done.stdout == ["hello", "false", "bash", "missing: 1", "bad condition: 2"]
+    assert done.stderr == [
+        "cronium: the condition must be true or false (or 1/0, yes/no, on/off), not 'maybe'"
+    ]
 
 
 async def test_node_errors_are_readable(harness: Harness) -> None:

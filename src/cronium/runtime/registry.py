@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# An event's type in Cronium's context, by the language of its script.
+EVENT_TYPES = {"bash": "BASH", "python": "PYTHON", "node": "NODEJS"}
+
 
 @dataclass(frozen=True, slots=True)
 class ActiveExecution:
@@ -32,6 +35,10 @@ class ActiveExecution:
         return None if self.worker_id is None else (self.execution_id, self.worker_id)
 
     def context(self) -> dict[str, Any]:
+        """What a script's ``event()`` answers: ours, then the same under the names of Cronium's
+        documentation (its ids are strings, its type names the language as its events do)."""
+        scheduled_at = None if self.scheduled_at is None else self.scheduled_at.isoformat()
+        kind = EVENT_TYPES.get(self.language, self.language.upper())
         return {
             "execution_id": self.execution_id,
             "event_id": self.event_id,
@@ -39,8 +46,21 @@ class ActiveExecution:
             "language": self.language,
             "attempt": self.attempt,
             "trigger": self.trigger,
-            "scheduled_at": None if self.scheduled_at is None else self.scheduled_at.isoformat(),
+            "scheduled_at": scheduled_at,
             "owner_id": self.owner_id,
+            "id": str(self.event_id),
+            "name": self.event_name,
+            "type": kind,
+            "userId": str(self.owner_id),
+            "executionId": str(self.execution_id),
+            "eventId": str(self.event_id),
+            "eventName": self.event_name,
+            "eventType": kind,
+            "metadata": {
+                "attempt": self.attempt,
+                "trigger": self.trigger,
+                "scheduledAt": scheduled_at,
+            },
         }
 
 

@@ -43,7 +43,6 @@ from cronium.sandbox.process import owner_gone, process_key
 from cronium.sandbox.seccomp import docker_profile
 from cronium.sandbox.spec import (
     RUNTIME_SOCKET,
-    SCRIPT_NAMES,
     SECRETS_DIR,
     TOKEN_FILE,
     IsolatedBackend,
@@ -72,7 +71,7 @@ def container_options(spec: SandboxSpec, bundle: Path, cgroup_parent: str | None
     memory = f"{spec.limits.memory_mb}m"
     options: dict[str, Any] = {
         "image": runner_image(spec.language),
-        "command": [INTERPRETERS[spec.language], f"/run/cronium/{SCRIPT_NAMES[spec.language]}"],
+        "command": [INTERPRETERS[spec.language], f"/run/cronium/{spec.script_name}"],
         "user": f"{spec.uid}:{spec.gid}",
         "working_dir": "/workspace",
         "environment": spec.environment(),
@@ -345,7 +344,7 @@ def _write_bundle(bundle: Path, spec: SandboxSpec) -> Path:
         path.write_text(content, encoding="utf-8")
         path.chmod(mode)
 
-    write(run / SCRIPT_NAMES[spec.language], spec.script)
+    write(run / spec.script_name, spec.script)
     if spec.runtime_socket is not None:
         # The mount point of the socket, in a directory that is read-only inside the container.
         write(run / Path(RUNTIME_SOCKET).name, "")

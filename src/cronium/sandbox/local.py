@@ -23,7 +23,7 @@ from cronium.errors import SandboxError
 from cronium.images import helpers_source
 from cronium.sandbox.process import OutputPump, supervise
 from cronium.sandbox.spec import (
-    SCRIPT_NAMES,
+    NODE_MODULES,
     OutputSink,
     SandboxBackend,
     SandboxResult,
@@ -58,14 +58,10 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 def local_environment(spec: SandboxSpec, workspace: str) -> dict[str, str]:
     """The sandbox environment, with the host's paths of the helpers and the runtime socket."""
-    helpers = helpers_source()
     env = {
-        **spec.environment(),
+        **spec.environment(str(helpers_source())),
         "HOME": workspace,
         "TMPDIR": workspace,
-        "PYTHONPATH": str(helpers / "python"),
-        "NODE_PATH": str(helpers / "node"),
-        "BASH_ENV": str(helpers / "bash" / "cronium.sh"),
     }
     if spec.runtime_socket is not None:
         env["CRONIUM_RUNTIME_API"] = f"unix://{spec.runtime_socket}"
@@ -107,8 +103,10 @@ class LocalInsecureBackend(SandboxBackend):
                 f"install it to run {spec.language} scripts"
             )
         with tempfile.TemporaryDirectory(prefix=f"cronium-{spec.execution_id}-") as workspace:
-            script = Path(workspace) / SCRIPT_NAMES[spec.language]
+            script = Path(workspace) / spec.script_name
             script.write_text(spec.script, encoding="utf-8")
+            # ES modules do not read NODE_PATH: they find `cronium` in node_modules beside them
+            (Path(workspace) / Path(NODE_MODULES).name).symlink_to(helpers_source() / "node")
             if spec.token is not None:
                 token = os.open(Path(workspace) / ".cronium-token", os.O_WRONLY | os.O_CREAT, 0o600)
                 with os.fdopen(token, "w") as file:

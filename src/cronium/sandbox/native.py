@@ -46,11 +46,12 @@ from cronium.sandbox.process import (
 )
 from cronium.sandbox.seccomp import filter_for_this_machine
 from cronium.sandbox.spec import (
+    BASH_HELPERS_LINK,
     HELPERS_DIR,
+    NODE_MODULES,
     RUNTIME_SOCKET,
     SANDBOX_GID,
     SANDBOX_UID,
-    SCRIPT_NAMES,
     SECRETS_DIR,
     TOKEN_FILE,
     IsolatedBackend,
@@ -164,6 +165,38 @@ def root_filesystem(host_root: Path = Path("/")) -> list[str]:
     return args
 
 
+def bash_helpers_link(helpers: Path, host_root: Path = Path("/")) -> list[str]:
+    """bubblewrap arguments putting the Bash helpers at /usr/local/bin/cronium.sh, over the
+    host's read-only /usr, without changing the host: a tmpfs on the deepest directory on the
+    way that the host has (/usr/local/bin, else /usr/local or /usr) holds its entries again
+    (each symlink made anew, anything else bound read-only), the directories missing and the
+    helpers' file, and is made read-only. Listed at each run: what the host installs there
+    shows at the next run, as the rest of /usr does."""
+    link = Path(BASH_HELPERS_LINK)
+    base = link.parent
+    while base != Path("/usr") and not _real_directory(host_root / base.relative_to("/")):
+        base = base.parent
+    missing = link.parent.relative_to(base).parts
+    made = missing[0] if missing else link.name  # made below, whatever the host has there
+    args = ["--perms", "0755", "--tmpfs", str(base)]
+    with os.scandir(host_root / base.relative_to("/")) as entries:
+        for entry in sorted(entries, key=lambda entry: entry.name):
+            if entry.name == made:
+                continue
+            if entry.is_symlink():
+                args += ["--symlink", os.readlink(entry.path), f"{base}/{entry.name}"]
+            else:  # gone meanwhile: nothing to show
+                args += ["--ro-bind-try", entry.path, f"{base}/{entry.name}"]
+    for depth in range(1, len(missing) + 1):
+        args += ["--dir", str(base.joinpath(*missing[:depth]))]
+    args += ["--ro-bind", str(helpers / "bash" / "cronium.sh"), str(link)]
+    return [*args, "--remount-ro", str(base)]
+
+
+def _real_directory(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
 def prepare_etc(target: Path, uid: int, gid: int, host_etc: Path = Path("/etc")) -> Path:
     """Write the sandbox's whole /etc into ``target`` once; it is bound read-only in one mount.
 
@@ -246,7 +279,7 @@ def proc_masks(host_proc: Path = Path("/proc")) -> list[str]:
 
 
 def script_path(spec: SandboxSpec) -> str:
-    return f"{SCRIPT_DIR}/{SCRIPT_NAMES[spec.language]}"
+    return f"{SCRIPT_DIR}/{spec.script_name}"
 
 
 def build_command(
@@ -280,6 +313,7 @@ def build_command(
         *system,
         "--ro-bind", str(prepared / "etc"), "/etc",
         "--ro-bind", str(prepared / "helpers"), HELPERS_DIR,
+        "--symlink", f"{HELPERS_DIR}/node", NODE_MODULES,
         "--proc", "/proc",
         *masks,
         *DEVICES,
@@ -393,7 +427,7 @@ class NativeBackend(IsolatedBackend):
     def _try_namespaces(self) -> None:
         command = [
             str(self._bwrap), "--unshare-all", "--unshare-user", "--disable-userns",
-            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID), *self._system,
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID), *self._system_with_helpers(),
             "--ro-bind", str(self._prepared / "etc"), "/etc", "--proc", "/proc", *self._masks,
             "--", "/usr/bin/true",
         ]  # fmt: skip
@@ -412,6 +446,10 @@ class NativeBackend(IsolatedBackend):
                     "user.max_user_namespaces=10000 (and, on Ubuntu, "
                     "kernel.apparmor_restrict_unprivileged_userns=0)"
                 ) from exc
+
+    def _system_with_helpers(self) -> list[str]:
+        """The system part of the root file system, with /usr/local/bin/cronium.sh."""
+        return [*self._system, *bash_helpers_link(self._prepared / "helpers")]
 
     def close(self) -> None:
         """Remove this process's prepared root (a clean stop leaves no directory behind)."""
@@ -502,7 +540,7 @@ class NativeBackend(IsolatedBackend):
                 files=files,
                 info_fd=info_write,
                 block_fd=block_read,
-                system=self._system,
+                system=self._system_with_helpers(),
                 prepared=self._prepared,
                 masks=self._masks,
             )

@@ -7,7 +7,9 @@ import abc
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +36,37 @@ SCRIPT_NAMES = {
     Language.PYTHON: "script.py",
     Language.NODE: "script.js",
 }
+ES_MODULE_NAME = "script.mjs"
+# A Node script with an import or export statement (at the start of a line) or import.meta is an
+# ES module: Node 18 reads a .js file as CommonJS only, so it is run as script.mjs. import(...)
+# is allowed in CommonJS too and does not count.
+ES_MODULE_SYNTAX = re.compile(
+    r"""^[ \t]*(?:import(?:[ \t]+[\w{*$]|[ \t]*[{*"'])|export(?:[ \t]+[\w{*$]|[ \t]*[{*]))"""
+    r"|\bimport\.meta\b",
+    re.M,
+)
+# Where the Bash helpers are too, for scripts written to source them (Cronium's documented
+# `source /usr/local/bin/cronium.sh`), and the directory that ES modules, which do not read
+# NODE_PATH, find `cronium` in from anywhere (they look in each parent's node_modules).
+BASH_HELPERS_LINK = "/usr/local/bin/cronium.sh"
+NODE_MODULES = "/node_modules"
+
+
+def helper_environment(helpers: str, global_helpers: bool) -> dict[str, str]:
+    """The variables that point a script at the helpers under ``helpers``. With
+    ``global_helpers``, ``cronium`` is a global of Python and Node scripts, no import needed
+    (Python imports a usercustomize from one more directory, Node preloads global.js); without
+    it, nothing of that is loaded."""
+    environment = {
+        "PYTHONPATH": f"{helpers}/python",
+        "NODE_PATH": f"{helpers}/node",
+        "BASH_ENV": f"{helpers}/bash/cronium.sh",
+    }
+    if global_helpers:
+        environment["PYTHONPATH"] += f":{helpers}/python/global"
+        preload = json.dumps(f"{helpers}/node/cronium/global.js")  # quoted as NODE_OPTIONS reads
+        environment["NODE_OPTIONS"] = f"--require {preload}"
+    return environment
 
 
 def passwd_of(uid: int, gid: int) -> str:
@@ -85,19 +118,26 @@ class SandboxSpec:
     # the event's secrets by key: files of SECRETS_DIR, and environment variables (never shown)
     secret_files: dict[str, str] = field(default_factory=dict, repr=False)
     secret_env: dict[str, str] = field(default_factory=dict, repr=False)
+    # `cronium` as a global of Python and Node scripts, with no import (the event's setting)
+    global_helpers: bool = False
 
-    def environment(self) -> dict[str, str]:
-        """The script's whole environment: a minimal base, the event's variables and
-        environment-mapped secrets, CRONIUM_*."""
+    @property
+    def script_name(self) -> str:
+        """The script's file name in the sandbox: a Node ES module's ends in .mjs."""
+        if self.language is Language.NODE and ES_MODULE_SYNTAX.search(self.script):
+            return ES_MODULE_NAME
+        return SCRIPT_NAMES[self.language]
+
+    def environment(self, helpers: str = HELPERS_DIR) -> dict[str, str]:
+        """The script's whole environment: a minimal base, the helpers (under ``helpers``),
+        the event's variables and environment-mapped secrets, CRONIUM_*."""
         return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "HOME": "/workspace",
             "TMPDIR": "/tmp",
             "USER": "cronium",
-            "PYTHONPATH": f"{HELPERS_DIR}/python",
-            "NODE_PATH": f"{HELPERS_DIR}/node",
-            "BASH_ENV": f"{HELPERS_DIR}/bash/cronium.sh",
+            **helper_environment(helpers, self.global_helpers),
             **self.env,
             **self.secret_env,
             **({"CRONIUM_EXECUTION_TOKEN_FILE": TOKEN_FILE} if self.token is not None else {}),

@@ -1,18 +1,28 @@
-# Cronium's runtime helpers for Bash scripts, sourced before the script runs (BASH_ENV).
+# Cronium's runtime helpers for Bash scripts, sourced before the script runs (BASH_ENV), and
+# at /usr/local/bin/cronium.sh for scripts that source them (sourcing again does nothing).
 #
 #   data=$(cronium_input)                     # JSON
 #   cronium_set_variable count 1              # VALUE as JSON: 1, false, null, {"a": 1}, "text"
 #   cronium_set_variable -s note "$text"      # -s (--string): VALUE is a string, whatever it holds
-#   count=$(cronium_get_variable count)       # JSON; empty output and status 1 if not set
+#   note=$(cronium_get_variable note)         # a string as its text, anything else as JSON;
+#                                             # empty output and status 1 if not set
 #   cronium_output '{"ok": true}'             # or: echo '{"ok": true}' | cronium_output
-#   cronium_set_condition true
+#   cronium_set_condition true                # or 1/0, yes/no, on/off
+#   cronium_send_slack_message '#ops' "done"  # through one of the owner's tools; prints the delivery
 #
 # A VALUE is JSON when it is true, false, null, a number, or starts with {, [ or " (then it must
 # be valid JSON: malformed JSON is refused, nothing stored); any other text (hello, 2024-05-01)
-# is a string. Reads print JSON as the API holds it, so that jq works on them.
+# is a string. Reads print JSON as the API holds it, so that jq works on them (but
+# cronium_get_variable prints a string as its text; -j or --json prints its JSON).
 #
 # A failure prints the API's message on stderr and returns a non-zero status: 1 for a variable
-# that is not set, 2 for a bad argument or no API, 3 for an error answer. Needs curl and jq.
+# that is not set, 2 for a bad argument or no API, 3 for an error answer, 4 when the API did not
+# answer in time (never retried: the call may have been done). Needs curl and jq.
+
+[[ ${_CRONIUM_HELPERS-} != loaded ]] || return 0
+_CRONIUM_HELPERS=loaded
+_CRONIUM_TIMEOUT=60
+_CRONIUM_TOOL_ACTION_TIMEOUT=300  # a tool action waits for the delivery, retries included
 
 _cronium_token() {  # the run's token: from its file (never on a command line)
     if [[ -n ${CRONIUM_EXECUTION_TOKEN-} ]]; then
@@ -22,8 +32,9 @@ _cronium_token() {  # the run's token: from its file (never on a command line)
     fi
 }
 
-_cronium_call() {  # METHOD PATH [BODY]
-    local method=$1 path=$2 body=${3-} socket answer status attempt
+_cronium_call() {  # METHOD PATH [BODY [TIMEOUT]]
+    local method=$1 path=$2 body=${3-} timeout=${4-$_CRONIUM_TIMEOUT} socket answer status
+    local attempt code
     if [[ ${CRONIUM_RUNTIME_API-} != unix://* ]]; then
         echo "cronium: there is no runtime API here (CRONIUM_RUNTIME_API is not set)" >&2
         return 2
@@ -31,16 +42,22 @@ _cronium_call() {  # METHOD PATH [BODY]
     command -v curl >/dev/null || { echo "cronium: the helpers need curl" >&2; return 2; }
     socket=${CRONIUM_RUNTIME_API#unix://}
     for attempt in 1 2 3 4; do
+        code=0
         if [[ -n $body ]]; then
             answer=$(printf '%s' "$body" | curl -sS --unix-socket "$socket" -X "$method" \
                 -K <(printf 'header = "Authorization: Bearer %s"\n' "$(_cronium_token)") \
-                -H 'Content-Type: application/json' --data-binary @- \
-                -w '\n%{http_code}' "http://localhost$path") || answer=$'\n000'
+                -H 'Content-Type: application/json' --data-binary @- --max-time "$timeout" \
+                -w '\n%{http_code}' "http://localhost$path") || code=$?
         else
-            answer=$(curl -sS --unix-socket "$socket" -X "$method" \
+            answer=$(curl -sS --unix-socket "$socket" -X "$method" --max-time "$timeout" \
                 -K <(printf 'header = "Authorization: Bearer %s"\n' "$(_cronium_token)") \
-                -w '\n%{http_code}' "http://localhost$path") || answer=$'\n000'
+                -w '\n%{http_code}' "http://localhost$path") || code=$?
         fi
+        if [[ $code == 28 ]]; then
+            echo "cronium: the runtime API did not answer $method $path within $timeout s" >&2
+            return 4
+        fi
+        [[ $code == 0 ]] || answer=$'\n000'
         status=${answer##*$'\n'}
         answer=${answer%$'\n'*}
         [[ $status == 000 || $status == 503 ]] || break
@@ -145,9 +162,18 @@ cronium_output() {  # [-s|--string] [VALUE] (else read from stdin)
     _cronium_call POST "$(_cronium_path output)" "{\"data\": $data}" >/dev/null
 }
 
-cronium_get_variable() {  # KEY
-    [[ $# -eq 1 ]] || { _cronium_usage cronium_get_variable KEY $#; return 2; }
-    _cronium_call GET "$(_cronium_path "variables/$1")"
+cronium_get_variable() {  # [-j|--json] KEY: a string as its text (as jq -r), anything else as JSON
+    local as=text value
+    case ${1-} in -j | --json) as=json; shift ;; esac
+    [[ $# -eq 1 ]] || { _cronium_usage cronium_get_variable '[-j|--json] KEY' $#; return 2; }
+    value=$(_cronium_call GET "$(_cronium_path "variables/$1")") || return
+    if [[ $as == json || $value != '"'* ]]; then
+        printf '%s\n' "$value"
+    elif [[ $value =~ ^\"[^\"\\]*\"$ ]]; then
+        printf '%s\n' "${value:1:${#value}-2}"  # no escapes: no need for jq
+    else
+        jq -r . <<<"$value"
+    fi
 }
 
 cronium_set_variable() {  # [-s|--string] KEY VALUE
@@ -164,20 +190,176 @@ cronium_delete_variable() {  # KEY
 
 cronium_list_variables() { _cronium_call GET "$(_cronium_path variables)"; }
 
-cronium_set_condition() {  # true|false
-    case $1 in
-        true|false) ;;
-        *) echo "cronium: the condition must be true or false, not '$1'" >&2; return 2 ;;
+cronium_variable_exists() {  # KEY: status 0 if the variable is set, 1 if not; no output
+    [[ $# -eq 1 ]] || { _cronium_usage cronium_variable_exists KEY $#; return 2; }
+    _cronium_call GET "$(_cronium_path "variables/$1")" >/dev/null
+}
+
+_CRONIUM_NUMBER='^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$'
+
+cronium_increment_variable() {  # KEY [N]: add N (default 1) to a number (not set: 0); prints it
+    local key=${1-} by=${2-1} current status=0 sum
+    [[ $# -ge 1 && $# -le 2 ]] || { _cronium_usage cronium_increment_variable 'KEY [N]' $#; return 2; }
+    if [[ ! $by =~ $_CRONIUM_NUMBER ]]; then
+        echo "cronium: cronium_increment_variable: N must be a number, not '$by'" >&2
+        return 2
+    fi
+    current=$(_cronium_call GET "$(_cronium_path "variables/$key")") || status=$?
+    case $status in 0) ;; 1) current=0 ;; *) return "$status" ;; esac
+    if [[ ! $current =~ $_CRONIUM_NUMBER ]]; then
+        echo "cronium: cronium_increment_variable: variable '$key' holds a value of type $(jq -r type <<<"$current"), not a number; nothing was stored" >&2
+        return 2
+    fi
+    if [[ $current =~ ^-?[0-9]{1,18}$ && $by =~ ^-?[0-9]{1,18}$ ]]; then
+        sum=$((current + by))  # exact: 64-bit integers
+    else
+        sum=$(jq -n "$current + $by")
+    fi
+    _cronium_call PUT "$(_cronium_path "variables/$key")" "{\"value\": $sum}" >/dev/null || return
+    printf '%s\n' "$sum"
+}
+
+cronium_append_variable() {  # KEY TEXT [SEPARATOR]: TEXT added to a string variable, after
+    # SEPARATOR (default none) unless it was empty or not set; a number or boolean counts as
+    # its JSON text, an array or object is refused
+    local key=${1-} current status=0 value
+    [[ $# -ge 2 && $# -le 3 ]] || { _cronium_usage cronium_append_variable 'KEY TEXT [SEPARATOR]' $#; return 2; }
+    current=$(_cronium_call GET "$(_cronium_path "variables/$key")") || status=$?
+    case $status in 0) ;; 1) current=null ;; *) return "$status" ;; esac
+    # the texts through files, not arguments: no limit on their length
+    value=$(jq -c --rawfile text <(printf '%s' "$2") --rawfile separator <(printf '%s' "${3-}") '
+        if . == null or . == "" then $text
+        elif type == "string" then . + $separator + $text
+        elif type == "number" or type == "boolean" then tojson + $separator + $text
+        else error("holds an \(type), not a string") end' <<<"$current" 2>&1) || {
+        echo "cronium: cronium_append_variable: variable '$key' ${value#jq: error (at <stdin>:*): }; nothing was stored" >&2
+        return 2
+    }
+    _cronium_call PUT "$(_cronium_path "variables/$key")" "{\"value\": $value}" >/dev/null
+}
+
+cronium_set_condition() {  # true|false (or 1|0, yes|no, on|off, in any case)
+    local given=${1-} condition
+    case ${given,,} in
+        true | 1 | yes | on) condition=true ;;
+        false | 0 | no | off) condition=false ;;
+        *)
+            echo "cronium: the condition must be true or false (or 1/0, yes/no, on/off), not '$given'" >&2
+            return 2
+            ;;
     esac
-    _cronium_call POST "$(_cronium_path condition)" "{\"condition\": $1}" >/dev/null
+    _cronium_call POST "$(_cronium_path condition)" "{\"condition\": $condition}" >/dev/null
 }
 
 cronium_get_condition() { _cronium_call GET "$(_cronium_path condition)"; }
 
 cronium_event() { _cronium_call GET "$(_cronium_path context)"; }
 
-cronium_execute_tool_action() {  # TOOL ACTION [PARAMS_JSON]
-    local params=${3-'{}'}
-    _cronium_call POST /tool-actions/execute \
-        "$(jq -cn --arg t "$1" --arg a "$2" --argjson p "$params" '{tool: $t, action: $a, params: $p}')"
+cronium_event_field() {  # FIELD: one field of the context (a dotted path: metadata.attempt), a
+    # string as its text and anything else as JSON; status 1 if there is no such field
+    local context
+    [[ $# -eq 1 ]] || { _cronium_usage cronium_event_field FIELD $#; return 2; }
+    context=$(cronium_event) || return
+    jq -r --arg path "$1" '($path | split(".")) as $at
+        | if any(paths; . == $at) then getpath($at) | if type == "string" then . else tojson end
+          else "" | halt_error(1) end' <<<"$context"
 }
+
+cronium_info() {  # the run's context, one "key: value" line each
+    local context
+    context=$(cronium_event) || return
+    jq -r 'to_entries[] | "\(.key): \(.value | if type == "string" then . else tojson end)"' \
+        <<<"$context"
+}
+
+_cronium_options() {  # FUNCTION JSON: JSON if it is an object, else say why not
+    if ! jq -e 'type == "object"' <<<"$2" >/dev/null 2>&1; then
+        echo "cronium: $1: the options must be a JSON object, not '$2'" >&2
+        return 2
+    fi
+}
+
+_cronium_send() {  # FUNCTION KIND ACTION PARAMS_JSON [OPTIONS_JSON]: the options merged into
+    # the params; "tool" among them names the tool to use in place of the kind's
+    local caller=$1 kind=$2 action=$3 params=$4 options=${5-'{}'} body
+    _cronium_options "$caller" "$options" || return
+    body=$(jq -c --arg kind "$kind" --arg action "$action" --argjson options "$options" \
+        '{tool: ($options.tool // $kind), action: $action, params: (. + ($options | del(.tool)))}' \
+        <<<"$params") || return 2
+    _cronium_call POST /tool-actions/execute "$body" "$_CRONIUM_TOOL_ACTION_TIMEOUT"
+}
+
+_cronium_flags() {  # FLAG... : Cronium's flags (--cc a,b --html...) as a JSON object of options
+    local options='{}' name
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --cc | --bcc)
+                name=${1#--}
+                options=$(jq -c --arg n "$name" --arg v "${2-}" \
+                    '.[$n] = ($v | split(",") | map(gsub("^ +| +$"; "")))' <<<"$options")
+                shift 2 ;;
+            --html) options=$(jq -c '.html = true' <<<"$options"); shift ;;
+            --username | --icon-emoji | --icon-url)
+                name=${1#--}
+                options=$(jq -c --arg n "${name//-/_}" --arg v "${2-}" '.[$n] = $v' <<<"$options")
+                shift 2 ;;
+            --embed)
+                options=$(jq -c --argjson e "${2-null}" '.embeds = [$e]' <<<"$options") || return 2
+                shift 2 ;;
+            *) echo "cronium: unknown option '$1'" >&2; return 2 ;;
+        esac
+    done
+    printf '%s' "$options"
+}
+
+_cronium_send_with() {  # FUNCTION KIND ACTION PARAMS_JSON [OPTIONS_JSON | FLAG...]
+    local caller=$1 kind=$2 action=$3 params=$4 options
+    shift 4
+    if [[ $# -eq 0 || $1 == -* ]]; then
+        options=$(_cronium_flags "$@") || return 2
+    elif [[ $# -eq 1 ]]; then
+        options=$1
+    else
+        echo "cronium: $caller takes one OPTIONS_JSON after its arguments, not $# more" >&2
+        return 2
+    fi
+    _cronium_send "$caller" "$kind" "$action" "$params" "$options"
+}
+
+cronium_send_email() {  # TO SUBJECT BODY [OPTIONS_JSON | --cc A,B --bcc C --html]
+    [[ $# -ge 3 ]] || { _cronium_usage cronium_send_email 'TO SUBJECT BODY [OPTIONS_JSON]' $#; return 2; }
+    local params
+    params=$(jq -cn --arg to "$1" --arg subject "$2" --rawfile body <(printf '%s' "$3") \
+        '{to: $to, subject: $subject, body: $body}')
+    _cronium_send_with cronium_send_email email send_email "$params" "${@:4}"
+}
+
+cronium_send_slack_message() {  # CHANNEL TEXT [OPTIONS_JSON | --username U --icon-emoji E]
+    [[ $# -ge 2 ]] || { _cronium_usage cronium_send_slack_message 'CHANNEL TEXT [OPTIONS_JSON]' $#; return 2; }
+    local params
+    params=$(jq -cn --arg channel "$1" --rawfile text <(printf '%s' "$2") \
+        '{channel: $channel, text: $text}')
+    _cronium_send_with cronium_send_slack_message slack send_message "$params" "${@:3}"
+}
+
+cronium_send_discord_message() {  # CHANNEL_ID CONTENT [OPTIONS_JSON | --embed JSON]
+    [[ $# -ge 2 ]] || { _cronium_usage cronium_send_discord_message 'CHANNEL_ID CONTENT [OPTIONS_JSON]' $#; return 2; }
+    local params
+    params=$(jq -cn --arg id "$1" --rawfile content <(printf '%s' "$2") \
+        '{channel_id: $id, content: $content}')
+    _cronium_send_with cronium_send_discord_message discord send_message "$params" "${@:3}"
+}
+
+cronium_execute_tool_action() {  # TOOL ACTION [PARAMS_JSON]
+    [[ $# -ge 2 && $# -le 3 ]] || { _cronium_usage cronium_execute_tool_action 'TOOL ACTION [PARAMS_JSON]' $#; return 2; }
+    local params=${3-'{}'} body
+    _cronium_options cronium_execute_tool_action "$params" || return
+    body=$(jq -cn --arg t "$1" --arg a "$2" --argjson p "$params" '{tool: $t, action: $a, params: $p}')
+    _cronium_call POST /tool-actions/execute "$body" "$_CRONIUM_TOOL_ACTION_TIMEOUT"
+}
+
+# The camelCase names.
+cronium_getVariable() { cronium_get_variable "$@"; }
+cronium_setVariable() { cronium_set_variable "$@"; }
+cronium_getCondition() { cronium_get_condition "$@"; }
+cronium_setCondition() { cronium_set_condition "$@"; }

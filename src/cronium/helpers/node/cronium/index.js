@@ -1,19 +1,26 @@
 'use strict';
-// Cronium's runtime helpers for Node.js scripts: const cronium = require('cronium');
+// Cronium's runtime helpers for Node.js scripts:
 //
+//   const cronium = require('cronium');        // or: import { input, output } from 'cronium';
 //   const data = await cronium.input();
 //   await cronium.setVariable('count', 1);
 //   await cronium.output({ ok: true });
+//   await cronium.sendSlackMessage({ channel: '#ops', text: 'done' });
 //
-// Promise-based, built-in modules only. Errors reject with CroniumError, or CroniumAPIError
-// (with the status code) when the runtime API answered with an error. Connection failures and
-// 503 answers are retried with backoff.
+// The module is the class Cronium, whose instances (new Cronium(), or cronium.cronium) have
+// every function as a method. Promise-based, built-in modules only. Errors reject with
+// CroniumError; CroniumAPIError (with .status and .statusCode) when the runtime API answered
+// with an error; CroniumTimeoutError when it did not answer in time (never retried).
+// Connection failures and 503 answers are retried with backoff.
 
 const http = require('http');
 const fs = require('fs');
 
 const RETRY_DELAYS = [50, 200, 500];
 const INPUT_FILE = '/run/cronium/input.json';
+const TIMEOUT_MS = 60 * 1000;
+// A tool action waits for the delivery, retries included: the server gives it minutes.
+const TOOL_ACTION_TIMEOUT_MS = 300 * 1000;
 
 class CroniumError extends Error {
   constructor(message) {
@@ -27,7 +34,15 @@ class CroniumAPIError extends CroniumError {
     super(`${message} (HTTP ${status})`);
     this.name = 'CroniumAPIError';
     this.status = status;
+    this.statusCode = status;
     this.apiMessage = message;
+  }
+}
+
+class CroniumTimeoutError extends CroniumError {
+  constructor(message) {
+    super(message);
+    this.name = 'CroniumTimeoutError';
   }
 }
 
@@ -51,7 +66,7 @@ function settings() {
   };
 }
 
-function send(socketPath, token, method, path, payload) {
+function send(socketPath, token, method, path, payload, timeout) {
   return new Promise((resolve, reject) => {
     const headers = { Authorization: `Bearer ${token}` };
     if (payload !== undefined) {
@@ -65,6 +80,10 @@ function send(socketPath, token, method, path, payload) {
       response.on('error', reject);
     });
     request.on('error', reject);
+    request.setTimeout(timeout, () => {
+      const seconds = timeout / 1000;
+      request.destroy(new CroniumTimeoutError(`the runtime API did not answer ${method} ${path} within ${seconds} s`));
+    });
     if (payload !== undefined) request.write(payload);
     request.end();
   });
@@ -86,7 +105,7 @@ function unwrap(status, text) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function call(method, path, body) {
+async function call(method, path, body, timeout = TIMEOUT_MS) {
   const { url, token } = settings();
   if (!url.startsWith('unix://')) {
     throw new CroniumError(
@@ -101,8 +120,9 @@ async function call(method, path, body) {
     let status;
     let text;
     try {
-      [status, text] = await send(socketPath, token, method, path, payload);
+      [status, text] = await send(socketPath, token, method, path, payload, timeout);
     } catch (error) {
+      if (error instanceof CroniumTimeoutError) throw error;
       if (delay === undefined) throw new CroniumError(`cannot reach the runtime API: ${error.message}`);
       await sleep(delay);
       continue;
@@ -194,12 +214,43 @@ async function setCondition(condition) {
 
 const getCondition = () => call('GET', executionPath('condition'));
 const event = () => call('GET', executionPath('context'));
-const executeToolAction = (tool, action, params = {}) =>
-  call('POST', '/tool-actions/execute', { tool, action, params });
 
-module.exports = {
-  CroniumError,
-  CroniumAPIError,
+async function executeToolAction(tool, action, params = {}) {
+  // params: the action's parameters (Cronium's documentation calls them config)
+  const body = { tool, action, params: params || {} };
+  return call('POST', '/tool-actions/execute', body, TOOL_ACTION_TIMEOUT_MS);
+}
+
+function options(name, given) {
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new CroniumError(`${name} takes one object of options, not ${JSON.stringify(given)}`);
+  }
+  return given;
+}
+
+async function sendEmail(given) {
+  // { to, subject, body, cc, bcc, html, reply_to, attachments, tool }
+  const { to, subject, body, tool, ...rest } = options('sendEmail', given);
+  return executeToolAction(tool || 'email', 'send_email', { to, subject, body, ...rest });
+}
+
+async function sendSlackMessage(given) {
+  // { channel, text, blocks, username, icon_emoji, tool }
+  const { channel, text, tool, ...rest } = options('sendSlackMessage', given);
+  return executeToolAction(tool || 'slack', 'send_message', { channel, text, ...rest });
+}
+
+async function sendDiscordMessage(given) {
+  // { channelId (or channel_id), content, embeds, username, tool }
+  const { channelId, channel_id: channelIdAsSent, content, tool, ...rest } = options(
+    'sendDiscordMessage',
+    given,
+  );
+  const id = channelId === undefined ? channelIdAsSent : channelId;
+  return executeToolAction(tool || 'discord', 'send_message', { channel_id: id, content, ...rest });
+}
+
+const functions = {
   input,
   output,
   getVariable,
@@ -210,4 +261,23 @@ module.exports = {
   getCondition,
   event,
   executeToolAction,
+  sendEmail,
+  sendSlackMessage,
+  sendDiscordMessage,
 };
+
+// Every function as a method: new Cronium() (Cronium's documented form), or cronium.cronium.
+class Cronium {}
+Object.assign(Cronium.prototype, functions);
+const cronium = new Cronium();
+
+// The module is the class, carrying every function, the errors and the instance, so that
+// require('cronium').input(), new (require('cronium'))() and destructuring all work.
+module.exports = Object.assign(Cronium, functions, {
+  Cronium,
+  cronium,
+  default: Cronium,
+  CroniumError,
+  CroniumAPIError,
+  CroniumTimeoutError,
+});
