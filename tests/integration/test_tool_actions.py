@@ -8,6 +8,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ from cronium.storage.database import create_engine
 from cronium.storage.tables import ToolRow
 from cronium.worker import Worker
 from tests.backends import missing
-from tests.factories import script_event, unique_name
+from tests.factories import script_event, unique_name, workflow_event, workflow_graph
 from tests.loopback import Hooks, Mailbox, hooks, mailbox
 from tests.polling import until
 
@@ -63,7 +64,10 @@ class World:
 
     async def run(self, fields: EventFields, input: Any = None) -> Execution:
         event = await self.service.create_event(self.user, fields)
-        queued = await self.service.run_event(self.user, event.id, input)
+        return await self.run_existing(event.id, input)
+
+    async def run_existing(self, event_id: int, input: Any = None) -> Execution:
+        queued = await self.service.run_event(self.user, event_id, input)
         return await until(lambda: self._ended(queued.id), 60, f"execution {queued.id} ending")
 
     async def deliveries(self, execution_id: int, count: int) -> list[Delivery]:
@@ -277,3 +281,46 @@ async def test_a_private_address_is_refused_unless_allowed(world: World) -> None
     assert "CRONIUM_HTTP_ALLOW_PRIVATE" in (delivery.error or "")
     assert delivery.attempts == 1  # a refusal is not retried
     assert world.hooks.at("/private") == []
+
+
+async def test_a_tool_event_is_a_workflow_node_fed_by_the_node_before(world: World) -> None:
+    slack = await world.slack("/flow")
+    count = await world.service.create_event(
+        world.user, script_event("import cronium; cronium.output({'n': 3})", Language.PYTHON)
+    )
+    tell = await world.service.create_event(
+        world.user,
+        EventFields(
+            name=unique_name("tell"), kind=EventKind.TOOL, language=None, script="", env={},
+            tool_action=ToolCall(slack, "send_message", {"text": "{{ input.n }} rows"}),
+        ),
+    )  # fmt: skip
+    graph = workflow_graph({"count": count.id, "tell": tell.id}, ("count", "tell"))
+    flow = await world.service.create_event(world.user, workflow_event(graph))
+    run = await world.run_existing(flow.id)
+    assert run.status is ExecutionStatus.SUCCEEDED, run.error
+    assert world.hooks.at("/flow")[0].json() == {"text": "3 rows"}
+
+
+async def test_a_delivery_held_by_a_sender_that_died_is_sent_by_another(world: World) -> None:
+    """The outbox's hold: a claimed delivery nobody records is due again once it passes."""
+    slack = await world.slack("/held")
+    event = await world.service.create_event(world.user, script_event())
+    execution = await world.service.run_event(world.user, event.id)
+    now = datetime.now(UTC)
+    async with world.store.db.write() as unit:
+        call = ToolCall(slack, "send_message", {"text": "once at least"})
+        row = world.store.deliveries.add_pending(unit, world.user.id, execution.id, call, now)
+        row.claimed_until = now + timedelta(seconds=2)  # held by a sender that then died
+    await asyncio.sleep(0.5)
+    assert world.hooks.at("/held") == []  # nobody else sends it while it is held
+    (delivery,) = await until(
+        lambda: _sent(world, execution.id), 30, "the delivery sent by the worker's outbox"
+    )
+    assert delivery.attempts == 1
+    assert world.hooks.at("/held")[0].json() == {"text": "once at least"}
+
+
+async def _sent(world: World, execution_id: int) -> list[Delivery] | None:
+    found = await world.store.deliveries.for_execution(execution_id)
+    return found if found and found[0].status is DeliveryStatus.SENT else None

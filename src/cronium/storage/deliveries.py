@@ -75,14 +75,18 @@ class Deliveries:
 
     async def claim_due(self, now: datetime, hold_for: timedelta, limit: int) -> list[Delivery]:
         """Pending deliveries due by ``now`` that nobody holds, now held until ``now +
-        hold_for``; the oldest first."""
+        hold_for``; the oldest first. An empty outbox costs one read, no write."""
+        due = (
+            DeliveryRow.status == str(DeliveryStatus.PENDING),
+            DeliveryRow.due_at <= now,
+            or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now),
+        )
+        async with self.db.read() as session:
+            if (await session.scalars(select(DeliveryRow.id).where(*due).limit(1))).first() is None:
+                return []
         query = (
             select(DeliveryRow)
-            .where(
-                DeliveryRow.status == str(DeliveryStatus.PENDING),
-                DeliveryRow.due_at <= now,
-                or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now),
-            )
+            .where(*due)
             .order_by(DeliveryRow.due_at, DeliveryRow.id)
             .limit(limit)
         )
