@@ -102,6 +102,7 @@ async def send(
         start_tls=False,
         tls_context=tls_context,
         timeout=seconds,
+        local_hostname=await _local_name(),
     )
     try:
         await smtp.connect()
@@ -114,9 +115,8 @@ async def send(
             await smtp.login(credentials["username"], credentials["password"])
         sender = _specs([credentials["sender"]])[0]
         refused, reply = await smtp.send_message(message, sender=sender, recipients=recipients)
-    finally:
+    finally:  # the connection owns the socket from connect() on, and closes it
         await _close(smtp)
-        sock.close()
     if refused:
         said = "; ".join(
             f"{who}: {answer.code} {answer.message}" for who, answer in refused.items()
@@ -139,13 +139,33 @@ async def _connected(addresses: list[IPAddress], port: int, seconds: float) -> s
         except OSError as exc:  # TimeoutError too
             sock.close()
             failure = exc
+        except BaseException:
+            sock.close()
+            raise
     raise aiosmtplib.SMTPConnectError(f"cannot connect to port {port}: {failure}")
 
 
 async def _close(smtp: aiosmtplib.SMTP) -> None:
-    if not smtp.is_connected:
-        return
-    try:
-        await smtp.quit()
-    except aiosmtplib.SMTPException:
-        smtp.close()
+    """Say QUIT and close, then give the connection a moment to be closed (a TLS one says
+    close_notify first), so that its socket is not left to the garbage collector."""
+    protocol = smtp.protocol
+    if smtp.is_connected:
+        try:
+            await smtp.quit()
+        except aiosmtplib.SMTPException:
+            smtp.close()
+    smtp.close()
+    for _ in range(50):
+        if protocol is None or protocol.transport is None:
+            return
+        await asyncio.sleep(0.01)
+
+
+_names: list[str] = []
+
+
+async def _local_name() -> str:
+    """This host's name, said in EHLO (looked up once: it may take a DNS query)."""
+    if not _names:
+        _names.append(await asyncio.to_thread(socket.getfqdn))
+    return _names[0]
