@@ -119,6 +119,7 @@ class ScriptRunner:
             output_max_lines=self.settings.output_max_lines,
             secret_files=files,
             secret_env=secret_env,
+            global_helpers=event.global_helpers,
         )
 
     async def run(

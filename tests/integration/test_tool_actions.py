@@ -324,3 +324,20 @@ async def test_a_delivery_held_by_a_sender_that_died_is_sent_by_another(world: W
 async def _sent(world: World, execution_id: int) -> list[Delivery] | None:
     found = await world.store.deliveries.for_execution(execution_id)
     return found if found and found[0].status is DeliveryStatus.SENT else None
+
+
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [
+        (Language.PYTHON, "cronium.output(cronium.event()['event_name'])"),
+        (Language.NODE, "cronium.output('node').then(() => {})"),
+    ],
+)
+async def test_an_event_may_have_the_helpers_as_a_global(
+    world: World, language: Language, script: str
+) -> None:
+    done = await world.run(script_event(script, language, global_helpers=True, name="glob"))
+    assert done.status is ExecutionStatus.SUCCEEDED, done.error
+    assert done.output == ("glob" if language is Language.PYTHON else "node")
+    plain = await world.run(script_event(script, language))
+    assert plain.status is ExecutionStatus.FAILED  # no global unless the event asks
