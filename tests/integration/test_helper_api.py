@@ -3,21 +3,34 @@ real scripts in real sandboxes with the real runtime API (docs/runtime.md, "The 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from cronium.crypto import Keyring
+from cronium.delivery import Sender
+from cronium.domain.delivery import DeliveryRules, DeliverySource
+from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Language
 from cronium.domain.execution import ExecutionStatus
 from cronium.errors import SandboxUnavailableError
+from cronium.runtime.server import RuntimeServer
 from cronium.sandbox.native import NativeBackend
 from cronium.sandbox.spec import SandboxBackend
+from cronium.service import Service, utcnow
+from cronium.storage import Store
+from cronium.storage.database import create_engine
+from cronium.worker import Worker
 from tests.backends import missing
 from tests.factories import sandbox_spec
 from tests.integration import test_runtime
 from tests.integration.test_runtime import Done, Harness
+from tests.loopback import Hooks, Mailbox, hooks, mailbox
 
 harness = test_runtime.harness  # the fixture: a worker and its runtime API, per database
 
@@ -456,3 +469,163 @@ async def test_an_es_module_with_the_global_helpers_has_them_too(
     spec = sandbox_spec(script, Language.NODE, input={"n": 2}, global_helpers=True)
     result = await sandbox_backend.run(spec, lambda line: lines.append(line.text))
     assert (result.exit_code, lines) == (0, ["2 function"])
+
+
+# Tool actions: scripts send through their owner's tools to real servers on loopback
+
+
+EGRESS = EgressPolicy(allow_private=True)  # the test servers are on loopback
+QUICK = DeliveryRules(attempts=2, backoff_seconds=0.05, backoff_max_seconds=0.1, timeout_seconds=5)
+
+
+@dataclass
+class Tools:
+    harness: Harness
+    hooks: Hooks
+    mailbox: Mailbox
+
+    def payloads(self, path: str) -> list[Any]:
+        return [received.json() for received in self.hooks.at(path)]
+
+
+@pytest.fixture
+async def tools(database_url: str, sandbox_backend: SandboxBackend) -> AsyncIterator[Tools]:
+    """A worker and its runtime API that send, and an owner with a tool of each kind: Slack,
+    Discord, email and a webhook named ``hook``, all to servers on loopback."""
+    with hooks() as http, mailbox() as smtp:
+        keyring = Keyring(os.urandom(32))
+        engine = create_engine(database_url)
+        store = Store(engine, keyring)
+        service = Service(store, sender=Sender(store, EGRESS, QUICK, utcnow))
+        user, _ = await service.accounts.create_admin("owner")
+        runtime = RuntimeServer(database_url, keyring=keyring, egress=EGRESS, delivery=QUICK)
+        await asyncio.to_thread(runtime.start)
+        worker = Worker(store, sandbox_backend, runtime=runtime)
+        email = {"host": smtp.host, "port": smtp.port, "tls": "none", "sender": "c@example.com"}
+        for name, kind, credentials in (
+            ("ops-slack", "slack", {"webhook_url": f"{http.url}/slack"}),
+            ("ops-discord", "discord", {"webhook_url": f"{http.url}/discord"}),
+            ("ops-mail", "email", email),
+            ("hook", "webhook", {"url": f"{http.url}/hook"}),
+            ("broken", "webhook", {"url": http.answer("/broken", 500)}),
+        ):
+            await service.tools.add(user, name, kind, credentials)
+        try:
+            yield Tools(Harness(store, service, user, worker, runtime), http, smtp)
+        finally:
+            await asyncio.to_thread(runtime.stop)
+            await engine.dispose()
+
+
+PYTHON_SENDS = """
+import asyncio
+import cronium
+from cronium import AsyncCronium
+
+sent = cronium.send_slack_message("#ops", "deployed", username="bot")
+print(sent["status"], sent["action"], sent["attempts"])
+print(cronium.send_email(to="oncall@example.com", subject="Task Complete",
+                         body="Processed 3 items", cc="lead@example.com")["status"])
+print(cronium.send_discord_message("123", "hello", embeds=[{"title": "t"}])["status"])
+print(cronium.execute_tool_action("hook", "send", {"body": {"n": 1}})["status"])
+print(cronium.cronium.send_slack_message("#ops", "by name", tool="ops-slack")["status"])
+
+async def main():
+    async with AsyncCronium() as client:
+        print((await client.send_slack_message("#ops", "async"))["status"])
+    print((await cronium.async_send_email("a@example.com", "S", "<b>B</b>", html=True))["status"])
+
+asyncio.run(main())
+for call in (lambda: cronium.execute_tool_action("broken", "send", {"body": 1}),
+             lambda: cronium.send_slack_message("#ops", "x", tool="nothing"),
+             lambda: cronium.send_discord_message("1", "x" * 2001)):
+    try:
+        call()
+    except cronium.CroniumAPIError as error:
+        print(error.status_code, error.message.split(":")[0])
+"""
+
+NODE_SENDS = f"""
+const cronium = require('cronium');
+const Cronium = require('cronium');
+(async () => {{
+  const message = {{ channel: '#ops', text: 'deployed', username: 'bot' }};
+  const sent = await cronium.sendSlackMessage(message);
+  console.log(sent.status, sent.action, sent.attempts);
+  const mail = {{ to: 'oncall@example.com', subject: 'Task Complete', body: 'Processed 3 items',
+    cc: 'lead@example.com' }};
+  console.log((await cronium.sendEmail(mail)).status);
+  const embeds = [{{ title: 't' }}];
+  const discord = {{ channelId: '123', content: 'hello', embeds }};
+  console.log((await cronium.sendDiscordMessage(discord)).status);
+  console.log((await cronium.executeToolAction('hook', 'send', {{ body: {{ n: 1 }} }})).status);
+  const client = new Cronium();
+  const named = {{ channel: '#ops', text: 'by name', tool: 'ops-slack' }};
+  console.log((await client.sendSlackMessage(named)).status);
+  console.log((await client.sendSlackMessage({{ channel: '#ops', text: 'async' }})).status);
+  const html = {{ to: 'a@example.com', subject: 'S', body: '<b>B</b>', html: true }};
+  console.log((await cronium.sendEmail(html)).status);
+  for (const call of [
+    () => cronium.executeToolAction('broken', 'send', {{ body: 1 }}),
+    () => cronium.sendSlackMessage({{ channel: '#ops', text: 'x', tool: 'nothing' }}),
+    () => cronium.sendDiscordMessage({{ channel_id: '1', content: 'x'.repeat(2001) }}),
+  ]) {{
+    await call().catch((error) => console.log(error.statusCode, error.apiMessage.split(':')[0]));
+  }}
+}})(){FAIL_NODE}
+"""
+
+BASH_SENDS = """
+set -e
+cronium_send_slack_message "#ops" "deployed" '{"username": "bot"}' \\
+    | jq -r '"\\(.status) \\(.action) \\(.attempts)"'
+cronium_send_email oncall@example.com "Task Complete" "Processed 3 items" \\
+    --cc lead@example.com | jq -r .status
+cronium_send_discord_message 123 hello --embed '{"title": "t"}' | jq -r .status
+cronium_execute_tool_action hook send '{"body": {"n": 1}}' | jq -r .status
+cronium_send_slack_message "#ops" "by name" '{"tool": "ops-slack"}' | jq -r .status
+cronium_send_slack_message "#ops" "async" --username bot --icon-emoji :tada: >/dev/null; echo sent
+cronium_send_email a@example.com S "<b>B</b>" --html | jq -r .status
+set +e
+cronium_execute_tool_action broken send '{"body": 1}'; echo "broken: $?"
+cronium_send_slack_message "#ops" x '{"tool": "nothing"}'; echo "nothing: $?"
+cronium_send_discord_message 1 "$(printf 'x%.0s' {1..2001})"; echo "too long: $?"
+"""
+
+SENDS = {Language.PYTHON: PYTHON_SENDS, Language.NODE: NODE_SENDS, Language.BASH: BASH_SENDS}
+ERRORS = {
+    Language.PYTHON: ["502 the message through tool 'broken' was not delivered after 2 attempt(s)",
+                      "404 you have no tool named 'nothing'", "422 params.content"],
+    Language.NODE: ["502 the message through tool 'broken' was not delivered after 2 attempt(s)",
+                    "404 you have no tool named 'nothing'", "422 params.content"],
+    Language.BASH: ["broken: 3", "nothing: 3", "too long: 3"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", list(SENDS))
+async def test_scripts_send_through_their_tools_as_cronium_documents_it(
+    tools: Tools, language: Language
+) -> None:
+    done = await tools.harness.run(language, SENDS[language])
+    assert done.execution.status is ExecutionStatus.SUCCEEDED, done.stderr
+    assert done.stdout[:7] == ["sent send_message 1", *["sent"] * 6]
+    errors = [
+        line[: len(want)] for line, want in zip(done.stdout[7:], ERRORS[language], strict=True)
+    ]
+    assert errors == ERRORS[language], done.stdout
+    slack = tools.payloads("/slack")
+    assert slack[0] == {"channel": "#ops", "text": "deployed", "username": "bot"}
+    assert [payload["text"] for payload in slack] == ["deployed", "by name", "async"]
+    assert tools.payloads("/discord") == [{"content": "hello", "embeds": [{"title": "t"}]}]
+    assert tools.payloads("/hook") == [{"n": 1}]
+    assert len(tools.hooks.at("/broken")) == 2  # tried twice, then the script heard why
+    text, html = tools.mailbox.mails
+    assert (text.recipients, text.message["Subject"]) == (
+        ["oncall@example.com", "lead@example.com"],
+        "Task Complete",
+    )
+    assert text.message.get_content().strip() == "Processed 3 items"
+    assert html.message.get_content_type() == "text/html"
+    assert html.message.get_content().strip() == "<b>B</b>"
+    deliveries = await tools.harness.store.deliveries.for_execution(done.execution.id)
+    assert {delivery.source for delivery in deliveries} == {DeliverySource.SCRIPT}

@@ -257,7 +257,7 @@ for call in range({RATE_LIMIT + 5}):
     assert "CRONIUM_RUNTIME_RATE_LIMIT" in " ".join(message)
 
 
-async def test_tool_actions_answer_501_for_now(harness: Harness) -> None:
+async def test_a_tool_action_through_a_tool_the_owner_lacks_is_a_404(harness: Harness) -> None:
     script = """
 import cronium
 try:
@@ -266,7 +266,9 @@ except cronium.CroniumAPIError as error:
     print(error.status, error.message)
 """
     done = await harness.run(Language.PYTHON, script)
-    assert done.stdout == ["501 tool actions are not available yet"]
+    assert done.stdout == [
+        "404 you have no slack tool: add one with `cronium tools add NAME --kind slack`"
+    ]
 
 
 async def test_helpers_say_plainly_when_there_is_no_runtime_api(

@@ -72,7 +72,7 @@ _cronium_call() {  # METHOD PATH [BODY [TIMEOUT]]
     fi
     if [[ $status -ge 400 ]]; then
         echo "cronium: $(jq -r '.error.message // "the runtime API refused"' <<<"$answer" 2>/dev/null || echo "$answer") (HTTP $status)" >&2
-        [[ $status == 404 ]] && return 1
+        [[ $status == 404 && $path == */variables/* ]] && return 1  # not set
         return 3
     fi
     _cronium_data "$answer"
@@ -283,8 +283,10 @@ _cronium_send() {  # FUNCTION KIND ACTION PARAMS_JSON [OPTIONS_JSON]: the option
     # the params; "tool" among them names the tool to use in place of the kind's
     local caller=$1 kind=$2 action=$3 params=$4 options=${5-'{}'} body
     _cronium_options "$caller" "$options" || return
-    body=$(jq -c --arg kind "$kind" --arg action "$action" --argjson options "$options" \
-        '{tool: ($options.tool // $kind), action: $action, params: (. + ($options | del(.tool)))}' \
+    # "html": true (Cronium's --html): the body is the HTML
+    body=$(jq -c --arg kind "$kind" --arg action "$action" --argjson options "$options" '
+        {tool: ($options.tool // $kind), action: $action, params: (. + ($options | del(.tool)))}
+        | if .params.html == true then .params.html = .params.body | del(.params.body) else . end' \
         <<<"$params") || return 2
     _cronium_call POST /tool-actions/execute "$body" "$_CRONIUM_TOOL_ACTION_TIMEOUT"
 }

@@ -230,8 +230,14 @@ function options(name, given) {
 
 async function sendEmail(given) {
   // { to, subject, body, cc, bcc, html, reply_to, attachments, tool }
+  // html: true (Cronium's flag): the body is HTML
   const { to, subject, body, tool, ...rest } = options('sendEmail', given);
-  return executeToolAction(tool || 'email', 'send_email', { to, subject, body, ...rest });
+  const params = { to, subject, body, ...rest };
+  if (params.html === true) {
+    params.html = body;
+    delete params.body;
+  }
+  return executeToolAction(tool || 'email', 'send_email', params);
 }
 
 async function sendSlackMessage(given) {

@@ -402,8 +402,11 @@ class Cronium:
         **options: Any,
     ) -> Any:
         """Send an email (``options``: cc, bcc, html, reply_to, attachments) through your email
-        tool, or the tool named ``tool``."""
+        tool, or the tool named ``tool``. ``html=True`` (Cronium's flag) sends ``body`` as
+        HTML."""
         params = {"to": to, "subject": subject, "body": body, **options}
+        if params.get("html") is True:
+            params["html"] = params.pop("body")
         return self.execute_tool_action(tool or "email", "send_email", params)
 
     def send_slack_message(
