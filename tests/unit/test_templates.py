@@ -100,6 +100,15 @@ def test_a_private_attribute_is_refused(text: str) -> None:
     assert "may not read" in refusal(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['{% include "x" %}', '{% extends "x" %}', '{% import "x" as x %}', '{% from "x" import y %}'],
+)
+def test_a_template_may_not_include_or_import_another(text: str) -> None:
+    with pytest.raises(InvalidInputError, match="includes or imports another"):
+        check_template(text, "params.text")
+
+
 def test_the_sandbox_refuses_what_it_finds_unsafe_at_render_time() -> None:
     assert "is not allowed" in refusal("{{ ''|attr('__class__') }}")
     assert "is not allowed" in refusal("{{ log.lines.append('x') }}")
@@ -151,3 +160,4 @@ def test_rendering_is_bounded(text: str, reason: str) -> None:
 def test_a_bounded_template_within_its_limits_renders() -> None:
     text = "{% for i in range(100) %}{{ i }},{% endfor %}{{ 'ab' * 10 }}{{ 'x' | center(9) }}"
     assert rendered(text).endswith("99,abababababababababab    x    ")
+    assert len(rendered("{% for i in range(9000) %}{{ i % 10 }}{% endfor %}")) == 9000
