@@ -15,7 +15,7 @@ EGRESS_REFUSED = (
     "CRONIUM_ALLOW_EGRESS=true"
 )
 PRIVATE_REFUSED = (
-    "{where} a {kind} address: HTTP-request events may not reach it unless an administrator "
+    "{where} a {kind} address: HTTP requests and messages may not reach it unless an administrator "
     "sets CRONIUM_HTTP_ALLOW_PRIVATE=true"
 )
 
