@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Hooks:
     url: str
     received: list[Received] = field(default_factory=list)
     answers: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)  # seconds before answering, by path
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, path: str, *answers: int | tuple[int, dict[str, str], bytes]) -> str:
@@ -72,6 +74,7 @@ def hooks() -> Iterator[Hooks]:
                     Received(self.command, self.path, dict(self.headers.items()), body)
                 )
             status, headers, answer = state._next(self.path)
+            time.sleep(state.delays.get(self.path.split("?")[0], 0))
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -27,12 +27,11 @@ from cronium.errors import CroniumError, InvalidInputError, NotFoundError
 from cronium.masking import Masker
 from cronium.storage import Store
 from cronium.supervision import LoopHealth
-from cronium.templates import render_params
+from cronium.templates import render_params_apart
 
 log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20
-OUTBOX_BATCH = 16
 OUTBOX_POLL_SECONDS = 1.0
 
 
@@ -79,13 +78,18 @@ class Sender:
         assert found is not None
         return found
 
-    async def checked(self, owner_id: int, call: ToolCall) -> tuple[Tool, ToolCall]:
+    async def checked(
+        self, owner_id: int, call: ToolCall, *, templates: bool = True
+    ) -> tuple[Tool, ToolCall]:
         """The tool of ``call`` and the call with its action's canonical name and checked
-        params: InvalidInputError or NotFoundError before anything is sent."""
+        params (their templates compiled, unless ``templates`` is false: then their strings
+        are sent as they are, like a script's): InvalidInputError or NotFoundError before
+        anything is sent."""
         tool = await self.resolve(owner_id, call.tool)
         kind = ToolKind(tool.kind)
         action = action_name(kind, call.action)
-        return tool, ToolCall(call.tool, action, check_params(kind, action, call.params))
+        params = check_params(kind, action, call.params, rendered=not templates)
+        return tool, ToolCall(call.tool, action, params)
 
     async def send_now(
         self,
@@ -100,29 +104,37 @@ class Sender:
         """Send ``call`` now (its params rendered with ``context`` first, if given), retrying
         transient failures within ``deadline`` seconds; the recorded delivery, sent or failed.
         Bad input raises before anything is recorded."""
-        tool, call = await self.checked(owner_id, call)
+        tool, call = await self.checked(owner_id, call, templates=context is not None)
         if context is not None:
-            call = ToolCall(call.tool, call.action, render_params(call.params, context))
+            rendered = await render_params_apart(call.params, context)
+            call = ToolCall(call.tool, call.action, rendered)
         budget = deadline if deadline is not None else self.rules.timeout_seconds * 4
-        hold = timedelta(seconds=budget + self.rules.timeout_seconds)
+        # held well past the last attempt's end (an SMTP goodbye included): never taken over
+        hold = timedelta(seconds=2 * budget + self.rules.timeout_seconds + 60)
         delivery = await self.store.deliveries.start(
             owner_id, execution_id, call, source, self.clock(), hold
         )
         await self._resolved(delivery, tool, call)
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + budget
-        attempts = 0
-        while True:
-            started = self.clock()
-            result = await self._attempt(tool, call, seconds=max(1.0, ends_at - loop.time()))
-            attempts += 1
-            wait = self.rules.delay(attempts, result.retry_after)
-            again = (
-                result.transient and attempts < self.rules.attempts and loop.time() + wait < ends_at
+        attempts, started = 0, self.clock()
+        try:
+            while True:
+                started = self.clock()
+                seconds = max(1.0, min(self.rules.timeout_seconds, ends_at - loop.time()))
+                result = await self._attempt(tool, call, seconds=seconds)
+                attempts += 1
+                wait = self.rules.delay(attempts, result.retry_after)
+                again = result.transient and attempts < self.rules.attempts
+                if not again or loop.time() + wait >= ends_at:
+                    return await self._record(delivery.id, tool, result, attempts, started, None)
+                await asyncio.sleep(wait)
+        except asyncio.CancelledError:  # the run was cancelled or timed out: say so, for good
+            gave_up = Attempt(False, False, None, "", None, "cancelled before it was delivered")
+            await asyncio.shield(
+                self._record(delivery.id, tool, gave_up, max(attempts, 1), started, None)
             )
-            if not again:
-                return await self._record(delivery.id, tool, result, attempts, started, None)
-            await asyncio.sleep(wait)
+            raise
 
     async def send_pending(self, delivery: Delivery) -> Delivery:
         """One attempt of a pending delivery from the outbox (held by this sender); its
@@ -131,20 +143,27 @@ class Sender:
         attempts = delivery.attempts + 1
         try:
             assert delivery.params is not None
+            templated = delivery.source is DeliverySource.ACTION  # others: sent as they are
             tool, call = await self.checked(
-                delivery.owner_id, ToolCall(delivery.tool, delivery.action, delivery.params)
+                delivery.owner_id,
+                ToolCall(delivery.tool, delivery.action, delivery.params),
+                templates=templated,
             )
-            if delivery.source is DeliverySource.ACTION:
+            if templated:
                 context = await self.context_of(delivery)
-                call = ToolCall(call.tool, call.action, render_params(call.params, context))
-        except CroniumError as exc:
+                rendered = await render_params_apart(call.params, context)
+                call = ToolCall(call.tool, call.action, rendered)
+        except Exception as exc:  # a fault of the delivery itself: it fails, saying why
+            if not isinstance(exc, CroniumError):
+                log.exception("delivery %s could not be prepared", delivery.id)
+            reason = exc.message if isinstance(exc, CroniumError) else type(exc).__name__
             return await self.store.deliveries.record(
                 delivery.id,
                 status=DeliveryStatus.FAILED,
                 attempts=attempts,
                 started_at=started,
                 now=self.clock(),
-                error=exc.message,
+                error=reason,
             )
         if delivery.attempts == 0:
             await self._resolved(delivery, tool, call)
@@ -280,30 +299,40 @@ class Outbox:
         self.concurrency = concurrency
         self.health = LoopHealth("the delivery outbox")
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the deliveries being sent, then end :meth:`run` (none is cut off halfway:
+        cut off, it would be sent again by another worker once its hold passes)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         limit = asyncio.Semaphore(self.concurrency)
-        while True:
+        while not self._stopping:
+            self._wake.clear()  # before looking: a wake-up while it looks is not lost
             try:
                 sent = await self.drain(limit)
                 self.health.succeeded()
             except Exception as exc:  # supervised: retried with a back-off
                 await asyncio.sleep(self.health.failed(exc))
                 continue
-            if sent:
+            if sent or self._stopping:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), OUTBOX_POLL_SECONDS)
 
     async def drain(self, limit: asyncio.Semaphore | None = None) -> int:
         """Send what is due now (one attempt each); how many were tried."""
         limit = limit or asyncio.Semaphore(self.concurrency)
-        hold = timedelta(seconds=self.sender.rules.timeout_seconds * 2 + 10)
-        due = await self.sender.store.deliveries.claim_due(self.sender.clock(), hold, OUTBOX_BATCH)
+        hold = timedelta(seconds=self.sender.rules.timeout_seconds * 3 + 60)
+        # no more than it sends at once: each is sent well within its hold
+        due = await self.sender.store.deliveries.claim_due(
+            self.sender.clock(), hold, self.concurrency
+        )
 
         async def one(delivery: Delivery) -> None:
             async with limit:

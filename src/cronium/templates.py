@@ -10,6 +10,10 @@ sent (:func:`render_params`), within the bounds of ``cronium.templatebounds``.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import resource
+import sys
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
@@ -42,12 +46,17 @@ def check_template(text: str, where: str) -> None:
 def _parsed(text: str, where: str) -> nodes.Template:
     try:
         tree = _environment.parse(text)
+        undeclared = meta.find_undeclared_variables(tree)
     except TemplateSyntaxError as exc:
         raise InvalidInputError(
             f"the template in {where} does not compile: line {exc.lineno}: {exc.message}"
         ) from None
+    except Exception as exc:  # too deep, an unknown filter...: the template's own fault
+        raise InvalidInputError(
+            f"the template in {where} does not compile: {type(exc).__name__}: {exc}"[:500]
+        ) from None
     allowed = {*TEMPLATE_NAMES, *_environment.globals}
-    for name in sorted(meta.find_undeclared_variables(tree) - allowed):
+    for name in sorted(undeclared - allowed):
         raise InvalidInputError(
             f"the template in {where} reads {name!r}, which is not defined: the names are "
             + ", ".join(TEMPLATE_NAMES)
@@ -74,7 +83,13 @@ def _constant(node: nodes.Node) -> Any:
 def render(text: str, context: dict[str, Any], where: str) -> str:
     """``text`` rendered with ``context``; InvalidInputError naming ``where`` and the reason
     if it cannot be (see :func:`render_params`)."""
-    template = _environment.from_string(bounded(_parsed(text, where), _environment))
+    tree = _parsed(text, where)
+    try:
+        template = _environment.from_string(bounded(tree, _environment))
+    except Exception as exc:  # Python refuses what it compiles to (too deeply nested)
+        raise InvalidInputError(
+            f"the template in {where} does not compile: {type(exc).__name__}: {exc}"[:500]
+        ) from None
     try:
         with budget():
             parts, size = [], 0
@@ -110,3 +125,80 @@ def _rendered(value: Any, context: dict[str, Any], where: str) -> Any:
     if isinstance(value, list):
         return [_rendered(item, context, f"{where}[{i}]") for i, item in enumerate(value)]
     return value
+
+
+def has_templates(value: Any) -> bool:
+    """Whether any string in ``value`` (however deep) is a template."""
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, dict):
+        return any(has_templates(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_templates(item) for item in value)
+    return False
+
+
+async def render_params_apart(params: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """:func:`render_params` in a process of its own, bounded by the operating system (CPU
+    seconds, memory, wall time, the size of what it gives back): a template is users' code,
+    and no bound counted inside Jinja2 stops one costly step (a sort, a format) of it. Params
+    without templates are given back as they are, at no cost."""
+    if not has_templates(params):
+        return params
+    request = json.dumps({"params": params, "context": context}, default=str).encode()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cronium.templates",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, preexec_fn=_limited,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(RENDER_SECONDS * 2):
+            answer, _ = await process.communicate(request)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise InvalidInputError(
+            f"the templates took more than {RENDER_SECONDS * 2} s to render"
+        ) from None
+    if process.returncode != 0 or len(answer) > RENDER_ANSWER_MAX:
+        raise InvalidInputError(
+            f"the templates went over their bounds ({RENDER_SECONDS} s of CPU, "
+            f"{RENDER_MEMORY // 2**20} MiB of memory, {RENDER_ANSWER_MAX // 2**20} MiB rendered)"
+        )
+    outcome = json.loads(answer)
+    if "error" in outcome:
+        raise InvalidInputError(str(outcome["error"]))
+    rendered: dict[str, Any] = outcome["params"]
+    return rendered
+
+
+RENDER_SECONDS = 5
+RENDER_MEMORY = 512 * 2**20
+RENDER_ANSWER_MAX = 4 * 2**20
+
+
+def _limited() -> None:
+    """In the rendering process, before it starts: its bounds."""
+    resource.setrlimit(resource.RLIMIT_CPU, (RENDER_SECONDS, RENDER_SECONDS))
+    resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY, RENDER_MEMORY))
+
+
+def _render_request() -> None:
+    """The rendering process: a request on stdin, the params or the error on stdout."""
+    request = json.loads(sys.stdin.buffer.read())
+    try:
+        outcome: dict[str, Any] = {"params": render_params(request["params"], request["context"])}
+    except InvalidInputError as exc:
+        outcome = {"error": exc.message}
+    except MemoryError:
+        outcome = {"error": f"the templates need more than {RENDER_MEMORY // 2**20} MiB"}
+    text = json.dumps(outcome)
+    if len(text) > RENDER_ANSWER_MAX:
+        text = json.dumps(
+            {"error": f"the params render to more than {RENDER_ANSWER_MAX // 2**20} MiB"}
+        )
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    _render_request()

@@ -357,6 +357,9 @@ class Worker:
             finally:
                 stopper.cancel()
                 await self._drain(tasks, stop_now)
+                self.outbox.stop()  # what it sends now is recorded (bounded by the grace)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(outbox), self.settings.shutdown_grace)
                 for loop in (control, outbox):
                     loop.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

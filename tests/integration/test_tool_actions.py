@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from cronium.crypto import Keyring
-from cronium.delivery import Sender
+from cronium.delivery import Outbox, Sender
 from cronium.domain.action import Action, ActionWhen, ToolCall
 from cronium.domain.delivery import Delivery, DeliveryRules, DeliverySource, DeliveryStatus
 from cronium.domain.egress import EgressPolicy
-from cronium.domain.event import EventKind, Language
+from cronium.domain.event import EventKind, Language, ResourceLimits
 from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.user import User
 from cronium.errors import InvalidInputError, NotFoundError, SandboxUnavailableError
@@ -30,6 +30,7 @@ from cronium.settings import WorkerSettings
 from cronium.storage import EventFields, Store
 from cronium.storage.database import create_engine
 from cronium.storage.tables import ToolRow
+from cronium.templates import render_params_apart
 from cronium.worker import Worker
 from tests.backends import missing
 from tests.factories import script_event, unique_name, workflow_event, workflow_graph
@@ -341,3 +342,71 @@ async def test_an_event_may_have_the_helpers_as_a_global(
     assert done.output == ("glob" if language is Language.PYTHON else "node")
     plain = await world.run(script_event(script, language))
     assert plain.status is ExecutionStatus.FAILED  # no global unless the event asks
+
+
+async def test_a_stopping_outbox_records_what_it_is_sending(world: World) -> None:
+    """Stopped while a message is on its way, the outbox waits for its answer and records it:
+    cut off, the delivery would stay pending and be sent again by another worker."""
+    slack = await world.slack("/slow")
+    world.hooks.delays["/slow"] = 1.0
+    event = await world.service.create_event(world.user, script_event())
+    execution = await world.service.run_event(world.user, event.id)
+    later = utcnow() + timedelta(hours=1)  # due then: the world's worker leaves it alone
+    outbox = Outbox(Sender(world.store, EGRESS, QUICK, lambda: later + timedelta(minutes=1)))
+    async with world.store.db.write() as unit:
+        call = ToolCall(slack, "send_message", {"text": "on its way"})
+        world.store.deliveries.add_pending(unit, world.user.id, execution.id, call, later)
+    sending = asyncio.create_task(outbox.run())
+    await until(lambda: world.hooks.at("/slow"), 30, "the message reaching the hook")
+    outbox.stop()
+    await asyncio.wait_for(sending, 30)
+    (delivery,) = await world.store.deliveries.for_execution(execution.id)
+    assert delivery.status is DeliveryStatus.SENT
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% for i in range(2000) %}{{ ((range(10000)|list)*26)|sort(reverse=true)|first }}"
+        "{% endfor %}",  # costly steps: bounded by CPU time
+        "{{ ['x' * 200000] * 500 }}",  # a huge value: bounded by memory and size
+    ],
+)
+async def test_a_costly_template_is_stopped_by_its_process_bounds(template: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        await render_params_apart({"text": template}, {"event": {}})
+    assert "template" in refused.value.message
+
+
+async def test_rendering_apart_gives_the_rendered_params() -> None:
+    params = {"text": "{{ event.name }} ended", "blocks": [{"text": "{{ input.n + 1 }}"}]}
+    rendered = await render_params_apart(params, {"event": {"name": "nightly"}, "input": {"n": 1}})
+    assert rendered == {"text": "nightly ended", "blocks": [{"text": "2"}]}
+    plain = {"text": "no template here"}
+    assert await render_params_apart(plain, {}) is plain  # no process for plain text
+
+
+async def test_a_scripts_message_is_sent_as_written_not_as_a_template(world: World) -> None:
+    await world.slack("/braces")
+    script = """
+import cronium
+cronium.send_slack_message("#ops", "build failed: {{ user.name }} {%")
+"""
+    done = await world.run(script_event(script, Language.PYTHON))
+    assert done.status is ExecutionStatus.SUCCEEDED, done.error
+    assert world.hooks.at("/braces")[0].json()["text"] == "build failed: {{ user.name }} {%"
+
+
+async def test_a_tool_event_that_times_out_records_its_delivery_as_failed(world: World) -> None:
+    slow = await world.slack("/too-slow")
+    world.hooks.delays["/too-slow"] = 3.0
+    fields = EventFields(
+        name=unique_name("notify"), kind=EventKind.TOOL, language=None, script="", env={},
+        tool_action=ToolCall(slow, "send_message", {"text": "late"}),
+        limits=ResourceLimits(timeout_seconds=1.0),
+    )  # fmt: skip
+    ended = await world.run(fields)
+    assert ended.status is ExecutionStatus.TIMED_OUT
+    (delivery,) = await world.store.deliveries.for_execution(ended.id)
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.error == "cancelled before it was delivered"

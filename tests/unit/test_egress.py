@@ -4,6 +4,7 @@ import ipaddress
 
 import pytest
 
+from cronium.actions.http import _kind
 from cronium.domain.egress import EgressPolicy
 
 
@@ -31,8 +32,8 @@ def test_egress_is_refused_unless_allowed(
 def test_a_private_address_is_refused_unless_allowed() -> None:
     address = ipaddress.ip_address("10.0.0.5")
     assert EgressPolicy().address_refusal("db.internal", address, "private") == (
-        "db.internal resolves to 10.0.0.5, a private address: HTTP-request events may not reach"
-        " it unless an administrator sets CRONIUM_HTTP_ALLOW_PRIVATE=true"
+        "db.internal resolves to 10.0.0.5, a private address: HTTP requests and messages may not"
+        " reach it unless an administrator sets CRONIUM_HTTP_ALLOW_PRIVATE=true"
     )
     assert (
         EgressPolicy(allow_private=True).address_refusal("db.internal", address, "private") is None
@@ -55,5 +56,18 @@ def test_an_address_given_as_such_is_named_once() -> None:
         "127.0.0.1", ipaddress.ip_address("127.0.0.1"), "loopback"
     )
     assert refusal is not None
-    assert refusal.startswith("127.0.0.1 is a loopback address: HTTP-request events may not")
+    assert refusal.startswith("127.0.0.1 is a loopback address: HTTP requests and messages may not")
     assert refusal.count("127.0.0.1") == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["100.100.100.200", "100.64.0.1", "2002:a9fe:a9fe::", "fec0::1", "::ffff:10.0.0.1"],
+)
+def test_shared_site_local_and_embedded_private_addresses_are_not_public(address: str) -> None:
+    assert _kind(ipaddress.ip_address(address)) is not None
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888"])
+def test_public_addresses_are_public(address: str) -> None:
+    assert _kind(ipaddress.ip_address(address)) is None

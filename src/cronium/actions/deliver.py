@@ -14,6 +14,7 @@ them is replaced by ``***``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -87,6 +88,13 @@ def _bounded(text: str) -> str:
     return text if len(text) <= TARGET_MAX else text[: TARGET_MAX - 3] + "..."
 
 
+@functools.cache
+def system_trust() -> ssl.SSLContext:
+    """The system's trusted certificates, loaded once per process (loading them costs about
+    20 ms, and blocks the event loop meanwhile)."""
+    return ssl.create_default_context()
+
+
 async def attempt(
     kind: ToolKind,
     credentials: dict[str, Any],
@@ -99,7 +107,7 @@ async def attempt(
 ) -> Attempt:
     """Send ``params`` (rendered) once through the tool; how it went. ``tls_context``: the
     certificates to trust (the system's by default; tests pass their own)."""
-    context = tls_context or ssl.create_default_context()
+    context = tls_context or system_trust()
     try:
         checked = check_params(kind, action, params, rendered=True)
         async with asyncio.timeout(timeout):

@@ -276,8 +276,10 @@ async def checked_addresses(host: str, port: int, egress: EgressPolicy) -> list[
 def _kind(address: IPAddress) -> str | None:
     """Which kind of non-public address ``address`` is (loopback, private...); None for a
     public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return _kind(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None:
+            return _kind(embedded)
     checks = (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -285,6 +287,8 @@ def _kind(address: IPAddress) -> str | None:
         ("multicast", address.is_multicast),
         ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
+        ("site-local", getattr(address, "is_site_local", False)),
+        ("non-public", not address.is_global),  # shared (100.64/10), site-local, and others
     )
     return next((name for name, matches in checks if matches), None)
 

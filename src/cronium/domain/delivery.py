@@ -50,11 +50,12 @@ class DeliveryRules:
     timeout_seconds: float = 30.0
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds before the next attempt, after ``attempts`` were made."""
-        backoff = self.backoff_seconds * 2 ** max(0, attempts - 1)
-        if retry_after is not None:
-            backoff = max(backoff, retry_after)
-        return float(min(self.backoff_max_seconds, backoff) * (0.9 + 0.2 * random.random()))
+        """Seconds before the next attempt, after ``attempts`` were made: the backoff (with a
+        jitter of +-10 %, at most ``backoff_max_seconds``), or what a Retry-After asks if
+        that is longer."""
+        backoff = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1))
+        backoff *= 0.9 + 0.2 * random.random()
+        return float(max(backoff, retry_after or 0.0))
 
 
 class DeliveryStatus(enum.StrEnum):
