@@ -75,6 +75,7 @@ def _answer(path: str) -> tuple[int, dict[str, str], bytes]:
         "not-ok": (200, {}, b"something else"),
         "moved": (302, {"Location": "/ok"}, b""),
         "echo": (404, {}, f"no_service for {path}".encode()),
+        "echo-late": (404, {}, f"{'x' * 150} no_service for {path}".encode()),
     }.get(how, (404, {}, b"no route"))
 
 
@@ -262,6 +263,14 @@ async def test_no_secret_of_the_url_is_in_the_reply_or_the_error(hooks: Hooks) -
     assert (result.delivered, result.transient, result.code) == (False, False, 404)
     assert result.reply == "no_service for ***"
     assert "s3cr3t" not in f"{result.reply} {result.error}"
+
+
+async def test_a_secret_echoed_where_the_reply_is_cut_is_masked_whole(hooks: Hooks) -> None:
+    url = f"{hooks.url}/echo-late/services/{TOKEN}"
+    result = await send(ToolKind.SLACK, {"webhook_url": url}, {"text": "x"})
+    assert result.code == 404
+    for piece in (TOKEN, TOKEN[:8], TOKEN[-8:]):
+        assert piece not in f"{result.reply} {result.error}"
 
 
 async def test_no_secret_is_in_a_connection_failure(unused_port: int) -> None:

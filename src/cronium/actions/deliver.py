@@ -151,7 +151,9 @@ async def _send_http(
                 await response.aclose()
     except (httpx.HTTPError, RequestRefusedError, OSError) as exc:
         return _http_failure(exc)
-    text = body.decode(response.encoding or "utf-8", errors="replace")
+    # masked whole, before any part of it is cut: a cut secret would not be found any more
+    masker = Masker(secret_values(kind, credentials))
+    text = masker.text(body.decode(response.encoding or "utf-8", errors="replace"))
     status = response.status_code
     answer = answer_of(kind, status, response.headers, text, datetime.now(UTC))
     return Attempt(
