@@ -88,7 +88,7 @@ class Sender:
         tool = await self.resolve(owner_id, call.tool)
         kind = ToolKind(tool.kind)
         action = action_name(kind, call.action)
-        params = check_params(kind, action, call.params, rendered=not templates)
+        params = check_params(kind, action, call.params, templates=templates)
         return tool, ToolCall(call.tool, action, params)
 
     async def send_now(

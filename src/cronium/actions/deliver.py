@@ -65,10 +65,10 @@ def _failed(error: str, *, transient: bool, code: int | None = None, reply: str 
 
 def target_of(kind: ToolKind, credentials: dict[str, Any], params: dict[str, Any]) -> str:
     """What a delivery goes to, to show (``slack hooks.slack.com #general``, ``email a@x,
-    b@y``): no secret."""
+    b@y``): no secret, and no Bcc recipient (that is what Bcc is for)."""
     if kind is ToolKind.EMAIL:
         found: list[str] = []
-        for name in ("to", "cc", "bcc"):
+        for name in ("to", "cc"):
             try:
                 found += address_list(params.get(name) or [], name, lenient=True)
             except InvalidInputError:

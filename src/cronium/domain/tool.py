@@ -148,11 +148,12 @@ def secret_values(kind: ToolKind, values: dict[str, Any]) -> list[str]:
 
 
 def check_params(
-    kind: ToolKind, action: str, params: Any, *, rendered: bool = False
+    kind: ToolKind, action: str, params: Any, *, rendered: bool = False, templates: bool = True
 ) -> dict[str, Any]:
     """``params`` checked as those of ``kind``'s ``action`` (canonical), before anything is
     sent. As written (``rendered`` false: saved, or given by a script) their templates are
-    compiled; rendered, every string's form is checked (see ``toolparams``)."""
+    compiled (unless ``templates`` is false: a script's are sent as written); rendered, every
+    string's form is checked (see ``toolparams``)."""
     if action not in ACTIONS[kind]:
         raise InvalidInputError(f"{kind} tools have no action {action!r}: use {ACTIONS[kind][0]}")
-    return checked_params(kind.value, params, rendered=rendered)
+    return checked_params(kind.value, params, rendered=rendered, templates=templates)

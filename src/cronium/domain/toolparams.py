@@ -171,12 +171,15 @@ NEEDS = {  # a message needs one of these, not empty
 }
 
 
-def checked_params(kind: str, params: Any, *, rendered: bool) -> dict[str, Any]:
-    """``params`` checked as those of a ``kind`` tool's action (see the module's docstring)."""
+def checked_params(
+    kind: str, params: Any, *, rendered: bool, templates: bool = True
+) -> dict[str, Any]:
+    """``params`` checked as those of a ``kind`` tool's action (see the module's docstring);
+    ``templates`` false: strings are sent as written (a script's), none is compiled."""
     spec = PARAMS[kind]
     fields = fields_of(params, tuple(spec), "params")
     _check_size(fields)  # attachments apart: they have their own limit
-    if not rendered:
+    if not rendered and templates:
         _check_templates(fields, "params")
     checked = {
         name: spec[name](value, f"params.{name}", rendered) for name, value in fields.items()

@@ -57,6 +57,11 @@ def url(value: Any, where: str) -> str:
         raise InvalidInputError(
             f"{where} must be an http:// or https:// URL with a host, as the service gives it"
         )
+    if "@" in parts.netloc:
+        raise InvalidInputError(
+            f"{where} holds a user and password before its host: give them as a header "
+            "(Authorization) of a webhook tool instead"
+        )
     return text
 
 
@@ -81,7 +86,11 @@ def headers(value: Any, where: str) -> dict[str, str]:
             raise InvalidInputError(f"{where}: {str(name)[:64]!r} is not a valid header name")
         if name.lower() in RESERVED_HEADERS:
             raise InvalidInputError(f"{where}.{name} is set by the request itself: remove it")
-        string(text, f"{where}.{name}", HEADER_VALUE_MAX)
+        given = string(text, f"{where}.{name}", HEADER_VALUE_MAX)
+        if not given.isascii() or not given.isprintable() or given != given.strip():
+            raise InvalidInputError(
+                f"{where}.{name}: a header value is printable ASCII, without blanks around it"
+            )
     return dict(value)
 
 
