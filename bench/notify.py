@@ -292,7 +292,8 @@ Row = tuple[str, str, list[float], list[float] | None]
 
 @dataclass(frozen=True)
 class Events:
-    notified: int  # 1.: ``true``, one action
+    notified: int  # 1.: ``true``, one action (its text a template)
+    plain: int  # 1.: the same, its text plain
     caller: int  # 2.: the script calling the helpers
     fans: list[int]  # 3.: ``true``, ACTIONS actions each
 
@@ -301,6 +302,7 @@ async def one_run(world: World, events: Events, client: httpx.AsyncClient) -> di
     """Every figure once, each baseline just before what it is the baseline of."""
     figures = {"post": await direct_post(world), "warm post": await direct_post(world, client)}
     figures["end"] = await end_to_hook(world, events.notified)
+    figures["plain end"] = await end_to_hook(world, events.plain)
     figures["send"], figures["get"] = await per_call(world, events.caller)
     figures["posts"] = await sequential_posts(world, EVENTS * ACTIONS)
     figures["warm posts"] = await sequential_posts(world, EVENTS * ACTIONS, client)
@@ -313,6 +315,7 @@ async def measure(runs: int) -> list[Row]:
         notify = (always("{{ execution.id }}"),)
         events = Events(
             notified=await w.event("true", notify),
+            plain=await w.event("true", (always("ended"),)),
             caller=await w.event(SCRIPT, language=Language.PYTHON),
             fans=[await w.event("true", notify * ACTIONS) for _ in range(EVENTS)],
         )
@@ -323,6 +326,7 @@ async def measure(runs: int) -> list[Row]:
     posted, got = _ms(figures["post"]), _ms(figures["get"])
     return [
         ("1. run's end -> hook, via the outbox", "ms", _ms(figures["end"]), posted),
+        ("   the same, a text without a template", "ms", _ms(figures["plain end"]), posted),
         ("   baseline: one POST, new httpx client", "ms", posted, None),
         ("   one POST, one client reused", "ms", _ms(figures["warm post"]), posted),
         ("2. execute_tool_action, per call", "ms", _ms(figures["send"]), got),
