@@ -4,12 +4,12 @@ back) and the deliveries made through them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from cronium.api.deps import ServiceDep, UserDep
+from cronium.api.deps import Id, ServiceDep, UserDep
 from cronium.api.schemas import ErrorBody
 from cronium.domain.delivery import TOOL_DESCRIPTION_MAX, Delivery, Tool
 from cronium.domain.tool import ToolKind
@@ -103,26 +103,29 @@ async def add_tool(body: ToolCreate, user: UserDep, service: ServiceDep) -> Tool
     return ToolPublic.of(tool)
 
 
+ToolName = Annotated[str, Path(max_length=64, description="The tool's name.")]
+
+
 @router.get("/tools/{name}")
-async def get_tool(name: str, user: UserDep, service: ServiceDep) -> ToolPublic:
+async def get_tool(name: ToolName, user: UserDep, service: ServiceDep) -> ToolPublic:
     return ToolPublic.of(await service.tools.get(user, name))
 
 
 @router.put("/tools/{name}")
 async def replace_tool(
-    name: str, body: ToolReplace, user: UserDep, service: ServiceDep
+    name: ToolName, body: ToolReplace, user: UserDep, service: ServiceDep
 ) -> ToolPublic:
     return ToolPublic.of(await service.tools.replace(user, name, body.credentials))
 
 
 @router.delete("/tools/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_tool(name: str, user: UserDep, service: ServiceDep) -> None:
+async def delete_tool(name: ToolName, user: UserDep, service: ServiceDep) -> None:
     await service.tools.delete(user, name)
 
 
 @router.post("/tools/{name}/test")
 async def send_test_message(
-    name: str, user: UserDep, service: ServiceDep, body: ToolTest | None = None
+    name: ToolName, user: UserDep, service: ServiceDep, body: ToolTest | None = None
 ) -> DeliveryPublic:
     """Send a test message through the tool now; the delivery, sent or failed (with the
     service's answer or the reason)."""
@@ -140,7 +143,7 @@ async def list_deliveries(
 
 @router.get("/executions/{execution_id}/deliveries")
 async def execution_deliveries(
-    execution_id: int, user: UserDep, service: ServiceDep
+    execution_id: Id, user: UserDep, service: ServiceDep
 ) -> list[DeliveryPublic]:
     """The messages an execution sent or asked for (its script's, its tool event's, its
     conditional actions'), oldest first."""
