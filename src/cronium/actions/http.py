@@ -124,31 +124,32 @@ async def perform(
         work.cancel()
         await asyncio.gather(work, return_exceptions=True)
         if cancel.is_set():
-            return _ended(seconds, cancelled=True)
+            return ended_without_process(seconds, cancelled=True)
         log("stderr", f"no response within {time_limit:g} s")
-        return _ended(seconds, timed_out=True)
+        return ended_without_process(seconds, timed_out=True)
     try:
         output = work.result()
     except (httpx.HTTPError, RequestRefusedError, OSError) as exc:
         message = str(exc) or type(exc).__name__
         log("stderr", message)
-        return _ended(seconds, error=f"the request failed: {message}")
+        return ended_without_process(seconds, error=f"the request failed: {message}")
     failure: str | None = None
     if request.fail_on_status and output["status"] >= 400:
         failure = f"the server answered {output['status']} {output['reason']}"
-    return _ended(seconds, output=output, error=failure)
+    return ended_without_process(seconds, output=output, error=failure)
 
 
-def _ended(
+def ended_without_process(
     seconds: float,
     *,
-    output: dict[str, Any] | None = None,
+    output: Any = None,
     error: str | None = None,
     timed_out: bool = False,
     cancelled: bool = False,
 ) -> SandboxResult:
-    """A request's end as a run's result: no process, so no exit code, setup or cleanup; it
-    succeeded if it got a response and ``error`` finds no fault with it."""
+    """A request's (or a tool event's message's) end as a run's result: no process, so no
+    exit code, setup or cleanup; it succeeded unless it timed out, was cancelled or has an
+    ``error``."""
     return SandboxResult(
         exit_code=None,
         timed_out=timed_out,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from cronium.actions.http import ended_without_process
 from cronium.delivery import Sender, template_context
 from cronium.domain.delivery import DeliverySource, DeliveryStatus
 from cronium.domain.event import Event
@@ -57,9 +58,9 @@ class ToolRunner:
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
             cancelled = cancel is not None and cancel.is_set()
-            return _ended(seconds, timed_out=not cancelled, cancelled=cancelled)
+            return ended_without_process(seconds, timed_out=not cancelled, cancelled=cancelled)
         output, error = work.result()
-        return _ended(seconds, output=output, error=error)
+        return ended_without_process(seconds, output=output, error=error)
 
     async def _send(self, job: ToolJob, on_output: OutputSink) -> tuple[object, str | None]:
         def say(stream: Stream, text: str) -> None:
@@ -88,24 +89,3 @@ class ToolRunner:
         reason = delivery.error or f"the service answered {delivery.code}: {delivery.reply}"
         say("stderr", f"could not send {summary} after {delivery.attempts} attempt(s): {reason}")
         return delivery.to_json(), f"the message was not delivered: {reason}"
-
-
-def _ended(
-    seconds: float,
-    *,
-    output: object = None,
-    error: str | None = None,
-    timed_out: bool = False,
-    cancelled: bool = False,
-) -> SandboxResult:
-    return SandboxResult(
-        exit_code=None,
-        timed_out=timed_out,
-        cancelled=cancelled,
-        setup_seconds=None,
-        run_seconds=seconds,
-        cleanup_seconds=None,
-        succeeded=error is None and not (timed_out or cancelled),
-        error=error,
-        output=output,
-    )
