@@ -20,7 +20,14 @@ from typing import Any
 
 from cronium.actions.deliver import Attempt, attempt, target_of
 from cronium.domain.action import ToolCall
-from cronium.domain.delivery import Delivery, DeliveryRules, DeliverySource, DeliveryStatus, Tool
+from cronium.domain.delivery import (
+    Delivery,
+    DeliveryRules,
+    DeliverySource,
+    DeliveryStatus,
+    Tool,
+    iso_or_none,
+)
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.tool import ToolKind, action_name, check_params, secret_values
 from cronium.errors import CroniumError, InvalidInputError, NotFoundError
@@ -64,7 +71,7 @@ class Sender:
                 f"you have no tool named {name!r}: add one with `cronium tools add` (or name a "
                 f"kind: {', '.join(ToolKind)})"
             ) from None
-        tools = await self.store.tools.of_kind(owner_id, kind)
+        tools = await self.store.tools.of_kind(owner_id, kind, reveal=True)
         if not tools:
             raise NotFoundError(
                 f"you have no {kind} tool: add one with `cronium tools add NAME --kind {kind}`"
@@ -74,9 +81,7 @@ class Sender:
             raise InvalidInputError(
                 f"you have {len(tools)} {kind} tools ({names}): name the one to use"
             )
-        found = await self.store.tools.find(owner_id, tools[0].name, reveal=True)
-        assert found is not None
-        return found
+        return tools[0]
 
     async def checked(
         self, owner_id: int, call: ToolCall, *, templates: bool = True
@@ -273,8 +278,8 @@ def template_context(
             "error": execution.error,
             "trigger": execution.trigger,
             "attempt": execution.attempt,
-            "started_at": _iso(execution.started_at),
-            "finished_at": _iso(execution.finished_at),
+            "started_at": iso_or_none(execution.started_at),
+            "finished_at": iso_or_none(execution.finished_at),
         }
     about = {} if event is None else {"id": event.id, "name": event.name, "kind": str(event.kind)}
     return {
@@ -284,10 +289,6 @@ def template_context(
         "variables": variables,
         "input": None if execution is None else execution.input,
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
 
 
 class Outbox:

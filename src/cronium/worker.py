@@ -262,7 +262,10 @@ class Worker:
             self._running.discard(execution.id)
             if logs.lost:
                 return execution, None
-            return await self._store_end(execution, masked(record, masker), logs)
+            stored = await self._store_end(execution, masked(record, masker), logs)
+            if any(action.notify is not None for action in event.actions):
+                self.outbox.wake()  # its messages are due (other ends wait for the poll)
+            return stored
         finally:
             self._running.discard(execution.id)
             self._cancels.pop(execution.id, None)
@@ -301,7 +304,7 @@ class Worker:
     async def _store_end(self, execution: Execution, record: RunRecord, logs: LogWriter) -> Ended:
         """The last lines and the result, in one transaction (its actions' messages are sent
         by the outbox)."""
-        ended = await self._recorder.record(
+        return await self._recorder.record(
             lambda: self.store.queue.record_and_continue(
                 execution.id,
                 self.worker_id,
@@ -313,8 +316,6 @@ class Worker:
             ),
             (execution, None),
         )
-        self.outbox.wake()
-        return ended
 
     def _failed(self, reason: str) -> RunRecord:
         return RunRecord(status=ExecutionStatus.FAILED, finished_at=self.clock(), error=reason)

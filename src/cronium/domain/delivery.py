@@ -110,10 +110,10 @@ class Delivery:
             "error": self.error,
             "created_at": self.created_at.isoformat(),
             "due_at": None if self.due_at is None else self.due_at.isoformat(),
-            "first_attempt_at": _iso(self.first_attempt_at),
-            "finished_at": _iso(self.finished_at),
+            "first_attempt_at": iso_or_none(self.first_attempt_at),
+            "finished_at": iso_or_none(self.finished_at),
         }
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_or_none(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()

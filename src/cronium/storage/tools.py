@@ -83,9 +83,15 @@ class Tools:
             row = (await session.scalars(query)).one_or_none()
         return None if row is None else self._tool_of(row, reveal=reveal)
 
-    async def of_kind(self, owner_id: int, kind: ToolKind) -> list[Tool]:
-        """The owner's tools of ``kind``, without their credentials."""
-        return [tool for tool in await self.owned(owner_id) if tool.kind == kind]
+    async def of_kind(self, owner_id: int, kind: ToolKind, *, reveal: bool = False) -> list[Tool]:
+        """The owner's tools of ``kind``, their credentials decrypted if ``reveal``."""
+        query = (
+            select(ToolRow)
+            .where(ToolRow.owner_id == owner_id, ToolRow.kind == str(kind))
+            .order_by(ToolRow.name)
+        )
+        async with self.db.read() as session:
+            return [self._tool_of(row, reveal=reveal) for row in await session.scalars(query)]
 
     async def delete(self, owner_id: int, name: str) -> bool:
         async with self.db.write() as unit:
