@@ -1,0 +1,3 @@
+export default function EventList() {
+  return <h1>EventList</h1>;
+}

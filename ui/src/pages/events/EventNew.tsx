@@ -1,0 +1,3 @@
+export default function EventNew() {
+  return <h1>EventNew</h1>;
+}

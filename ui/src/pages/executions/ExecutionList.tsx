@@ -1,0 +1,3 @@
+export default function ExecutionList() {
+  return <h1>ExecutionList</h1>;
+}

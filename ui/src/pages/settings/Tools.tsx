@@ -1,0 +1,3 @@
+export default function Tools() {
+  return <h1>Tools</h1>;
+}

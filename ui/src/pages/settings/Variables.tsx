@@ -1,0 +1,3 @@
+export default function Variables() {
+  return <h1>Variables</h1>;
+}

@@ -1,0 +1,3 @@
+export default function WorkflowList() {
+  return <h1>WorkflowList</h1>;
+}

@@ -1,0 +1,3 @@
+export default function WorkflowNew() {
+  return <h1>WorkflowNew</h1>;
+}

@@ -1,0 +1,3 @@
+export default function WorkflowPage() {
+  return <h1>WorkflowPage</h1>;
+}

@@ -1,0 +1,3 @@
+export default function WorkflowRunPage() {
+  return <h1>WorkflowRunPage</h1>;
+}
