@@ -5,7 +5,8 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "/",
   build: {
-    outDir: "../src/cronium/web/dist",
+    // CRONIUM_UI_OUT: build elsewhere (served with CRONIUM_WEB_DIST), e.g. beside a running server
+    outDir: process.env.CRONIUM_UI_OUT ?? "../src/cronium/web/dist",
     emptyOutDir: true,
     assetsDir: "assets",
     chunkSizeWarningLimit: 600,

@@ -55,6 +55,15 @@ class IssuedToken:
 
 
 @dataclass(frozen=True, slots=True)
+class FirstAdmin:
+    """The administrator of a new deployment: its token and password are shown this once."""
+
+    user: User
+    token: IssuedToken
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
 class Login:
     """A session just opened: the cookie's value and the CSRF token, shown this once."""
 
@@ -233,17 +242,25 @@ class Accounts:
 
     # users
 
-    async def create_admin(self, name: str) -> tuple[User, IssuedToken]:
-        """A new administrator with a first API token."""
-        user = await self.store.users.create(check_name(name), role=Role.ADMIN, now=self.clock())
+    async def create_admin(
+        self, name: str, password: str | None = None
+    ) -> tuple[User, IssuedToken]:
+        """A new administrator with a first API token (and a password, if given)."""
+        password_hash = None if password is None else passwords.hash_password(password)
+        user = await self.store.users.create(
+            check_name(name), role=Role.ADMIN, now=self.clock(), password_hash=password_hash
+        )
         await self._audit(AuditAction.USER_CREATE, None, name, role=Role.ADMIN.value)
         return user, await self.issue_token(user, name="initial", expires_in=None)
 
-    async def bootstrap_admin(self, name: str = "admin") -> tuple[User, IssuedToken] | None:
-        """On a fresh database, create the first administrator; else do nothing."""
+    async def bootstrap_admin(self, name: str = "admin") -> FirstAdmin | None:
+        """On a fresh database, create the first administrator, with an API token and a random
+        first password to log in to the web UI with; else do nothing."""
         if await self.store.users.count():
             return None
-        return await self.create_admin(name)
+        password = secrets.token_urlsafe(15)
+        user, token = await self.create_admin(name, password)
+        return FirstAdmin(user, token, password)
 
     async def create_user(
         self, caller: User | None, name: str, role: Role, password: str | None

@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from cronium.accounts import AccountRules, IssuedToken
+from cronium.accounts import AccountRules, FirstAdmin
 from cronium.api.access import AccessLog
 from cronium.api.app import create_app
 from cronium.crypto import Keyring
@@ -35,6 +35,7 @@ from cronium.settings import Settings, WorkerSettings
 from cronium.storage import Store
 from cronium.storage.database import create_engine, migrate
 from cronium.supervision import Health
+from cronium.web import DIST, WebApp
 from cronium.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,15 @@ INSECURE_WARNING = (
 Say = Callable[[str], None]
 
 
-def announce_admin(token: IssuedToken, say: Say) -> None:
+def announce_admin(admin: FirstAdmin, url: str, say: Say) -> None:
     say(
         "\n"
-        "Created the administrator 'admin'. Its API token is shown this once; keep it:\n\n"
-        f"    export CRONIUM_TOKEN={token.secret}\n"
+        f"Created the administrator {admin.user.name!r}. Its API token and first password are "
+        "shown this once; keep them:\n\n"
+        f"    export CRONIUM_TOKEN={admin.token.secret}\n\n"
+        f"    web UI: {url}  name: {admin.user.name}  password: {admin.password}\n"
+        "    (change the password on the UI's Account page, or with "
+        f"`cronium users set-password {admin.user.name}`)\n"
     )
 
 
@@ -138,7 +143,7 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
         service = service_for(settings, store)
         created = await service.accounts.bootstrap_admin()
         if created is not None:
-            announce_admin(created[1], say)
+            announce_admin(created, f"http://{settings.host}:{settings.port}", say)
         worker, worker_status = (None, "not running in this process")
         if with_worker:
             worker, worker_status = build_worker(settings, store)
@@ -153,6 +158,7 @@ async def serve(settings: Settings, say: Say = print, *, with_worker: bool = Tru
             loops=health,
             max_depth=settings.json_max_depth,
             cookie_secure=settings.cookie_secure,
+            web=WebApp(settings.web_dist or DIST),
         )
         if settings.access_log:
             app.add_middleware(AccessLog)

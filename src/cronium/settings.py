@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port the HTTP server listens on.")
+    web_dist: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of a web UI build to serve at / instead of the one inside the package "
+            "(`npm run build` in ui/ with CRONIUM_UI_OUT set makes one)."
+        ),
+    )
     sandbox: SandboxName = Field(
         default="native",
         description=(

@@ -167,14 +167,14 @@ def kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait()
 
 
-def default_server(data_dir: Path) -> Iterator[RunningServer]:
+def default_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
     """A server on its defaults (SQLite, the native sandbox) while the caller iterates; fails
     (or skips, outside strict mode) where the native sandbox cannot run."""
     try:
         NativeBackend().check()
     except SandboxUnavailableError as exc:
         missing(f"the native sandbox backend is not available here: {exc}")
-    running = start_server(data_dir, {})
+    running = start_server(data_dir, env or {})
     yield running
     running.stop()
 

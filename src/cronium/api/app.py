@@ -27,6 +27,7 @@ from cronium.api.schemas import ErrorBody
 from cronium.domain.jsonbounds import DEFAULT_MAX_DEPTH
 from cronium.service import Service
 from cronium.supervision import Health
+from cronium.web import WebApp, install_web_app
 
 API_PREFIX = "/api/v1"
 HOOKS = f"{API_PREFIX}/hooks/"
@@ -40,8 +41,9 @@ def create_app(
     loops: Health | None = None,
     max_depth: int = DEFAULT_MAX_DEPTH,
     cookie_secure: bool = False,
+    web: WebApp | None = None,
 ) -> FastAPI:
-    """The REST API over ``service``. ``worker_status`` and the health of the process's
+    """The REST API over ``service``, and the web UI (``web``, by default the package's build). ``worker_status`` and the health of the process's
     supervised ``loops`` are reported by /readyz. Request bodies are bounded (see
     api/limits.py), JSON to ``max_depth`` levels."""
     app = FastAPI(
@@ -74,6 +76,7 @@ def create_app(
     api.include_router(events.hooks)
     app.include_router(api)
     app.include_router(health.router)
+    install_web_app(app, web)  # last: it answers the paths no route has
     app.add_middleware(
         BoundedRequests,
         Bounds(
