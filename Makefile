@@ -4,9 +4,22 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest clean
+.PHONY: install run test lint typecheck pytest uitest screenshots clean
 
-install: $(STAMP)
+UI_STAMP := ui/node_modules/.installed
+UI_BUILD := src/cronium/web/dist/index.html
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
+
+install: $(STAMP) $(UI_BUILD)
+
+# the web UI: npm ci from the committed lockfile, then the Vite build into the package
+$(UI_STAMP): ui/package.json ui/package-lock.json
+	@command -v npm >/dev/null 2>&1 || ./scripts/install-system-packages nodejs npm
+	cd ui && npm ci --no-audit --no-fund
+	@touch $(UI_STAMP)
+
+$(UI_BUILD): $(UI_STAMP) $(UI_SOURCES)
+	cd ui && npm run build
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -33,7 +46,15 @@ pytest: install
 	@VENV=$(VENV) ./scripts/prepare-machine test
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+uitest: $(UI_STAMP)
+	cd ui && npm test
+
+# the screenshots in docs/screenshots, taken by the web UI's end-to-end tests
+screenshots: install
+	@VENV=$(VENV) ./scripts/prepare-machine test
+	CRONIUM_SCREENSHOTS=$(abspath docs/screenshots) $(BIN)/pytest tests/ui
+
+test: lint typecheck uitest pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache ui/node_modules src/cronium/web/dist

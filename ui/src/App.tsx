@@ -49,24 +49,30 @@ function Shell() {
   useEffect(load, [load]);
 
   // A session that expires (any call answering 401) asks to log in again, then comes back here.
+  const [expired, setExpired] = useState(false);
   useEffect(
     () =>
       onSessionExpired(() => {
+        setExpired(true);
         setUser(null);
-        if (window.location.pathname !== "/login") {
-          const next = encodeURIComponent(window.location.pathname + window.location.search);
-          navigate(`/login?next=${next}&expired=1`, { replace: true });
-        }
       }),
-    [navigate],
+    [],
   );
 
   if (user === undefined) return <Loading />;
   if (location.pathname === "/login") {
-    return <Login onLogin={(u) => setUser(u)} />;
+    return (
+      <Login
+        onLogin={(u) => {
+          setExpired(false);
+          setUser(u);
+        }}
+      />
+    );
   }
   if (user === null) {
-    return <Navigate to={`/login?next=${encodeURIComponent(here(location))}`} replace />;
+    const next = `/login?next=${encodeURIComponent(here(location))}${expired ? "&expired=1" : ""}`;
+    return <Navigate to={next} replace />;
   }
   const session: Session = {
     user,

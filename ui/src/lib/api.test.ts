@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { ApiError, errorFor, fieldOf } from "./api";
+import { safeNext } from "../pages/Login";
+
+describe("the field an API message names", () => {
+  it("is the path before the colon", () => {
+    expect(fieldOf("cpus: Input should be less than or equal to 2")).toBe("cpus");
+    expect(fieldOf("schedule.cron: not a cron expression")).toBe("schedule.cron");
+  });
+  it("is none for a sentence", () => {
+    expect(fieldOf("the workflow is not valid: edge a -> b")).toBeNull();
+    expect(fieldOf("an event named 'x' exists: pick another name")).toBeNull();
+  });
+  it("puts a sub-field's message under its field", () => {
+    const error = new ApiError(422, "invalid_input", "schedule.cron: bad");
+    expect(errorFor(error, "schedule")).toBe("schedule.cron: bad");
+    expect(errorFor(error, "script")).toBeNull();
+    expect(errorFor(new Error("x"), "script")).toBeNull();
+  });
+});
+
+describe("where a login goes back to", () => {
+  it("is a path of this site only", () => {
+    expect(safeNext("/events/3?tab=runs")).toBe("/events/3?tab=runs");
+    expect(safeNext("//evil.example/")).toBe("/");
+    expect(safeNext("https://evil.example/")).toBe("/");
+    expect(safeNext("/login?next=/x")).toBe("/");
+    expect(safeNext(null)).toBe("/");
+  });
+});
