@@ -156,8 +156,10 @@ async def fleet(url: str, count: int) -> dict[str, Any]:
     await migrate(engine)
     store = Store(engine)
     service = Service(store)
-    user = (await service.accounts.bootstrap_admin(f"bench-{time.time_ns()}") or (None,))[0]
-    if user is None:
+    first = await service.accounts.bootstrap_admin(f"bench-{time.time_ns()}")
+    if first is not None:
+        user = first.user
+    else:
         user, _ = await service.accounts.create_admin(f"bench-{time.time_ns()}")
     fields = EventFields(
         name=f"bench-{time.time_ns()}",

@@ -27,8 +27,13 @@ from tests.polling import until_sync
 from tests.postgres import free_port
 
 TOKEN = re.compile(r"CRONIUM_TOKEN=(crn_\S+)")
-# what the server prints before it logs anything: the administrator's token, once
-ANNOUNCEMENT = ("Created the administrator", "    export CRONIUM_TOKEN=")
+# what the server prints before it logs anything: the administrator's token and password, once
+ANNOUNCEMENT = (
+    "Created the administrator",
+    "    export CRONIUM_TOKEN=",
+    "    web UI: ",
+    "    (change the password",
+)
 
 
 @pytest.fixture(scope="module")

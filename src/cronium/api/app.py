@@ -43,7 +43,8 @@ def create_app(
     cookie_secure: bool = False,
     web: WebApp | None = None,
 ) -> FastAPI:
-    """The REST API over ``service``, and the web UI (``web``, by default the package's build). ``worker_status`` and the health of the process's
+    """The REST API over ``service``, and the web UI (``web``, by default the package's
+    build). ``worker_status`` and the health of the process's
     supervised ``loops`` are reported by /readyz. Request bodies are bounded (see
     api/limits.py), JSON to ``max_depth`` levels."""
     app = FastAPI(
