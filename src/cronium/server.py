@@ -55,7 +55,8 @@ def announce_admin(admin: FirstAdmin, url: str, say: Say) -> None:
         "shown this once; keep them:\n\n"
         f"    export CRONIUM_TOKEN={admin.token.secret}\n\n"
         f"    web UI: {url}  name: {admin.user.name}  password: {admin.password}\n"
-        f"    (change the password with `cronium users set-password {admin.user.name}`)\n"
+        "    (change the password on the web UI's Account page, or with "
+        f"`cronium users set-password {admin.user.name}`)\n"
     )
 
 
