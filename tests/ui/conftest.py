@@ -52,7 +52,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(180))
 
 
-@pytest.fixture(scope="session")
+# per module, not per session: the sync driver's event loop, while it lives, is the running
+# loop of the main thread, which the asyncio tests collected after these need
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         missing(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -62,7 +64,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     # launch() gives the browser a fresh, empty user-data dir of its own
     launched = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

@@ -1,6 +1,6 @@
 // Small pieces every page uses: statuses, errors next to their field, a banner for the rest.
 import type { ReactNode } from "react";
-import { ApiError, errorFor, messageOf } from "../lib/api";
+import { errorFor, messageOf } from "../lib/api";
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
   if (!status) return <span className="muted">—</span>;
@@ -21,7 +21,7 @@ export function FieldError({ error, field, id }: { error: unknown; field: string
 /** An error that is not about one field of the form (or any error, with `all`). */
 export function ErrorBanner({ error, fields = [], all = false }: { error: unknown; fields?: string[]; all?: boolean }) {
   if (!error) return null;
-  if (!all && error instanceof ApiError && error.field && fields.some((f) => errorFor(error, f))) return null;
+  if (!all && fields.some((f) => errorFor(error, f))) return null;
   return (
     <div className="banner error" role="alert">
       {messageOf(error)}

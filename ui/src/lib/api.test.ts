@@ -17,6 +17,14 @@ describe("the field an API message names", () => {
     expect(errorFor(error, "script")).toBeNull();
     expect(errorFor(new Error("x"), "script")).toBeNull();
   });
+  it("is the field a sentence starts by speaking of", () => {
+    const error = new ApiError(422, "invalid_input", "the password is too short: use at least 10");
+    expect(errorFor(error, "password")).toBe(error.message);
+    expect(errorFor(error, "current_password")).toBeNull();
+    const current = new ApiError(401, "unauthenticated", "the current password is wrong");
+    expect(errorFor(current, "current_password")).toBe(current.message);
+    expect(errorFor(current, "password")).toBeNull();
+  });
 });
 
 describe("where a login goes back to", () => {

@@ -31,9 +31,15 @@ export function fieldOf(message: string): string | null {
   return match ? match[1] : null;
 }
 
-/** The message for `field` (or one of its sub-fields) if `error` is about it. */
+/** The message for `field` (or one of its sub-fields) if `error` is about it: it names the
+ * field ("cpus: ...") or speaks of it ("the password is too short...", for `password`). */
 export function errorFor(error: unknown, field: string): string | null {
-  if (!(error instanceof ApiError) || error.field === null) return null;
+  if (!(error instanceof ApiError)) return null;
+  if (error.field === null) {
+    const words = field.replace(/_/g, " ").toLowerCase();
+    const text = error.message.toLowerCase();
+    return text.startsWith(`the ${words} `) || text.startsWith(`${words} `) ? error.message : null;
+  }
   return error.field === field || error.field.startsWith(`${field}.`) ? error.message : null;
 }
 
