@@ -48,3 +48,27 @@ export function useGet<T>(path: string | null, refreshMs?: number): Loaded<T> {
   useEffect(() => onConnection((online) => online && reload()), [reload]);
   return { data, error, loading, reload };
 }
+
+export interface Action {
+  /** The last call's failure, for the page to show (null after a call that worked). */
+  error: unknown;
+  setError: (error: unknown) => void;
+  /** Make the call, keeping its failure as `error`; whether it worked. */
+  run: (call: () => Promise<void>) => Promise<boolean>;
+}
+
+/** What a form or a button does: one call at a time, its error kept for the page. */
+export function useAction(): Action {
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback(async (call: () => Promise<void>) => {
+    setError(null);
+    try {
+      await call();
+      return true;
+    } catch (failure) {
+      setError(failure);
+      return false;
+    }
+  }, []);
+  return { error, setError, run };
+}

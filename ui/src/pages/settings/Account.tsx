@@ -1,6 +1,7 @@
 // The logged-in user: name and role, and changing one's own password.
 import { useState, type FormEvent } from "react";
 import { put } from "../../lib/api";
+import { useAction } from "../../lib/hooks";
 import { useSession } from "../../lib/session";
 import { ErrorBanner, FieldError } from "../../components/common";
 
@@ -9,7 +10,7 @@ export default function Account() {
   const [current, setCurrent] = useState("");
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { error, setError, run } = useAction();
   const [done, setDone] = useState(false);
 
   async function submit(event: FormEvent) {
@@ -19,16 +20,13 @@ export default function Account() {
       setError(new Error("The two new passwords differ: type the same one twice."));
       return;
     }
-    setError(null);
-    try {
+    await run(async () => {
       await put("/users/me/password", { current_password: current, password });
       setCurrent("");
       setPassword("");
       setAgain("");
       setDone(true);
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (

@@ -1,7 +1,7 @@
 // The caller's API tokens: create one (its secret shown once), list them, revoke.
 import { useState, type FormEvent } from "react";
 import { del, post } from "../../lib/api";
-import { useGet } from "../../lib/hooks";
+import { useAction, useGet } from "../../lib/hooks";
 import type { Token, TokenIssued } from "../../lib/types";
 import { ErrorBanner, FieldError, Loading, ShownOnce } from "../../components/common";
 import { when } from "../../lib/format";
@@ -11,16 +11,14 @@ const SCOPES = ["read", "run", "write", "admin"] as const;
 export default function Tokens() {
   const list = useGet<Token[]>("/tokens");
   const [issued, setIssued] = useState<TokenIssued | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useAction();
 
   async function revoke(token: Token) {
     if (!window.confirm(`Revoke the token ${token.name}? It stops working at once.`)) return;
-    try {
+    await run(async () => {
       await del(`/tokens/${token.id}`);
       list.reload();
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (
@@ -84,18 +82,15 @@ function TokenForm({ onIssued }: { onIssued: (token: TokenIssued) => void }) {
   const [name, setName] = useState("");
   const [days, setDays] = useState("30");
   const [scopes, setScopes] = useState<string[]>(["read", "run"]);
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useAction();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setError(null);
-    try {
+    await run(async () => {
       const body = { name, scopes, expires_in_days: days === "" ? null : Number(days) };
       onIssued(await post<TokenIssued>("/tokens", body));
       setName("");
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (

@@ -1,7 +1,7 @@
 // Users (administrators): create with a role and a password, change the role, disable, delete.
 import { useState, type FormEvent } from "react";
 import { del, patch, post } from "../../lib/api";
-import { useGet } from "../../lib/hooks";
+import { useAction, useGet } from "../../lib/hooks";
 import type { User } from "../../lib/types";
 import { ErrorBanner, FieldError, Loading, StatusBadge } from "../../components/common";
 import { useSession } from "../../lib/session";
@@ -13,27 +13,21 @@ type Role = (typeof ROLES)[number];
 export default function Users() {
   const session = useSession();
   const list = useGet<User[]>("/users");
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useAction();
 
   async function change(user: User, body: { role?: Role; disabled?: boolean }) {
-    setError(null);
-    try {
+    await run(async () => {
       await patch(`/users/${encodeURIComponent(user.name)}`, body);
       list.reload();
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   async function remove(user: User) {
     if (!window.confirm(`Delete the user ${user.name}, with their events and variables?`)) return;
-    setError(null);
-    try {
+    await run(async () => {
       await del(`/users/${encodeURIComponent(user.name)}`);
       list.reload();
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (
@@ -107,19 +101,16 @@ function UserForm({ onMade }: { onMade: () => void }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("user");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useAction();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setError(null);
-    try {
+    await run(async () => {
       await post("/users", { name, role, password: password || null });
       setName("");
       setPassword("");
       onMade();
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (

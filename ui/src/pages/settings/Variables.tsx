@@ -2,7 +2,7 @@
 // call, on request); create or replace, delete.
 import { useState, type FormEvent } from "react";
 import { del, post, put } from "../../lib/api";
-import { useGet } from "../../lib/hooks";
+import { useAction, useGet } from "../../lib/hooks";
 import type { Variable } from "../../lib/types";
 import { ErrorBanner, FieldError, Loading } from "../../components/common";
 import { useSession } from "../../lib/session";
@@ -12,25 +12,21 @@ export default function Variables() {
   const { canWrite } = useSession();
   const list = useGet<Variable[]>("/variables");
   const [revealed, setRevealed] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useAction();
 
   async function reveal(key: string) {
-    try {
+    await run(async () => {
       const shown = await post<Variable>(`/variables/${encodeURIComponent(key)}/reveal`);
       setRevealed((r) => ({ ...r, [key]: JSON.stringify(shown.value) }));
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   async function remove(key: string) {
     if (!window.confirm(`Delete the variable ${key}?`)) return;
-    try {
+    await run(async () => {
       await del(`/variables/${encodeURIComponent(key)}`);
       list.reload();
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (
@@ -95,26 +91,23 @@ function VariableForm({ onSaved }: { onSaved: () => void }) {
   const [key, setKey] = useState("");
   const [value, setValue] = useState("");
   const [secret, setSecret] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useAction();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setError(null);
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);
     } catch {
       parsed = value; // not JSON: kept as a string
     }
-    try {
+    await run(async () => {
       await put(`/variables/${encodeURIComponent(key)}`, { value: parsed, secret });
       setKey("");
       setValue("");
       setSecret(false);
       onSaved();
-    } catch (failure) {
-      setError(failure);
-    }
+    });
   }
 
   return (
