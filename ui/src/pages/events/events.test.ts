@@ -1,0 +1,220 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ApiError, errorFor } from "../../lib/api";
+import type { Event, EventVersion, Execution } from "../../lib/types";
+import { blankEvent, eventBody, eventForm, isScheduleError, isTemplate, runBody, TEMPLATES } from "./model";
+import { debounce, describeCron, instantOf, localInput, scheduleBody, scheduleSummary } from "./schedule";
+import { filterEvents, filterOf, lastByEvent, paramsOf } from "./list";
+import { diffVersions } from "./versions";
+
+describe("the debounce the schedule editor checks with", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("calls once, with the last arguments, after the typing stops", () => {
+    vi.useFakeTimers();
+    const seen: string[] = [];
+    const check = debounce((value: string) => seen.push(value), 300);
+    check.call("*");
+    vi.advanceTimersByTime(200);
+    check.call("*/5");
+    vi.advanceTimersByTime(299);
+    expect(seen).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(seen).toEqual(["*/5"]);
+  });
+
+  it("drops a pending call when cancelled", () => {
+    vi.useFakeTimers();
+    const seen: string[] = [];
+    const check = debounce((value: string) => seen.push(value), 300);
+    check.call("x");
+    check.cancel();
+    vi.advanceTimersByTime(1000);
+    expect(seen).toEqual([]);
+  });
+});
+
+describe("a cron expression in English", () => {
+  it("reads five fields, and six with seconds first", () => {
+    expect(describeCron("*/5 * * * *")).toBe("Every 5 minutes");
+    expect(describeCron("0 30 9 * * 1-5")).toBe("At 09:30, Monday through Friday");
+  });
+  it("is none for what cronstrue cannot read", () => {
+    expect(describeCron("every day")).toBeNull();
+    expect(describeCron("  ")).toBeNull();
+  });
+  it("says the zone in a list", () => {
+    expect(scheduleSummary({ kind: "cron", cron: "0 9 * * *", timezone: "Europe/Paris" })).toBe(
+      "At 09:00 (Europe/Paris)",
+    );
+    expect(scheduleSummary({ kind: "interval", every_seconds: 7200, timezone: "UTC" })).toBe("Every 2 h");
+    expect(scheduleSummary(null)).toBe("—");
+  });
+});
+
+describe("a schedule's body", () => {
+  const form = { kind: "cron", cron: "0 9 * * *", timezone: "Asia/Tokyo", every_seconds: "60", anchor: "", at: "", start: "", end: "" } as const;
+
+  it("is null without a schedule", () => {
+    expect(scheduleBody({ ...form, kind: "none" })).toBeNull();
+  });
+  it("carries the expression and its zone", () => {
+    expect(scheduleBody(form)).toEqual({ kind: "cron", cron: "0 9 * * *", timezone: "Asia/Tokyo", start: null, end: null });
+  });
+  it("counts an interval from now when it has no anchor", () => {
+    const now = new Date("2030-01-02T03:04:05Z");
+    expect(scheduleBody({ ...form, kind: "interval" }, now)).toMatchObject({ every_seconds: 60, anchor: now.toISOString() });
+  });
+  it("turns the browser's wall clock into an instant and back", () => {
+    const local = localInput("2030-06-01T10:15:00Z");
+    expect(instantOf(local)).toBe("2030-06-01T10:15:00.000Z");
+    expect(instantOf("")).toBeNull();
+  });
+});
+
+describe("the starter template", () => {
+  it("shows each language's helpers", () => {
+    expect(TEMPLATES.python).toContain("cronium.input()");
+    expect(TEMPLATES.python).toContain("cronium.set_variable(");
+    expect(TEMPLATES.node).toContain("cronium.setCondition(");
+    expect(TEMPLATES.bash).toContain("cronium_output");
+  });
+  it("may be replaced while it is untouched only", () => {
+    expect(isTemplate(TEMPLATES.bash)).toBe(true);
+    expect(isTemplate("")).toBe(true);
+    expect(isTemplate(`${TEMPLATES.bash}echo mine\n`)).toBe(false);
+  });
+});
+
+const stored = {
+  id: 7,
+  name: "nightly",
+  description: "",
+  tags: ["ops"],
+  kind: "script",
+  language: "bash",
+  script: "echo hi\n",
+  global_helpers: false,
+  http: null,
+  tool_action: null,
+  workflow: null,
+  env: { A: "1" },
+  secrets: { TOKEN: "env" },
+  cpus: 1,
+  memory_mb: 256,
+  pids: 50,
+  timeout_seconds: 60,
+  network: "none",
+  max_attempts: 3,
+  retry_backoff_seconds: 10,
+  retry_backoff_max_seconds: 3600,
+  pool: null,
+  schedule: { kind: "cron", cron: "0 2 * * *", timezone: "UTC" },
+  missed_runs: "skip",
+  catch_up_seconds: 3600,
+  concurrency: "forbid",
+  max_concurrent: null,
+  max_executions: null,
+  actions: [{ when: "failure", notify: { tool: "slack", action: "send_message", params: { text: "x" } } }],
+  status: "active",
+} as unknown as Event;
+
+describe("an event's body", () => {
+  it("gives a new script event its kind and leaves unset what is empty", () => {
+    const body = eventBody({ ...blankEvent("python"), name: "a", tags: "x, y ,," }, true) as Record<string, unknown>;
+    expect(body).toMatchObject({ kind: "script", language: "python", tags: ["x", "y"], cpus: 0.5 });
+    expect(body).not.toHaveProperty("schedule");
+    expect(body).not.toHaveProperty("pool");
+    expect(body).not.toHaveProperty("http");
+  });
+
+  it("round-trips a stored event, clearing on update what was emptied", () => {
+    const form = eventForm(stored);
+    const body = eventBody({ ...form, schedule: { ...form.schedule, kind: "none" } }, false) as Record<string, unknown>;
+    expect(body).toMatchObject({ env: { A: "1" }, secrets: { TOKEN: "env" }, concurrency: "forbid", max_attempts: 3 });
+    expect(body.schedule).toBeNull();
+    expect(body.pool).toBeNull();
+    expect(body).not.toHaveProperty("kind");
+    expect(body.actions).toEqual(stored.actions);
+  });
+
+  it("sends a limit that is not a number as typed, for the API to refuse", () => {
+    expect((eventBody({ ...blankEvent(), cpus: "lots" }, true) as Record<string, unknown>).cpus).toBe("lots");
+  });
+
+  it("refuses JSON that does not parse under its field, before sending", () => {
+    const form = { ...blankEvent(), kind: "tool" as const, tool: { tool: "slack", action: "send_message", params: "{oops" } };
+    let refusal: unknown;
+    try {
+      eventBody(form, true);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(ApiError);
+    expect(errorFor(refusal, "tool_action")).toMatch(/^tool_action\.params: is not valid JSON/);
+  });
+});
+
+describe("a schedule's refusals", () => {
+  it("are those about the schedule, whatever their words", () => {
+    expect(isScheduleError("cron expression 'x' has 1 fields: use 5")).toBe(true);
+    expect(isScheduleError("unknown time zone 'Mars/Base': use an IANA name")).toBe(true);
+    expect(isScheduleError("schedule.cron: bad")).toBe(true);
+    expect(isScheduleError("cpus: Input should be less than or equal to 4")).toBe(false);
+  });
+});
+
+describe("the events list", () => {
+  const other = { ...stored, id: 8, name: "Backup", tags: ["db"], status: "paused" } as Event;
+  const flow = { ...stored, id: 9, name: "flow", kind: "workflow" } as Event;
+
+  it("keeps its filters in the address", () => {
+    const filter = filterOf(new URLSearchParams("q=back&status=paused"));
+    expect(filter).toEqual({ q: "back", tag: "", status: "paused" });
+    expect(paramsOf(filter).toString()).toBe("q=back&status=paused");
+  });
+
+  it("filters by name, tag and status, workflows left out", () => {
+    const events = [stored, other, flow];
+    expect(filterEvents(events, { q: "", tag: "", status: "" }).map((e) => e.id)).toEqual([7, 8]);
+    expect(filterEvents(events, { q: "BACK", tag: "", status: "" }).map((e) => e.id)).toEqual([8]);
+    expect(filterEvents(events, { q: "", tag: "ops", status: "" }).map((e) => e.id)).toEqual([7]);
+    expect(filterEvents(events, { q: "", tag: "", status: "paused" }).map((e) => e.id)).toEqual([8]);
+  });
+
+  it("shows each event's newest execution", () => {
+    const runs = [
+      { id: 3, event_id: 7 },
+      { id: 5, event_id: 7 },
+      { id: 4, event_id: 8 },
+    ] as Execution[];
+    const last = lastByEvent(runs);
+    expect(last.get(7)?.id).toBe(5);
+    expect(last.get(8)?.id).toBe(4);
+  });
+});
+
+describe("two versions compared", () => {
+  const version = (n: number, script: string, cpus: number) =>
+    ({ version: n, settings: { script, cpus, name: "e" }, restored_from: null, created_at: "" }) as EventVersion;
+
+  it("marks the lines removed and added, the rest kept", () => {
+    const lines = diffVersions(version(1, "echo a\necho b\n", 1), version(2, "echo a\necho c\n", 2));
+    expect(lines).toContainEqual({ sign: " ", text: "echo a" });
+    expect(lines).toContainEqual({ sign: "-", text: "echo b" });
+    expect(lines).toContainEqual({ sign: "+", text: "echo c" });
+    expect(lines).toContainEqual({ sign: "-", text: '  "cpus": 1,' });
+    expect(lines).toContainEqual({ sign: "+", text: '  "cpus": 2,' });
+    expect(lines).toContainEqual({ sign: " ", text: '  "name": "e"' });
+  });
+});
+
+describe("a run's input", () => {
+  it("is any JSON value, or none for empty text", () => {
+    expect(runBody('{"n": 2}')).toEqual({ input: { n: 2 } });
+    expect(runBody("false")).toEqual({ input: false });
+    expect(runBody("  ")).toBeUndefined();
+  });
+  it("is refused under its field when it is not JSON", () => {
+    expect(() => runBody("{n: 2}")).toThrow(/^input: is not valid JSON/);
+  });
+});
