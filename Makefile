@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest uitest screenshots clean
+.PHONY: install run test lint typecheck pytest uitest ui-schema screenshots clean
 
 UI_STAMP := ui/node_modules/.installed
 UI_BUILD := src/cronium/web/dist/index.html
@@ -48,6 +48,11 @@ pytest: install
 
 uitest: $(UI_STAMP)
 	cd ui && npm test
+
+# the web UI's types of the API, after a change of the API
+ui-schema: $(STAMP) $(UI_STAMP)
+	$(BIN)/python scripts/openapi-schema > ui/openapi.json
+	cd ui && npx openapi-typescript openapi.json -o src/lib/schema.d.ts && rm openapi.json
 
 # the screenshots in docs/screenshots, taken by the web UI's end-to-end tests
 screenshots: install

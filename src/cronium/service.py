@@ -6,6 +6,7 @@ Objects a user may not see are reported as not found, so their existence does no
 
 from __future__ import annotations
 
+import heapq
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -20,7 +21,7 @@ from cronium.domain.action import Action, ToolCall
 from cronium.domain.delivery import DeliveryRules
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
-from cronium.domain.execution import Execution
+from cronium.domain.execution import Execution, ExecutionStatus
 from cronium.domain.schedule import Schedule
 from cronium.domain.user import Scope, User
 from cronium.domain.worker import WorkerInfo
@@ -36,6 +37,7 @@ from cronium.imports import Importer, WorkflowImport
 from cronium.policy import Policy
 from cronium.sharing import Sharing
 from cronium.storage import EventChanges, EventFields, EventVersion, LogLine, Store
+from cronium.storage.executions import QueueState
 from cronium.tokens import hash_token
 from cronium.tools import ToolService
 from cronium.variables import VariableService
@@ -322,15 +324,51 @@ class Service:
         return execution
 
     async def list_executions(
-        self, user: User, *, event_id: int | None, limit: int
+        self,
+        user: User,
+        *,
+        event_id: int | None,
+        limit: int,
+        before_id: int | None = None,
+        statuses: tuple[ExecutionStatus, ...] = (),
     ) -> list[Execution]:
         if event_id is not None:
             await self.get_event(user, event_id)
-        self.policy.require(user, Scope.READ, "list executions")
-        everyone = user.is_admin and user.may(Scope.ADMIN)
         return await self.store.executions.latest(
-            event_id=event_id, visible_to=None if everyone else user.id, limit=limit
+            event_id=event_id,
+            visible_to=self._executions_of(user, "list executions"),
+            limit=limit,
+            before_id=before_id,
+            statuses=statuses,
         )
+
+    async def last_executions(self, user: User, limit: int) -> list[Execution]:
+        """The newest execution of each event the user can see, newest first."""
+        visible = self._executions_of(user, "list executions")
+        return await self.store.executions.last_per_event(visible_to=visible, limit=limit)
+
+    async def queue_state(self, user: User) -> QueueState:
+        """Queued and running executions of the events the user can see (an admin's: all)."""
+        return await self.store.executions.waiting(
+            visible_to=self._executions_of(user, "see the queue")
+        )
+
+    def _executions_of(self, user: User, doing: str) -> int | None:
+        """Whose executions the user may list: None for all (an admin with the admin scope),
+        else the user's id (their events and those shared with them)."""
+        self.policy.require(user, Scope.READ, doing)
+        return None if user.is_admin and user.may(Scope.ADMIN) else user.id
+
+    async def upcoming_fires(self, user: User, limit: int) -> list[tuple[Event, datetime]]:
+        """The next ``limit`` fires of all the active scheduled events the user can see, in
+        time order."""
+        now = self.clock()
+        fires = [
+            (at, event.id, event)
+            for event in await self.list_events(user)
+            for at in _next_fires(event, now, limit)
+        ]
+        return [(event, at) for at, _, event in heapq.nsmallest(limit, fires)]
 
     async def cancel_execution(self, user: User, execution_id: int) -> Execution:
         """Cancel at once if queued; if running, its worker stops it (within about a second)."""
@@ -401,3 +439,14 @@ def _check_kind_of_change(event: Event, changes: EventChanges) -> None:
 SETTINGS = declared.by_name(EventSettings)
 # The settings a workflow document keeps of an event, and of the workflow (with its graph):
 # an import compares and changes those only; the others (a status, actions) stay as they are.
+
+
+def _next_fires(event: Event, now: datetime, count: int) -> list[datetime]:
+    """An active event's next fires; none for one paused, unscheduled, or whose schedule has
+    no computable next fire (the scheduler sets such an event aside)."""
+    if event.schedule is None or event.status is not EventStatus.ACTIVE:
+        return []
+    try:
+        return event.schedule.next_fires(now, count)
+    except InvalidInputError:
+        return []

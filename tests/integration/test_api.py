@@ -256,3 +256,71 @@ async def test_a_null_kind_means_the_kind_the_fields_give(client: httpx.AsyncCli
     assert made.json()["kind"] == "script"
     half = await client.post("/api/v1/events", json={"name": "x", "kind": None, "script": "ls"})
     assert_error(half, 422, "needs a language and a script")
+
+
+async def test_executions_are_paged_back_by_id_and_filtered_by_status(
+    client: httpx.AsyncClient,
+) -> None:
+    event = await create(client)
+    ids = [
+        (await client.post(f"/api/v1/events/{event['id']}/run")).json()["execution_id"]
+        for _ in range(5)
+    ]
+    assert (await client.post(f"/api/v1/executions/{ids[1]}/cancel")).status_code == 200
+    first = (await client.get("/api/v1/executions", params={"limit": 2})).json()
+    assert [e["id"] for e in first] == [ids[4], ids[3]]
+    after = {"limit": 2, "before_id": first[-1]["id"]}
+    assert [e["id"] for e in (await client.get("/api/v1/executions", params=after)).json()] == [
+        ids[2],
+        ids[1],
+    ]
+    cancelled = await client.get("/api/v1/executions", params={"status": "cancelled"})
+    assert [e["id"] for e in cancelled.json()] == [ids[1]]
+    both = await client.get(
+        "/api/v1/executions", params=[("status", "cancelled"), ("status", "queued")]
+    )
+    assert len(both.json()) == 5
+    assert_error(await client.get("/api/v1/executions?status=lost"), 422, "status")
+
+
+async def test_the_last_execution_of_each_event_and_the_queue(client: httpx.AsyncClient) -> None:
+    quiet = await create(client, name="quiet")
+    busy = await create(client, name="busy")
+    assert (await client.get("/api/v1/queue")).json() == {
+        "queued": 0,
+        "running": 0,
+        "oldest_due_at": None,
+        "oldest_wait_seconds": None,
+    }
+    runs = [
+        (await client.post(f"/api/v1/events/{event['id']}/run")).json()["execution_id"]
+        for event in (busy, quiet, busy)
+    ]
+    last = (await client.get("/api/v1/executions/latest")).json()
+    assert [(e["event_id"], e["id"]) for e in last] == [
+        (busy["id"], runs[2]),
+        (quiet["id"], runs[1]),
+    ]
+    queue = (await client.get("/api/v1/queue")).json()
+    assert (queue["queued"], queue["running"]) == (3, 0)
+    assert queue["oldest_wait_seconds"] >= 0
+    first = (await client.get(f"/api/v1/executions/{runs[0]}")).json()
+    assert queue["oldest_due_at"] == first["queued_at"]
+
+
+async def test_the_upcoming_fires_of_all_events_in_time_order(client: httpx.AsyncClient) -> None:
+    hourly = await create(client, name="hourly", schedule={"kind": "cron", "cron": "0 * * * *"})
+    every_20 = {"kind": "interval", "every_seconds": 1200, "anchor": "2020-01-01T00:10:00Z"}
+    twenty = await create(client, name="twenty", schedule=every_20)
+    paused = await create(client, name="paused", schedule={"kind": "cron", "cron": "* * * * *"})
+    await client.post(f"/api/v1/events/{paused['id']}/pause")
+    await create(client, name="unscheduled")
+    fires = (await client.get("/api/v1/schedules/upcoming", params={"limit": 8})).json()
+    assert len(fires) == 8
+    assert [f["at"] for f in fires] == sorted(f["at"] for f in fires)
+    assert {f["event_name"] for f in fires} == {"hourly", "twenty"}
+    assert {f["event_id"] for f in fires} == {hourly["id"], twenty["id"]}
+    assert (
+        sum(f["event_name"] == "twenty" for f in fires) == 6
+    )  # :10, :30 and :50 against :00, in any eight in a row
+    assert_error(await client.get("/api/v1/schedules/upcoming?limit=0"), 422, "limit")

@@ -74,6 +74,7 @@ def create_app(
     for module in (*modules, workflows):
         api.include_router(module.router)
     api.include_router(events.schedules)
+    api.include_router(executions.queue)
     api.include_router(events.hooks)
     app.include_router(api)
     app.include_router(health.router)

@@ -315,6 +315,27 @@ class NextFires(BaseModel):
     fires: list[datetime] = Field(description="The next fire times, in UTC.")
 
 
+class UpcomingFire(BaseModel):
+    event_id: int
+    event_name: str
+    at: datetime = Field(description="When it fires, in UTC.")
+
+
+class QueuePublic(BaseModel):
+    queued: int = Field(
+        description="Executions waiting for a worker (retries in their backoff too)."
+    )
+    running: int
+    oldest_due_at: datetime | None = Field(
+        description="Since when the longest-waiting queued execution has been due; None when"
+        " none is queued."
+    )
+    oldest_wait_seconds: float | None = Field(
+        description="How long it has waited so far; None when none is queued (a retry still"
+        " in its backoff counts as 0)."
+    )
+
+
 class WebhookIssued(BaseModel):
     key: str = Field(description="The webhook's secret key. Shown this once.")
     url: str = Field(description="POST here (any body: it becomes the run's input).")

@@ -10,9 +10,11 @@ it changed (none when it lost).
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, select, update
+from sqlalchemy import ColumnElement, Table, func, select, update
 
 from cronium.domain.execution import Execution, ExecutionStatus, check_transition
 from cronium.domain.workflow import NodeStatus, check_node_transition
@@ -26,6 +28,13 @@ from cronium.storage.transactions import Database, Unit
 # (execution id, worker id): a write allowed only while that worker runs that execution
 Holder = tuple[int, str]
 NODES = cast(Table, WorkflowNodeRow.__table__)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    queued: int
+    running: int
+    oldest_due_at: datetime | None  # when the longest-waiting queued execution became due
 
 
 async def change_status(
@@ -125,16 +134,62 @@ class Executions:
         return execution_of(row)
 
     async def latest(
-        self, *, event_id: int | None, visible_to: int | None, limit: int
+        self,
+        *,
+        event_id: int | None,
+        visible_to: int | None,
+        limit: int,
+        before_id: int | None = None,
+        statuses: Collection[ExecutionStatus] = (),
     ) -> list[Execution]:
-        """Newest first, filtered by event and, when given, to the events a user owns or that
-        are shared with them."""
+        """Newest first, filtered by event, by status, to ids below ``before_id`` (the next
+        page) and, when given, to the events a user owns or that are shared with them."""
         query = select(ExecutionRow).order_by(ExecutionRow.id.desc()).limit(limit)
         if event_id is not None:
             query = query.where(ExecutionRow.event_id == event_id)
+        if before_id is not None:
+            query = query.where(ExecutionRow.id < before_id)
+        if statuses:
+            query = query.where(ExecutionRow.status.in_([status.value for status in statuses]))
         if visible_to is not None:
             query = query.join(EventRow, EventRow.id == ExecutionRow.event_id).where(
                 shares.visible_to(visible_to)
             )
         async with self.db.read() as session:
             return [execution_of(row) for row in await session.scalars(query)]
+
+    async def last_per_event(self, *, visible_to: int | None, limit: int) -> list[Execution]:
+        """The newest execution of each event, newest first."""
+        newest = select(func.max(ExecutionRow.id)).group_by(ExecutionRow.event_id)
+        query = (
+            select(ExecutionRow)
+            .where(ExecutionRow.id.in_(newest))
+            .order_by(ExecutionRow.id.desc())
+            .limit(limit)
+        )
+        if visible_to is not None:
+            query = query.join(EventRow, EventRow.id == ExecutionRow.event_id).where(
+                shares.visible_to(visible_to)
+            )
+        async with self.db.read() as session:
+            return [execution_of(row) for row in await session.scalars(query)]
+
+    async def waiting(self, *, visible_to: int | None) -> QueueState:
+        """How many executions are queued and running, and since when the oldest queued
+        one has been due; one aggregate query."""
+        due = func.coalesce(ExecutionRow.due_at, ExecutionRow.queued_at)
+        queued = ExecutionRow.status == ExecutionStatus.QUEUED.value
+        query = select(
+            func.count().filter(queued),
+            func.count().filter(ExecutionRow.status == ExecutionStatus.RUNNING.value),
+            func.min(due).filter(queued),
+        ).where(
+            ExecutionRow.status.in_([ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value])
+        )
+        if visible_to is not None:
+            query = query.join(EventRow, EventRow.id == ExecutionRow.event_id).where(
+                shares.visible_to(visible_to)
+            )
+        async with self.db.read() as session:
+            queued_count, running_count, oldest = (await session.execute(query)).one()
+        return QueueState(queued=queued_count, running=running_count, oldest_due_at=oldest)

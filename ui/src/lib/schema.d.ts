@@ -342,6 +342,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Last Executions
+         * @description The newest execution of each event the caller can see (its last result), newest
+         *     first.
+         */
+        get: operations["last_executions_api_v1_executions_latest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}": {
         parameters: {
             query?: never;
@@ -464,6 +485,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue State
+         * @description How many executions of the events the caller can see are queued and running, and how
+         *     long the oldest queued one has waited (an administrator: of all events).
+         */
+        get: operations["queue_state_api_v1_queue_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedules/next": {
         parameters: {
             query?: never;
@@ -478,6 +520,26 @@ export interface paths {
          * @description The next fire times of a schedule, to check it before saving it.
          */
         post: operations["preview_schedule_api_v1_schedules_next_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schedules/upcoming": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Upcoming Fires
+         * @description The next fires of all the active scheduled events the caller can see, soonest first.
+         */
+        get: operations["upcoming_fires_api_v1_schedules_upcoming_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1007,6 +1069,8 @@ export interface components {
     schemas: {
         /** ActionIn */
         ActionIn: {
+            /** @description success, failure, always, or condition (set true). */
+            when: components["schemas"]["ActionWhen"];
             /**
              * Event Id
              * @description The event to run, with this run's output as input.
@@ -1014,8 +1078,6 @@ export interface components {
             event_id?: number | null;
             /** @description Or: a message to send. */
             notify?: components["schemas"]["ToolCallIn"] | null;
-            /** @description success, failure, always, or condition (set true). */
-            when: components["schemas"]["ActionWhen"];
         };
         /**
          * ActionWhen
@@ -1024,27 +1086,27 @@ export interface components {
         ActionWhen: "success" | "failure" | "always" | "condition";
         /** AuditPublic */
         AuditPublic: {
-            /** Action */
-            action: string;
-            /** Actor */
-            actor: string | null;
-            /** Address */
-            address: string | null;
+            /** Id */
+            id: number;
             /**
              * At
              * Format: date-time
              */
             at: string;
+            /** Actor */
+            actor: string | null;
+            /** Action */
+            action: string;
+            /** Target */
+            target: string | null;
+            /** Address */
+            address: string | null;
+            /** Execution Id */
+            execution_id: number | null;
             /** Detail */
             detail: {
                 [key: string]: unknown;
             } | null;
-            /** Execution Id */
-            execution_id: number | null;
-            /** Id */
-            id: number;
-            /** Target */
-            target: string | null;
         };
         /**
          * Concurrency
@@ -1054,12 +1116,30 @@ export interface components {
         Concurrency: "allow" | "forbid" | "replace";
         /** DeliveryPublic */
         DeliveryPublic: {
+            /** Id */
+            id: number;
+            /** Execution Id */
+            execution_id: number | null;
+            /** Tool */
+            tool: string;
+            /** Kind */
+            kind: string | null;
             /** Action */
             action: string;
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
+            /** Target */
+            target: string;
             /** Attempts */
             attempts: number;
             /** Code */
             code: number | null;
+            /** Reply */
+            reply: string | null;
+            /** Error */
+            error: string | null;
             /**
              * Created At
              * Format: date-time
@@ -1067,40 +1147,22 @@ export interface components {
             created_at: string;
             /** Due At */
             due_at: string | null;
-            /** Error */
-            error: string | null;
-            /** Execution Id */
-            execution_id: number | null;
-            /** Finished At */
-            finished_at: string | null;
             /** First Attempt At */
             first_attempt_at: string | null;
-            /** Id */
-            id: number;
-            /** Kind */
-            kind: string | null;
-            /** Reply */
-            reply: string | null;
-            /** Source */
-            source: string;
-            /** Status */
-            status: string;
-            /** Target */
-            target: string;
-            /** Tool */
-            tool: string;
+            /** Finished At */
+            finished_at: string | null;
         };
         /** EdgeIn */
         EdgeIn: {
+            /** Source */
+            source: string;
+            /** Target */
+            target: string;
             /**
              * @description always, on_success, on_failure, on_condition
              * @default always
              */
             kind: components["schemas"]["EdgeKind"];
-            /** Source */
-            source: string;
-            /** Target */
-            target: string;
             /**
              * Value
              * @description on_condition: the condition taking it.
@@ -1133,10 +1195,118 @@ export interface components {
          */
         EventCreate: {
             /**
-             * Actions
+             * Name
+             * @description Unique among the owner's events.
+             */
+            name: string;
+            /**
+             * Description
+             * @description What the event is for.
+             * @default
+             */
+            description: string | null;
+            /**
+             * Tags
+             * @description Short labels to find events by (at most 20).
              * @default []
              */
-            actions: components["schemas"]["ActionIn"][] | null;
+            tags: string[] | null;
+            /**
+             * @description Implied by script, http, tool_action or workflow.
+             * @default script
+             */
+            kind: components["schemas"]["EventKind"] | null;
+            language?: components["schemas"]["Language"] | null;
+            /**
+             * Script
+             * @default
+             */
+            script: string | null;
+            http?: components["schemas"]["HttpIn"] | null;
+            /** @description A tool event's one action: tool, action, params. */
+            tool_action?: components["schemas"]["ToolCallIn"] | null;
+            workflow?: components["schemas"]["WorkflowIn"] | null;
+            /**
+             * Env
+             * @default {}
+             */
+            env: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Secrets
+             * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
+             * @default {}
+             */
+            secrets: {
+                [key: string]: "file" | "env";
+            } | null;
+            /**
+             * Timeout Seconds
+             * @description Seconds.
+             * @default 300
+             */
+            timeout_seconds: number | null;
+            /**
+             * Cpus
+             * @description CPU cores.
+             * @default 0.5
+             */
+            cpus: number | null;
+            /**
+             * Memory Mb
+             * @description MiB.
+             * @default 512
+             */
+            memory_mb: number | null;
+            /**
+             * Pids
+             * @description Processes.
+             * @default 100
+             */
+            pids: number | null;
+            /**
+             * Global Helpers
+             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
+             * @default false
+             */
+            global_helpers: boolean | null;
+            /**
+             * Network
+             * @description none, or egress where the server allows it.
+             * @default none
+             */
+            network: ("none" | "egress") | null;
+            /**
+             * Max Attempts
+             * @description Attempts in all; a lost worker's run is retried.
+             * @default 1
+             */
+            max_attempts: number | null;
+            /**
+             * Retry Backoff Seconds
+             * @description Wait before the 2nd attempt; doubled after.
+             * @default 10
+             */
+            retry_backoff_seconds: number | null;
+            /**
+             * Retry Backoff Max Seconds
+             * @default 3600
+             */
+            retry_backoff_max_seconds: number | null;
+            /**
+             * Pool
+             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
+             */
+            pool?: string | null;
+            /** @default active */
+            status: components["schemas"]["EventStatus"] | null;
+            schedule?: components["schemas"]["ScheduleIn"] | null;
+            /**
+             * @description skip, run_once or run_all: the fires missed while nothing ran.
+             * @default run_once
+             */
+            missed_runs: components["schemas"]["MissedRuns"] | null;
             /**
              * Catch Up Seconds
              * @description How far back missed fires are run (seconds).
@@ -1148,44 +1318,6 @@ export interface components {
              * @default allow
              */
             concurrency: components["schemas"]["Concurrency"] | null;
-            /**
-             * Cpus
-             * @description CPU cores.
-             * @default 0.5
-             */
-            cpus: number | null;
-            /**
-             * Description
-             * @description What the event is for.
-             * @default
-             */
-            description: string | null;
-            /**
-             * Env
-             * @default {}
-             */
-            env: {
-                [key: string]: string;
-            } | null;
-            /**
-             * Global Helpers
-             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
-             * @default false
-             */
-            global_helpers: boolean | null;
-            http?: components["schemas"]["HttpIn"] | null;
-            /**
-             * @description Implied by script, http, tool_action or workflow.
-             * @default script
-             */
-            kind: components["schemas"]["EventKind"] | null;
-            language?: components["schemas"]["Language"] | null;
-            /**
-             * Max Attempts
-             * @description Attempts in all; a lost worker's run is retried.
-             * @default 1
-             */
-            max_attempts: number | null;
             /** Max Concurrent */
             max_concurrent?: number | null;
             /**
@@ -1194,80 +1326,10 @@ export interface components {
              */
             max_executions?: number | null;
             /**
-             * Memory Mb
-             * @description MiB.
-             * @default 512
-             */
-            memory_mb: number | null;
-            /**
-             * @description skip, run_once or run_all: the fires missed while nothing ran.
-             * @default run_once
-             */
-            missed_runs: components["schemas"]["MissedRuns"] | null;
-            /**
-             * Name
-             * @description Unique among the owner's events.
-             */
-            name: string;
-            /**
-             * Network
-             * @description none, or egress where the server allows it.
-             * @default none
-             */
-            network: ("none" | "egress") | null;
-            /**
-             * Pids
-             * @description Processes.
-             * @default 100
-             */
-            pids: number | null;
-            /**
-             * Pool
-             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
-             */
-            pool?: string | null;
-            /**
-             * Retry Backoff Max Seconds
-             * @default 3600
-             */
-            retry_backoff_max_seconds: number | null;
-            /**
-             * Retry Backoff Seconds
-             * @description Wait before the 2nd attempt; doubled after.
-             * @default 10
-             */
-            retry_backoff_seconds: number | null;
-            schedule?: components["schemas"]["ScheduleIn"] | null;
-            /**
-             * Script
-             * @default
-             */
-            script: string | null;
-            /**
-             * Secrets
-             * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
-             * @default {}
-             */
-            secrets: {
-                [key: string]: "file" | "env";
-            } | null;
-            /** @default active */
-            status: components["schemas"]["EventStatus"] | null;
-            /**
-             * Tags
-             * @description Short labels to find events by (at most 20).
+             * Actions
              * @default []
              */
-            tags: string[] | null;
-            /**
-             * Timeout Seconds
-             * @description Seconds.
-             * @default 300
-             */
-            timeout_seconds: number | null;
-            /** @description A tool event's one action: tool, action, params. */
-            tool_action?: components["schemas"]["ToolCallIn"] | null;
-            workflow?: components["schemas"]["WorkflowIn"] | null;
+            actions: components["schemas"]["ActionIn"][] | null;
         };
         /**
          * EventKind
@@ -1278,132 +1340,30 @@ export interface components {
         EventKind: "script" | "http" | "tool" | "workflow";
         /** EventPublic */
         EventPublic: {
-            /** Actions */
-            actions: {
-                [key: string]: unknown;
-            }[];
-            /**
-             * Catch Up Seconds
-             * @description How far back missed fires are run (seconds).
-             */
-            catch_up_seconds: number;
-            /** @description allow, forbid or replace: a fire while an earlier run has not ended. */
-            concurrency: components["schemas"]["Concurrency"];
-            /**
-             * Cpus
-             * @description CPU cores.
-             */
-            cpus: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Description
-             * @description What the event is for.
-             */
-            description: string;
-            /** Env */
-            env: {
-                [key: string]: string;
-            };
-            /** Fire Count */
-            fire_count: number;
-            /**
-             * Global Helpers
-             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
-             */
-            global_helpers: boolean;
-            /** Has Webhook */
-            has_webhook: boolean;
-            /** Http */
-            http: {
-                [key: string]: unknown;
-            } | null;
-            /** Id */
-            id: number;
-            /** @description Implied by script, http, tool_action or workflow. */
-            kind: components["schemas"]["EventKind"];
-            language: components["schemas"]["Language"] | null;
-            /**
-             * Max Attempts
-             * @description Attempts in all; a lost worker's run is retried.
-             */
-            max_attempts: number;
-            /** Max Concurrent */
-            max_concurrent: number | null;
-            /**
-             * Max Executions
-             * @description Then the event pauses.
-             */
-            max_executions: number | null;
-            /**
-             * Memory Mb
-             * @description MiB.
-             */
-            memory_mb: number;
-            /** @description skip, run_once or run_all: the fires missed while nothing ran. */
-            missed_runs: components["schemas"]["MissedRuns"];
             /**
              * Name
              * @description Unique among the owner's events.
              */
             name: string;
             /**
-             * Network
-             * @description none, or egress where the server allows it.
-             * @enum {string}
+             * Description
+             * @description What the event is for.
              */
-            network: "none" | "egress";
-            /** Owner Id */
-            owner_id: number;
-            /**
-             * Paused Reason
-             * @description Why the scheduler paused the event by itself, if it did.
-             */
-            paused_reason?: string | null;
-            /**
-             * Pids
-             * @description Processes.
-             */
-            pids: number;
-            /**
-             * Pool
-             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
-             */
-            pool: string | null;
-            /** Retry Backoff Max Seconds */
-            retry_backoff_max_seconds: number;
-            /**
-             * Retry Backoff Seconds
-             * @description Wait before the 2nd attempt; doubled after.
-             */
-            retry_backoff_seconds: number;
-            /** Schedule */
-            schedule: {
-                [key: string]: unknown;
-            } | null;
-            /** Script */
-            script: string;
-            /**
-             * Secrets
-             * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
-             */
-            secrets: {
-                [key: string]: "file" | "env";
-            };
-            status: components["schemas"]["EventStatus"];
+            description: string;
             /**
              * Tags
              * @description Short labels to find events by (at most 20).
              */
             tags: string[];
-            /**
-             * Timeout Seconds
-             * @description Seconds.
-             */
-            timeout_seconds: number;
+            /** @description Implied by script, http, tool_action or workflow. */
+            kind: components["schemas"]["EventKind"];
+            language: components["schemas"]["Language"] | null;
+            /** Script */
+            script: string;
+            /** Http */
+            http: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Tool Action
              * @description A tool event's one action: tool, action, params.
@@ -1411,17 +1371,119 @@ export interface components {
             tool_action: {
                 [key: string]: unknown;
             } | null;
+            /** Workflow */
+            workflow: {
+                [key: string]: unknown;
+            } | null;
+            /** Env */
+            env: {
+                [key: string]: string;
+            };
+            /**
+             * Secrets
+             * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
+             */
+            secrets: {
+                [key: string]: "file" | "env";
+            };
+            /**
+             * Timeout Seconds
+             * @description Seconds.
+             */
+            timeout_seconds: number;
+            /**
+             * Cpus
+             * @description CPU cores.
+             */
+            cpus: number;
+            /**
+             * Memory Mb
+             * @description MiB.
+             */
+            memory_mb: number;
+            /**
+             * Pids
+             * @description Processes.
+             */
+            pids: number;
+            /**
+             * Global Helpers
+             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
+             */
+            global_helpers: boolean;
+            /**
+             * Network
+             * @description none, or egress where the server allows it.
+             * @enum {string}
+             */
+            network: "none" | "egress";
+            /**
+             * Max Attempts
+             * @description Attempts in all; a lost worker's run is retried.
+             */
+            max_attempts: number;
+            /**
+             * Retry Backoff Seconds
+             * @description Wait before the 2nd attempt; doubled after.
+             */
+            retry_backoff_seconds: number;
+            /** Retry Backoff Max Seconds */
+            retry_backoff_max_seconds: number;
+            /**
+             * Pool
+             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
+             */
+            pool: string | null;
+            status: components["schemas"]["EventStatus"];
+            /** Schedule */
+            schedule: {
+                [key: string]: unknown;
+            } | null;
+            /** @description skip, run_once or run_all: the fires missed while nothing ran. */
+            missed_runs: components["schemas"]["MissedRuns"];
+            /**
+             * Catch Up Seconds
+             * @description How far back missed fires are run (seconds).
+             */
+            catch_up_seconds: number;
+            /** @description allow, forbid or replace: a fire while an earlier run has not ended. */
+            concurrency: components["schemas"]["Concurrency"];
+            /** Max Concurrent */
+            max_concurrent: number | null;
+            /**
+             * Max Executions
+             * @description Then the event pauses.
+             */
+            max_executions: number | null;
+            /** Actions */
+            actions: {
+                [key: string]: unknown;
+            }[];
+            /** Id */
+            id: number;
+            /** Owner Id */
+            owner_id: number;
+            /** Version */
+            version: number;
+            /** Fire Count */
+            fire_count: number;
+            /** Has Webhook */
+            has_webhook: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
-            /** Version */
-            version: number;
-            /** Workflow */
-            workflow: {
-                [key: string]: unknown;
-            } | null;
+            /**
+             * Paused Reason
+             * @description Why the scheduler paused the event by itself, if it did.
+             */
+            paused_reason?: string | null;
         };
         /**
          * EventStatus
@@ -1435,85 +1497,32 @@ export interface components {
          *     can be removed (schedule, pool, max_concurrent, max_executions).
          */
         EventUpdate: {
-            /** Actions */
-            actions?: components["schemas"]["ActionIn"][] | null;
-            /**
-             * Catch Up Seconds
-             * @description How far back missed fires are run (seconds).
-             */
-            catch_up_seconds?: number | null;
-            /** @description allow, forbid or replace: a fire while an earlier run has not ended. */
-            concurrency?: components["schemas"]["Concurrency"] | null;
-            /**
-             * Cpus
-             * @description CPU cores.
-             */
-            cpus?: number | null;
-            /**
-             * Description
-             * @description What the event is for.
-             */
-            description?: string | null;
-            /** Env */
-            env?: {
-                [key: string]: string;
-            } | null;
-            /**
-             * Global Helpers
-             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
-             */
-            global_helpers?: boolean | null;
-            http?: components["schemas"]["HttpIn"] | null;
-            language?: components["schemas"]["Language"] | null;
-            /**
-             * Max Attempts
-             * @description Attempts in all; a lost worker's run is retried.
-             */
-            max_attempts?: number | null;
-            /** Max Concurrent */
-            max_concurrent?: number | null;
-            /**
-             * Max Executions
-             * @description Then the event pauses.
-             */
-            max_executions?: number | null;
-            /**
-             * Memory Mb
-             * @description MiB.
-             */
-            memory_mb?: number | null;
-            /** @description skip, run_once or run_all: the fires missed while nothing ran. */
-            missed_runs?: components["schemas"]["MissedRuns"] | null;
             /**
              * Name
              * @description Unique among the owner's events.
              */
             name?: string | null;
             /**
-             * Network
-             * @description none, or egress where the server allows it.
+             * Description
+             * @description What the event is for.
              */
-            network?: ("none" | "egress") | null;
+            description?: string | null;
             /**
-             * Pids
-             * @description Processes.
+             * Tags
+             * @description Short labels to find events by (at most 20).
              */
-            pids?: number | null;
-            /**
-             * Pool
-             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
-             */
-            pool?: string | null;
-            /** Retry Backoff Max Seconds */
-            retry_backoff_max_seconds?: number | null;
-            /**
-             * Retry Backoff Seconds
-             * @description Wait before the 2nd attempt; doubled after.
-             */
-            retry_backoff_seconds?: number | null;
-            schedule?: components["schemas"]["ScheduleIn"] | null;
+            tags?: string[] | null;
+            language?: components["schemas"]["Language"] | null;
             /** Script */
             script?: string | null;
+            http?: components["schemas"]["HttpIn"] | null;
+            /** @description A tool event's one action: tool, action, params. */
+            tool_action?: components["schemas"]["ToolCallIn"] | null;
+            workflow?: components["schemas"]["WorkflowIn"] | null;
+            /** Env */
+            env?: {
+                [key: string]: string;
+            } | null;
             /**
              * Secrets
              * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
@@ -1521,33 +1530,78 @@ export interface components {
             secrets?: {
                 [key: string]: "file" | "env";
             } | null;
-            status?: components["schemas"]["EventStatus"] | null;
-            /**
-             * Tags
-             * @description Short labels to find events by (at most 20).
-             */
-            tags?: string[] | null;
             /**
              * Timeout Seconds
              * @description Seconds.
              */
             timeout_seconds?: number | null;
-            /** @description A tool event's one action: tool, action, params. */
-            tool_action?: components["schemas"]["ToolCallIn"] | null;
-            workflow?: components["schemas"]["WorkflowIn"] | null;
+            /**
+             * Cpus
+             * @description CPU cores.
+             */
+            cpus?: number | null;
+            /**
+             * Memory Mb
+             * @description MiB.
+             */
+            memory_mb?: number | null;
+            /**
+             * Pids
+             * @description Processes.
+             */
+            pids?: number | null;
+            /**
+             * Global Helpers
+             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
+             */
+            global_helpers?: boolean | null;
+            /**
+             * Network
+             * @description none, or egress where the server allows it.
+             */
+            network?: ("none" | "egress") | null;
+            /**
+             * Max Attempts
+             * @description Attempts in all; a lost worker's run is retried.
+             */
+            max_attempts?: number | null;
+            /**
+             * Retry Backoff Seconds
+             * @description Wait before the 2nd attempt; doubled after.
+             */
+            retry_backoff_seconds?: number | null;
+            /** Retry Backoff Max Seconds */
+            retry_backoff_max_seconds?: number | null;
+            /**
+             * Pool
+             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
+             */
+            pool?: string | null;
+            status?: components["schemas"]["EventStatus"] | null;
+            schedule?: components["schemas"]["ScheduleIn"] | null;
+            /** @description skip, run_once or run_all: the fires missed while nothing ran. */
+            missed_runs?: components["schemas"]["MissedRuns"] | null;
+            /**
+             * Catch Up Seconds
+             * @description How far back missed fires are run (seconds).
+             */
+            catch_up_seconds?: number | null;
+            /** @description allow, forbid or replace: a fire while an earlier run has not ended. */
+            concurrency?: components["schemas"]["Concurrency"] | null;
+            /** Max Concurrent */
+            max_concurrent?: number | null;
+            /**
+             * Max Executions
+             * @description Then the event pauses.
+             */
+            max_executions?: number | null;
+            /** Actions */
+            actions?: components["schemas"]["ActionIn"][] | null;
         };
         /** EventVersionPublic */
         EventVersionPublic: {
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Restored From
-             * @description The version this one brought back, if any.
-             */
-            restored_from: number | null;
+            /** Version */
+            version: number;
             /**
              * Settings
              * @description The script and settings of this version.
@@ -1555,87 +1609,95 @@ export interface components {
             settings: {
                 [key: string]: unknown;
             };
-            /** Version */
-            version: number;
+            /**
+             * Restored From
+             * @description The version this one brought back, if any.
+             */
+            restored_from: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** ExecutionPublic */
         ExecutionPublic: {
-            /** Attempt */
-            attempt: number;
-            /** Cancel Requested At */
-            cancel_requested_at: string | null;
-            /** Cleanup Seconds */
-            cleanup_seconds: number | null;
-            /** Condition */
-            condition: boolean | null;
-            /** Cpu Seconds */
-            cpu_seconds: number | null;
-            /** Due At */
-            due_at: string | null;
-            /** Error */
-            error: string | null;
-            /** Event Id */
-            event_id: number;
-            /** Event Version */
-            event_version: number | null;
-            /** Exit Code */
-            exit_code: number | null;
-            /** Finished At */
-            finished_at: string | null;
             /** Id */
             id: number;
-            /** Input */
-            input: unknown;
-            /** Lease Expires At */
-            lease_expires_at: string | null;
-            /** Node */
-            node: string | null;
-            /** Oom Killed */
-            oom_killed: boolean;
-            /** Output */
-            output: unknown;
-            /** Parent Id */
-            parent_id: number | null;
-            /** Peak Memory Bytes */
-            peak_memory_bytes: number | null;
-            /** Pool */
-            pool: string | null;
+            /** Event Id */
+            event_id: number;
+            status: components["schemas"]["ExecutionStatus"];
+            /** Attempt */
+            attempt: number;
             /** Priority */
             priority: number;
-            /**
-             * Queue Wait Seconds
-             * @description Seconds from being due (queued, or the end of a retry's backoff) to a worker starting it; None until it starts.
-             */
-            queue_wait_seconds?: number | null;
-            /**
-             * Queued At
-             * Format: date-time
-             */
-            queued_at: string;
-            /** Retry Of */
-            retry_of: number | null;
-            /** Run Seconds */
-            run_seconds: number | null;
+            /** Trigger */
+            trigger: string;
             /** Scheduled At */
             scheduled_at: string | null;
-            /** Setup Seconds */
-            setup_seconds: number | null;
-            /** Signal */
-            signal: number | null;
+            /** Pool */
+            pool: string | null;
+            /** Retry Of */
+            retry_of: number | null;
+            /** Event Version */
+            event_version: number | null;
+            /** Parent Id */
+            parent_id: number | null;
+            /** Node */
+            node: string | null;
+            /** Lease Expires At */
+            lease_expires_at: string | null;
+            /** Cancel Requested At */
+            cancel_requested_at: string | null;
+            /** Due At */
+            due_at: string | null;
             /**
              * Start Failures
              * @description Times a worker could not set up the sandbox and queued it again (the script never started).
              */
             start_failures: number;
-            /** Started At */
-            started_at: string | null;
-            status: components["schemas"]["ExecutionStatus"];
-            /** Timed Out */
-            timed_out: boolean;
-            /** Trigger */
-            trigger: string;
+            /** Input */
+            input: unknown;
+            /** Output */
+            output: unknown;
+            /** Condition */
+            condition: boolean | null;
             /** Worker Id */
             worker_id: string | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Queued At
+             * Format: date-time
+             */
+            queued_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Setup Seconds */
+            setup_seconds: number | null;
+            /** Run Seconds */
+            run_seconds: number | null;
+            /** Cleanup Seconds */
+            cleanup_seconds: number | null;
+            /** Exit Code */
+            exit_code: number | null;
+            /** Signal */
+            signal: number | null;
+            /** Timed Out */
+            timed_out: boolean;
+            /** Oom Killed */
+            oom_killed: boolean;
+            /** Peak Memory Bytes */
+            peak_memory_bytes: number | null;
+            /** Cpu Seconds */
+            cpu_seconds: number | null;
+            /**
+             * Queue Wait Seconds
+             * @description Seconds from being due (queued, or the end of a retry's backoff) to a worker starting it; None until it starts.
+             */
+            queue_wait_seconds?: number | null;
         };
         /**
          * ExecutionStatus
@@ -1649,21 +1711,6 @@ export interface components {
          */
         HttpIn: {
             /**
-             * Body
-             * @description A string is sent as it is, any other JSON value as JSON. Without a body, the run's input (if any) is sent as JSON.
-             */
-            body?: unknown;
-            /**
-             * Fail On Status
-             * @description Whether a 4xx or 5xx fails the run.
-             * @default true
-             */
-            fail_on_status: boolean;
-            /** Headers */
-            headers?: {
-                [key: string]: string;
-            };
-            /**
              * Method
              * @description GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS
              * @default GET
@@ -1674,6 +1721,21 @@ export interface components {
              * @description http:// or https://
              */
             url: string;
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Body
+             * @description A string is sent as it is, any other JSON value as JSON. Without a body, the run's input (if any) is sent as JSON.
+             */
+            body?: unknown;
+            /**
+             * Fail On Status
+             * @description Whether a 4xx or 5xx fails the run.
+             * @default true
+             */
+            fail_on_status: boolean;
         };
         /**
          * ImportPreview
@@ -1689,37 +1751,37 @@ export interface components {
         ImportReport: {
             /** Dry Run */
             dry_run: boolean;
+            workflow: components["schemas"]["ImportedPublic"];
             /**
              * Events
              * @description The document's events, in its order.
              */
             events: components["schemas"]["ImportedPublic"][];
-            workflow: components["schemas"]["ImportedPublic"];
         };
         /**
          * ImportedPublic
          * @description What an import did (or would do, on a dry run) to one event or to the workflow.
          */
         ImportedPublic: {
-            /**
-             * Id
-             * @description None: not created yet (a dry run).
-             */
-            id: number | null;
-            kind: components["schemas"]["EventKind"];
             /** Name */
             name: string;
-            /**
-             * Old Version
-             * @description Its version before (None if created).
-             */
-            old_version: number | null;
+            kind: components["schemas"]["EventKind"];
             /**
              * Outcome
              * @description created, changed (a new version) or unchanged (left alone: it matches the document).
              * @enum {string}
              */
             outcome: "created" | "changed" | "unchanged";
+            /**
+             * Id
+             * @description None: not created yet (a dry run).
+             */
+            id: number | null;
+            /**
+             * Old Version
+             * @description Its version before (None if created).
+             */
+            old_version: number | null;
             /**
              * Version
              * @description Its version after.
@@ -1734,6 +1796,10 @@ export interface components {
         Language: "bash" | "python" | "node";
         /** LogLinePublic */
         LogLinePublic: {
+            /** Seq */
+            seq: number;
+            /** Stream */
+            stream: string;
             /**
              * At
              * Format: date-time
@@ -1741,13 +1807,10 @@ export interface components {
             at: string;
             /** Line */
             line: string;
-            /** Seq */
-            seq: number;
-            /** Stream */
-            stream: string;
         };
         /** LoginAnswer */
         LoginAnswer: {
+            user: components["schemas"]["UserPublic"];
             /**
              * Csrf Token
              * @description Send it in the X-CSRF-Token header with every request that changes something (it is also in the cronium_csrf cookie).
@@ -1758,7 +1821,6 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
-            user: components["schemas"]["UserPublic"];
         };
         /** LoginIn */
         LoginIn: {
@@ -1789,48 +1851,48 @@ export interface components {
         };
         /** NextFiresRequest */
         NextFiresRequest: {
+            schedule: components["schemas"]["ScheduleIn"];
             /**
              * Count
              * @default 5
              */
             count: number;
-            schedule: components["schemas"]["ScheduleIn"];
         };
         /** NodeIn */
         NodeIn: {
-            /**
-             * Event Id
-             * @description The event this node runs (a script or an HTTP request).
-             */
-            event_id: number;
             /**
              * Name
              * @description Unique in the workflow: letters, digits, _ . -
              */
             name: string;
+            /**
+             * Event Id
+             * @description The event this node runs (a script or an HTTP request).
+             */
+            event_id: number;
         };
         /** NodeRunPublic */
         NodeRunPublic: {
-            /** Condition */
-            condition: boolean | null;
-            /** Error */
-            error: string | null;
+            /** Node */
+            node: string;
+            status: components["schemas"]["NodeStatus"];
             /**
              * Execution Id
              * @description Its latest attempt, once started.
              */
             execution_id: number | null;
-            /** Finished At */
-            finished_at: string | null;
             /** Input */
             input: unknown;
-            /** Node */
-            node: string;
             /** Output */
             output: unknown;
+            /** Condition */
+            condition: boolean | null;
+            /** Error */
+            error: string | null;
             /** Started At */
             started_at: string | null;
-            status: components["schemas"]["NodeStatus"];
+            /** Finished At */
+            finished_at: string | null;
         };
         /**
          * NodeStatus
@@ -1849,6 +1911,26 @@ export interface components {
              * @description At least 10 characters.
              */
             password: string;
+        };
+        /** QueuePublic */
+        QueuePublic: {
+            /**
+             * Queued
+             * @description Executions waiting for a worker (retries in their backoff too).
+             */
+            queued: number;
+            /** Running */
+            running: number;
+            /**
+             * Oldest Due At
+             * @description Since when the longest-waiting queued execution has been due; None when none is queued.
+             */
+            oldest_due_at: string | null;
+            /**
+             * Oldest Wait Seconds
+             * @description How long it has waited so far; None when none is queued (a retry still in its backoff counts as 0).
+             */
+            oldest_wait_seconds: number | null;
         };
         /**
          * Role
@@ -1876,6 +1958,23 @@ export interface components {
          * @description When an event fires: a cron expression, an interval, or one instant.
          */
         ScheduleIn: {
+            kind: components["schemas"]["ScheduleKind"];
+            /**
+             * Cron
+             * @description 5 fields, or 6 with seconds first.
+             */
+            cron?: string | null;
+            /**
+             * Timezone
+             * @description IANA zone the cron expression is read in.
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Every Seconds
+             * @description For intervals.
+             */
+            every_seconds?: number | null;
             /**
              * Anchor
              * @description Intervals count from it.
@@ -1887,32 +1986,15 @@ export interface components {
              */
             at?: string | null;
             /**
-             * Cron
-             * @description 5 fields, or 6 with seconds first.
-             */
-            cron?: string | null;
-            /**
-             * End
-             * @description No fire after it.
-             */
-            end?: string | null;
-            /**
-             * Every Seconds
-             * @description For intervals.
-             */
-            every_seconds?: number | null;
-            kind: components["schemas"]["ScheduleKind"];
-            /**
              * Start
              * @description No fire before it.
              */
             start?: string | null;
             /**
-             * Timezone
-             * @description IANA zone the cron expression is read in.
-             * @default UTC
+             * End
+             * @description No fire after it.
              */
-            timezone: string;
+            end?: string | null;
         };
         /**
          * ScheduleKind
@@ -1928,24 +2010,24 @@ export interface components {
         Scope: "read" | "run" | "write" | "admin";
         /** ShareIn */
         ShareIn: {
-            /** @default viewer */
-            role: components["schemas"]["ShareRole"];
             /**
              * User
              * @description 1 to 100 letters, digits, '.', '_', '-' or '@'.
              */
             user: string;
+            /** @default viewer */
+            role: components["schemas"]["ShareRole"];
         };
         /** SharePublic */
         SharePublic: {
+            /** User */
+            user: string;
+            role: components["schemas"]["ShareRole"];
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            role: components["schemas"]["ShareRole"];
-            /** User */
-            user: string;
         };
         /**
          * ShareRole
@@ -1956,13 +2038,13 @@ export interface components {
         ShareRole: "viewer" | "operator";
         /** TokenCreate */
         TokenCreate: {
+            /** Name */
+            name: string;
             /**
              * Expires In Days
              * @description Days until it expires; none: never.
              */
             expires_in_days?: number | null;
-            /** Name */
-            name: string;
             /**
              * Scopes
              * @description What the token may do: read, run, write, admin. Default: all the caller's credential has; never more than the user's role allows.
@@ -1971,6 +2053,14 @@ export interface components {
         };
         /** TokenIssued */
         TokenIssued: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Scopes */
+            scopes: components["schemas"]["Scope"][];
             /**
              * Created At
              * Format: date-time
@@ -1978,18 +2068,10 @@ export interface components {
             created_at: string;
             /** Expires At */
             expires_at: string | null;
-            /** Id */
-            id: number;
-            /** Last Used At */
-            last_used_at: string | null;
-            /** Name */
-            name: string;
-            /** Prefix */
-            prefix: string;
             /** Revoked At */
             revoked_at: string | null;
-            /** Scopes */
-            scopes: components["schemas"]["Scope"][];
+            /** Last Used At */
+            last_used_at: string | null;
             /**
              * Token
              * @description The secret. Shown this once: store it now.
@@ -1998,6 +2080,14 @@ export interface components {
         };
         /** TokenPublic */
         TokenPublic: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Scopes */
+            scopes: components["schemas"]["Scope"][];
             /**
              * Created At
              * Format: date-time
@@ -2005,24 +2095,21 @@ export interface components {
             created_at: string;
             /** Expires At */
             expires_at: string | null;
-            /** Id */
-            id: number;
-            /** Last Used At */
-            last_used_at: string | null;
-            /** Name */
-            name: string;
-            /** Prefix */
-            prefix: string;
             /** Revoked At */
             revoked_at: string | null;
-            /** Scopes */
-            scopes: components["schemas"]["Scope"][];
+            /** Last Used At */
+            last_used_at: string | null;
         };
         /**
          * ToolCallIn
          * @description One tool action: a message through one of the owner's tools (see docs/tools.md).
          */
         ToolCallIn: {
+            /**
+             * Tool
+             * @description One of your tools, or a kind: slack, email...
+             */
+            tool: string;
             /**
              * Action
              * @description send_message, send_email, or send.
@@ -2035,14 +2122,16 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
-            /**
-             * Tool
-             * @description One of your tools, or a kind: slack, email...
-             */
-            tool: string;
         };
         /** ToolCreate */
         ToolCreate: {
+            /**
+             * Name
+             * @description Unique among your tools: letters, digits, _ . -
+             */
+            name: string;
+            /** @description slack, discord, teams, email, webhook */
+            kind: components["schemas"]["ToolKind"];
             /**
              * Credentials
              * @description slack/discord/teams: webhook_url; email: host, port, username, password, sender, tls (starttls, tls, none); webhook: url, method, headers.
@@ -2055,13 +2144,6 @@ export interface components {
              * @default
              */
             description: string;
-            /** @description slack, discord, teams, email, webhook */
-            kind: components["schemas"]["ToolKind"];
-            /**
-             * Name
-             * @description Unique among your tools: letters, digits, _ . -
-             */
-            name: string;
         };
         /**
          * ToolKind
@@ -2073,21 +2155,21 @@ export interface components {
          * @description A tool as anyone may see it: its credentials never, only what is not secret of them.
          */
         ToolPublic: {
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Description */
+            description: string;
+            /** Summary */
+            summary: {
+                [key: string]: unknown;
+            };
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /** Description */
-            description: string;
-            /** Kind */
-            kind: string;
-            /** Name */
-            name: string;
-            /** Summary */
-            summary: {
-                [key: string]: unknown;
-            };
             /**
              * Updated At
              * Format: date-time
@@ -2112,8 +2194,22 @@ export interface components {
              */
             to?: string | null;
         };
+        /** UpcomingFire */
+        UpcomingFire: {
+            /** Event Id */
+            event_id: number;
+            /** Event Name */
+            event_name: string;
+            /**
+             * At
+             * Format: date-time
+             * @description When it fires, in UTC.
+             */
+            at: string;
+        };
         /** UserChange */
         UserChange: {
+            role?: components["schemas"]["Role"] | null;
             /**
              * Disabled
              * @description true: their sessions and tokens stop working at once.
@@ -2121,7 +2217,6 @@ export interface components {
             disabled?: boolean | null;
             /** Password */
             password?: string | null;
-            role?: components["schemas"]["Role"] | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -2130,57 +2225,57 @@ export interface components {
              * @description 1 to 100 letters, digits, '.', '_', '-' or '@'.
              */
             name: string;
+            /** @default user */
+            role: components["schemas"]["Role"];
             /**
              * Password
              * @description None: the user logs in with API tokens only.
              */
             password?: string | null;
-            /** @default user */
-            role: components["schemas"]["Role"];
         };
         /** UserPublic */
         UserPublic: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+            /** Is Admin */
+            is_admin: boolean;
+            /** Disabled */
+            disabled: boolean;
+            /** Has Password */
+            has_password: boolean;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /** Disabled */
-            disabled: boolean;
-            /** Has Password */
-            has_password: boolean;
-            /** Id */
-            id: number;
-            /** Is Admin */
-            is_admin: boolean;
-            /** Name */
-            name: string;
-            role: components["schemas"]["Role"];
         };
         /**
          * VariablePublic
          * @description A variable; a secret's ``value`` is null (reveal it with ``POST .../reveal``).
          */
         VariablePublic: {
-            /** Description */
-            description: string;
-            /** Expires At */
-            expires_at: string | null;
             /** Key */
             key: string;
+            /** Value */
+            value: unknown;
+            /** Description */
+            description: string;
+            /** Secret */
+            secret: boolean;
             /** Schema */
             schema: {
                 [key: string]: unknown;
             } | null;
-            /** Secret */
-            secret: boolean;
+            /** Expires At */
+            expires_at: string | null;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
-            /** Value */
-            value: unknown;
         };
         /**
          * VariableWrite
@@ -2189,20 +2284,15 @@ export interface components {
          */
         VariableWrite: {
             /**
+             * Value
+             * @description Any JSON value; checked against the variable's schema.
+             */
+            value: unknown;
+            /**
              * Description
              * @description What the variable is for.
              */
             description?: string | null;
-            /**
-             * Expires At
-             * @description When the variable starts to read as missing.
-             */
-            expires_at?: string | null;
-            /**
-             * Expires In
-             * @description Seconds from now after which the variable reads as missing.
-             */
-            expires_in?: number | null;
             /**
              * Schema
              * @description A JSON Schema (Draft 2020-12) every later write must satisfy; at most 64 KiB.
@@ -2216,10 +2306,15 @@ export interface components {
              */
             secret?: boolean | null;
             /**
-             * Value
-             * @description Any JSON value; checked against the variable's schema.
+             * Expires In
+             * @description Seconds from now after which the variable reads as missing.
              */
-            value: unknown;
+            expires_in?: number | null;
+            /**
+             * Expires At
+             * @description When the variable starts to read as missing.
+             */
+            expires_at?: string | null;
         };
         /** WebhookIssued */
         WebhookIssued: {
@@ -2236,21 +2331,18 @@ export interface components {
         };
         /** WorkerPublic */
         WorkerPublic: {
-            /** Backend */
-            backend: string;
-            /** Capacity */
-            capacity: number;
-            /** Host */
-            host: string;
             /** Id */
             id: string;
-            /**
-             * Last Heartbeat At
-             * Format: date-time
-             */
-            last_heartbeat_at: string;
+            /** Host */
+            host: string;
             /** Pid */
             pid: number;
+            /** Backend */
+            backend: string;
+            /** Tags */
+            tags: string[];
+            /** Capacity */
+            capacity: number;
             /** Running */
             running: number;
             /**
@@ -2259,147 +2351,47 @@ export interface components {
              */
             started_at: string;
             /**
+             * Last Heartbeat At
+             * Format: date-time
+             */
+            last_heartbeat_at: string;
+            /** Stopped At */
+            stopped_at: string | null;
+            /**
              * State
              * @description alive, dead (no heartbeat for a lease) or stopped.
              */
             state: string;
-            /** Stopped At */
-            stopped_at: string | null;
-            /** Tags */
-            tags: string[];
         };
         /**
          * WorkflowImported
          * @description The workflow as the import left it, and the report of what it did.
          */
         WorkflowImported: {
-            /** Actions */
-            actions: {
-                [key: string]: unknown;
-            }[];
-            /**
-             * Catch Up Seconds
-             * @description How far back missed fires are run (seconds).
-             */
-            catch_up_seconds: number;
-            /** @description allow, forbid or replace: a fire while an earlier run has not ended. */
-            concurrency: components["schemas"]["Concurrency"];
-            /**
-             * Cpus
-             * @description CPU cores.
-             */
-            cpus: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Description
-             * @description What the event is for.
-             */
-            description: string;
-            /** Env */
-            env: {
-                [key: string]: string;
-            };
-            /** Fire Count */
-            fire_count: number;
-            /**
-             * Global Helpers
-             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
-             */
-            global_helpers: boolean;
-            /** Has Webhook */
-            has_webhook: boolean;
-            /** Http */
-            http: {
-                [key: string]: unknown;
-            } | null;
-            /** Id */
-            id: number;
-            /** @description Implied by script, http, tool_action or workflow. */
-            kind: components["schemas"]["EventKind"];
-            language: components["schemas"]["Language"] | null;
-            /**
-             * Max Attempts
-             * @description Attempts in all; a lost worker's run is retried.
-             */
-            max_attempts: number;
-            /** Max Concurrent */
-            max_concurrent: number | null;
-            /**
-             * Max Executions
-             * @description Then the event pauses.
-             */
-            max_executions: number | null;
-            /**
-             * Memory Mb
-             * @description MiB.
-             */
-            memory_mb: number;
-            /** @description skip, run_once or run_all: the fires missed while nothing ran. */
-            missed_runs: components["schemas"]["MissedRuns"];
             /**
              * Name
              * @description Unique among the owner's events.
              */
             name: string;
             /**
-             * Network
-             * @description none, or egress where the server allows it.
-             * @enum {string}
+             * Description
+             * @description What the event is for.
              */
-            network: "none" | "egress";
-            /** Owner Id */
-            owner_id: number;
-            /**
-             * Paused Reason
-             * @description Why the scheduler paused the event by itself, if it did.
-             */
-            paused_reason?: string | null;
-            /**
-             * Pids
-             * @description Processes.
-             */
-            pids: number;
-            /**
-             * Pool
-             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
-             */
-            pool: string | null;
-            report: components["schemas"]["ImportReport"];
-            /** Retry Backoff Max Seconds */
-            retry_backoff_max_seconds: number;
-            /**
-             * Retry Backoff Seconds
-             * @description Wait before the 2nd attempt; doubled after.
-             */
-            retry_backoff_seconds: number;
-            /** Schedule */
-            schedule: {
-                [key: string]: unknown;
-            } | null;
-            /** Script */
-            script: string;
-            /**
-             * Secrets
-             * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
-             */
-            secrets: {
-                [key: string]: "file" | "env";
-            };
-            status: components["schemas"]["EventStatus"];
+            description: string;
             /**
              * Tags
              * @description Short labels to find events by (at most 20).
              */
             tags: string[];
-            /**
-             * Timeout Seconds
-             * @description Seconds.
-             */
-            timeout_seconds: number;
+            /** @description Implied by script, http, tool_action or workflow. */
+            kind: components["schemas"]["EventKind"];
+            language: components["schemas"]["Language"] | null;
+            /** Script */
+            script: string;
+            /** Http */
+            http: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Tool Action
              * @description A tool event's one action: tool, action, params.
@@ -2407,34 +2399,137 @@ export interface components {
             tool_action: {
                 [key: string]: unknown;
             } | null;
+            /** Workflow */
+            workflow: {
+                [key: string]: unknown;
+            } | null;
+            /** Env */
+            env: {
+                [key: string]: string;
+            };
+            /**
+             * Secrets
+             * @description Which of the owner's secrets the sandbox gets: KEY=file (/run/secrets/KEY, the default) or KEY=env (the environment variable KEY); at most 64.
+             */
+            secrets: {
+                [key: string]: "file" | "env";
+            };
+            /**
+             * Timeout Seconds
+             * @description Seconds.
+             */
+            timeout_seconds: number;
+            /**
+             * Cpus
+             * @description CPU cores.
+             */
+            cpus: number;
+            /**
+             * Memory Mb
+             * @description MiB.
+             */
+            memory_mb: number;
+            /**
+             * Pids
+             * @description Processes.
+             */
+            pids: number;
+            /**
+             * Global Helpers
+             * @description Python and Node scripts find the helpers as a global `cronium`, unimported.
+             */
+            global_helpers: boolean;
+            /**
+             * Network
+             * @description none, or egress where the server allows it.
+             * @enum {string}
+             */
+            network: "none" | "egress";
+            /**
+             * Max Attempts
+             * @description Attempts in all; a lost worker's run is retried.
+             */
+            max_attempts: number;
+            /**
+             * Retry Backoff Seconds
+             * @description Wait before the 2nd attempt; doubled after.
+             */
+            retry_backoff_seconds: number;
+            /** Retry Backoff Max Seconds */
+            retry_backoff_max_seconds: number;
+            /**
+             * Pool
+             * @description Only workers with this tag run the event (CRONIUM_WORKER_TAGS).
+             */
+            pool: string | null;
+            status: components["schemas"]["EventStatus"];
+            /** Schedule */
+            schedule: {
+                [key: string]: unknown;
+            } | null;
+            /** @description skip, run_once or run_all: the fires missed while nothing ran. */
+            missed_runs: components["schemas"]["MissedRuns"];
+            /**
+             * Catch Up Seconds
+             * @description How far back missed fires are run (seconds).
+             */
+            catch_up_seconds: number;
+            /** @description allow, forbid or replace: a fire while an earlier run has not ended. */
+            concurrency: components["schemas"]["Concurrency"];
+            /** Max Concurrent */
+            max_concurrent: number | null;
+            /**
+             * Max Executions
+             * @description Then the event pauses.
+             */
+            max_executions: number | null;
+            /** Actions */
+            actions: {
+                [key: string]: unknown;
+            }[];
+            /** Id */
+            id: number;
+            /** Owner Id */
+            owner_id: number;
+            /** Version */
+            version: number;
+            /** Fire Count */
+            fire_count: number;
+            /** Has Webhook */
+            has_webhook: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
-            /** Version */
-            version: number;
-            /** Workflow */
-            workflow: {
-                [key: string]: unknown;
-            } | null;
+            /**
+             * Paused Reason
+             * @description Why the scheduler paused the event by itself, if it did.
+             */
+            paused_reason?: string | null;
+            report: components["schemas"]["ImportReport"];
         };
         /**
          * WorkflowIn
          * @description The graph of a workflow; see docs/workflows.md for how a run moves through it.
          */
         WorkflowIn: {
-            /** Edges */
-            edges?: components["schemas"]["EdgeIn"][];
             /** Nodes */
             nodes: components["schemas"]["NodeIn"][];
+            /** Edges */
+            edges?: components["schemas"]["EdgeIn"][];
         };
         /** WorkflowRunPublic */
         WorkflowRunPublic: {
-            /** Nodes */
-            nodes: components["schemas"]["NodeRunPublic"][];
             /** @description The run: an execution of the workflow's event. */
             run: components["schemas"]["ExecutionPublic"];
+            /** Nodes */
+            nodes: components["schemas"]["NodeRunPublic"][];
         };
     };
     responses: never;
@@ -3946,6 +4041,77 @@ export interface operations {
             query?: {
                 /** @description Only this event's executions. */
                 event_id?: number | null;
+                /** @description Only executions in these statuses. */
+                status?: components["schemas"]["ExecutionStatus"][] | null;
+                /** @description Only executions older than this one: the next page starts before the last id of this one. */
+                before_id?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionPublic"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal error (logged by the server). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    last_executions_api_v1_executions_latest_get: {
+        parameters: {
+            query?: {
                 limit?: number;
             };
             header?: never;
@@ -4427,6 +4593,62 @@ export interface operations {
             };
         };
     };
+    queue_state_api_v1_queue_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid (the body says why). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal error (logged by the server). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     preview_schedule_api_v1_schedules_next_post: {
         parameters: {
             query?: never;
@@ -4447,6 +4669,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NextFires"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal error (logged by the server). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upcoming_fires_api_v1_schedules_upcoming_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpcomingFire"][];
                 };
             };
             /** @description Unauthorized */

@@ -18,6 +18,7 @@ from cronium.api.schemas import (
     NextFiresRequest,
     RunAccepted,
     RunRequest,
+    UpcomingFire,
     WebhookIssued,
 )
 from cronium.domain.event import EventStatus
@@ -117,6 +118,17 @@ async def next_fires(
 ) -> NextFires:
     """The next fire times of the event's schedule, in UTC."""
     return NextFires(fires=await service.next_fires(user, event_id, count))
+
+
+@schedules.get("/upcoming")
+async def upcoming_fires(
+    user: UserDep,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[UpcomingFire]:
+    """The next fires of all the active scheduled events the caller can see, soonest first."""
+    fires = await service.upcoming_fires(user, limit)
+    return [UpcomingFire(event_id=event.id, event_name=event.name, at=at) for event, at in fires]
 
 
 @schedules.post("/next")

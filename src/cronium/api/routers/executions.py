@@ -28,8 +28,9 @@ from cronium.api.log_schemas import (
     sse,
     ws,
 )
-from cronium.api.schemas import ErrorBody, ExecutionPublic, LogLinePublic
+from cronium.api.schemas import ErrorBody, ExecutionPublic, LogLinePublic, QueuePublic
 from cronium.api.statuses import status_of
+from cronium.domain.execution import ExecutionStatus
 from cronium.domain.user import User
 from cronium.errors import CroniumError, PermissionDeniedError
 from cronium.follow import Idle, LogEnd, Message
@@ -55,11 +56,41 @@ async def list_executions(
     event_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this event's executions.")
     ] = None,
+    status: Annotated[
+        list[ExecutionStatus] | None,
+        Query(max_length=len(ExecutionStatus), description="Only executions in these statuses."),
+    ] = None,
+    before_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_ID,
+            description="Only executions older than this one: the next page starts before"
+            " the last id of this one.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ExecutionPublic]:
     """Newest first."""
-    executions = await service.list_executions(user, event_id=event_id, limit=limit)
+    executions = await service.list_executions(
+        user,
+        event_id=event_id,
+        limit=limit,
+        before_id=before_id,
+        statuses=tuple(status or ()),
+    )
     return [ExecutionPublic.of(execution) for execution in executions]
+
+
+@router.get("/latest")
+async def last_executions(
+    user: UserDep,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[ExecutionPublic]:
+    """The newest execution of each event the caller can see (its last result), newest
+    first."""
+    return [ExecutionPublic.of(e) for e in await service.last_executions(user, limit)]
 
 
 @router.get("/{execution_id}")
@@ -213,3 +244,21 @@ def _resume_point(after_seq: int | None, last_event_id: str | None) -> int:
 
 
 _Following = AbstractAsyncContextManager[AsyncIterator[Message]]
+
+
+queue = APIRouter(prefix="/queue", tags=["executions"], responses={401: {"model": ErrorBody}})
+
+
+@queue.get("")
+async def queue_state(user: UserDep, service: ServiceDep) -> QueuePublic:
+    """How many executions of the events the caller can see are queued and running, and how
+    long the oldest queued one has waited (an administrator: of all events)."""
+    state = await service.queue_state(user)
+    oldest = state.oldest_due_at
+    waited = None if oldest is None else max(0.0, (service.clock() - oldest).total_seconds())
+    return QueuePublic(
+        queued=state.queued,
+        running=state.running,
+        oldest_due_at=oldest,
+        oldest_wait_seconds=waited,
+    )
