@@ -10,10 +10,11 @@ import WorkflowGraph from "./WorkflowGraph";
 import { edgeLabel, layoutGraph, type EdgeIn, type NodeIn } from "./layout";
 import { isAboutGraph, problemsOf } from "./problems";
 import { eventNamer, nodeNameFor } from "./names";
+import type { Graph } from "./graph";
 
 export interface WorkflowDraft {
   name: string;
-  workflow: { nodes: NodeIn[]; edges: EdgeIn[] };
+  workflow: Graph;
 }
 
 const KINDS: { value: string; kind: EdgeIn["kind"]; condition: boolean }[] = [

@@ -1,3 +1,93 @@
+// The workflows: each with its number of nodes and its last run; writers run one or make one.
+import { Link, useNavigate } from "react-router";
+import { post } from "../../lib/api";
+import { useAction, useGet } from "../../lib/hooks";
+import { useSession } from "../../lib/session";
+import type { Event, Execution } from "../../lib/types";
+import { ago } from "../../lib/format";
+import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
+import { graphOf, type RunAccepted } from "./graph";
+
 export default function WorkflowList() {
-  return <h1>WorkflowList</h1>;
+  const { canWrite } = useSession();
+  const list = useGet<Event[]>("/workflows");
+  const navigate = useNavigate();
+  const { error, run } = useAction();
+
+  async function runNow(workflow: Event) {
+    await run(async () => {
+      const started = await post<RunAccepted>(`/workflows/${workflow.id}/run`);
+      navigate(`/workflows/runs/${started.execution_id}`);
+    });
+  }
+
+  return (
+    <>
+      <div className="spread">
+        <h1>Workflows</h1>
+        {canWrite ? (
+          <Link className="button primary" to="/workflows/new">
+            New workflow
+          </Link>
+        ) : null}
+      </div>
+      <p className="muted">Events run one after another as a graph: each edge says when the next one runs.</p>
+      <ErrorBanner error={error ?? list.error} all />
+      {list.data === undefined ? (
+        <Loading />
+      ) : list.data.length === 0 ? (
+        <p>No workflows yet.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Nodes</th>
+                <th>Status</th>
+                <th>Last run</th>
+                {canWrite ? <th aria-label="Actions" /> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.map((workflow) => (
+                <tr key={workflow.id}>
+                  <td>
+                    <Link to={`/workflows/${workflow.id}`}>{workflow.name}</Link>
+                  </td>
+                  <td>{graphOf(workflow.workflow).nodes.length}</td>
+                  <td>
+                    <StatusBadge status={workflow.status} />
+                  </td>
+                  <td>
+                    <LastRun workflowId={workflow.id} />
+                  </td>
+                  {canWrite ? (
+                    <td>
+                      <button type="button" aria-label={`Run ${workflow.name}`} onClick={() => void runNow(workflow)}>
+                        Run
+                      </button>
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function LastRun({ workflowId }: { workflowId: number }) {
+  const runs = useGet<Execution[]>(`/workflows/${workflowId}/runs?limit=1`);
+  if (runs.error) return <span className="muted">unknown</span>;
+  if (runs.data === undefined) return <span className="muted">…</span>;
+  const last = runs.data[0];
+  if (!last) return <span className="muted">never run</span>;
+  return (
+    <Link to={`/workflows/runs/${last.id}`} className="row">
+      <StatusBadge status={last.status} /> {ago(last.started_at ?? last.queued_at)}
+    </Link>
+  );
 }

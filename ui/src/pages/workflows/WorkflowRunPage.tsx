@@ -1,3 +1,137 @@
+// One run of a workflow: its graph with each node coloured by its status, live (the run's
+// stream, or polling every 2 s if the stream fails); a node opens its execution; writers cancel
+// a run that has not ended.
+import { useEffect, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+import { post } from "../../lib/api";
+import { useAction, useGet } from "../../lib/hooks";
+import { useSession } from "../../lib/session";
+import type { Event, EventVersion, WorkflowRun } from "../../lib/types";
+import { ENDED } from "../../lib/types";
+import { when } from "../../lib/format";
+import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
+import WorkflowGraph from "./WorkflowGraph";
+import { graphOf } from "./graph";
+import { eventNamer } from "./names";
+import { useRunStream } from "./runStream";
+
+const POLL_MS = 2000;
+
 export default function WorkflowRunPage() {
-  return <h1>WorkflowRunPage</h1>;
+  const { runId = "" } = useParams();
+  const { canWrite } = useSession();
+  const [polling, setPolling] = useState(false);
+  const run = useGet<WorkflowRun>(`/workflows/runs/${runId}`, polling ? POLL_MS : undefined);
+  const status = run.data?.run.status;
+  const isEnded = status !== undefined && (ENDED.has(status) || status === "skipped");
+  useEffect(() => {
+    if (isEnded) setPolling(false); // an ended run changes no more
+  }, [isEnded]);
+  const changes = useRunStream(runId, run.data !== undefined && !isEnded && !polling, run.reload, () => setPolling(true));
+  const cancel = useAction();
+
+  if (run.data === undefined) return run.error ? <ErrorBanner error={run.error} all /> : <Loading />;
+  const { run: execution, nodes } = run.data;
+  const statuses: Record<string, string> = {};
+  const executions: Record<string, number> = {};
+  for (const node of nodes) {
+    statuses[node.node] = changes[node.node]?.status ?? node.status;
+    const id = changes[node.node]?.execution_id ?? node.execution_id;
+    if (id) executions[node.node] = id;
+  }
+
+  return (
+    <>
+      <div className="spread">
+        <h1>Workflow run {execution.id}</h1>
+        {canWrite && !isEnded ? (
+          <button
+            type="button"
+            className="danger"
+            onClick={() => void cancel.run(async () => {
+              await post(`/workflows/runs/${execution.id}/cancel`);
+              run.reload();
+            })}
+          >
+            Cancel run
+          </button>
+        ) : null}
+      </div>
+      <ErrorBanner error={cancel.error ?? run.error} all />
+      <dl className="wf-times">
+        <dt>Status</dt>
+        <dd data-testid="run-status">
+          <StatusBadge status={execution.status} />{" "}
+          <span className="muted">{isEnded ? null : polling ? `checked every ${POLL_MS / 1000} s` : "following live"}</span>
+        </dd>
+        <dt>Workflow</dt>
+        <dd>
+          <WorkflowName id={execution.event_id} />
+        </dd>
+        <dt>Trigger</dt>
+        <dd>{execution.trigger}</dd>
+        <dt>Started</dt>
+        <dd>{when(execution.started_at)}</dd>
+        <dt>Ended</dt>
+        <dd>{when(execution.finished_at)}</dd>
+      </dl>
+      {execution.error ? <div className="banner error">{execution.error}</div> : null}
+      <RunGraph eventId={execution.event_id} version={execution.event_version} statuses={statuses} executions={executions} />
+      <h2>Nodes</h2>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th>Node</th>
+              <th>Status</th>
+              <th>Started</th>
+              <th>Ended</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.map((node) => (
+              <tr key={node.node}>
+                <td>{executions[node.node] ? <Link to={`/executions/${executions[node.node]}`}>{node.node}</Link> : node.node}</td>
+                <td>
+                  <StatusBadge status={statuses[node.node]} />
+                </td>
+                <td>{when(node.started_at)}</td>
+                <td>{when(node.finished_at)}</td>
+                <td>{node.error ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+function WorkflowName({ id }: { id: number }) {
+  const workflow = useGet<Event>(`/workflows/${id}`);
+  return <Link to={`/workflows/${id}`}>{workflow.data?.name ?? `workflow ${id}`}</Link>;
+}
+
+/** The graph of the version the run started with (a later edit does not change a run). */
+function RunGraph(props: { eventId: number; version: number | null; statuses: Record<string, string>; executions: Record<string, number> }) {
+  const path = props.version === null ? `/workflows/${props.eventId}` : `/events/${props.eventId}/versions/${props.version}`;
+  const source = useGet<Event | EventVersion>(path);
+  const events = useGet<Event[]>("/events");
+  const eventOf = useMemo(() => eventNamer(events.data), [events.data]);
+  const graph = useMemo(() => {
+    const data = source.data;
+    return graphOf(data === undefined ? null : "settings" in data ? (data.settings.workflow as Event["workflow"]) : data.workflow);
+  }, [source.data]);
+  const { executions } = props;
+  if (source.data === undefined) return source.error ? <ErrorBanner error={source.error} all /> : <Loading what="Loading the graph" />;
+  return (
+    <WorkflowGraph
+      graph={graph}
+      label="The run's graph: each node by its status"
+      eventOf={eventOf}
+      statuses={props.statuses}
+      hrefOf={(node) => (executions[node] ? `/executions/${executions[node]}` : null)}
+    />
+  );
 }
