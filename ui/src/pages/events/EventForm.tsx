@@ -12,6 +12,7 @@ import {
   eventBody,
   isScheduleError,
   isTemplate,
+  itemRefusal,
   KINDS,
   LANGUAGES,
   METHODS,
@@ -58,7 +59,8 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
   }
 
   const scheduleRefusal = error instanceof ApiError && isScheduleError(error.message) ? error.message : null;
-  const underField = scheduleRefusal !== null || FIELDS.some((name) => errorFor(error, name));
+  const actionRefusal = itemRefusal(error, "actions");
+  const underField = scheduleRefusal !== null || actionRefusal !== null || FIELDS.some((name) => errorFor(error, name));
   const field = (name: string) => <FieldError error={error} field={name} />;
 
   return (
@@ -171,10 +173,16 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
 
       <Section title="After a run">
         <ActionsEditor actions={form.actions} onChange={(actions) => set("actions", actions)} self={self} />
-        {field("actions")}
+        {actionRefusal ? (
+          <div className="field-error" role="alert" data-field="actions">
+            {actionRefusal}
+          </div>
+        ) : (
+          field("actions")
+        )}
       </Section>
 
-      <ErrorBanner error={scheduleRefusal ? null : error} fields={FIELDS} />
+      <ErrorBanner error={scheduleRefusal || actionRefusal ? null : error} fields={FIELDS} />
       {underField ? <p className="field-error">Not saved: see the message under its field above.</p> : null}
       <button className="primary" type="submit" disabled={saving}>
         {creating ? "Create event" : "Save changes"}

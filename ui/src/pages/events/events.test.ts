@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, errorFor } from "../../lib/api";
 import type { Event, EventVersion, Execution } from "../../lib/types";
-import { blankEvent, eventBody, eventForm, isScheduleError, isTemplate, runBody, TEMPLATES } from "./model";
+import { blankEvent, eventBody, eventForm, isScheduleError, isTemplate, itemRefusal, runBody, TEMPLATES } from "./model";
 import { debounce, describeCron, instantOf, localInput, scheduleBody, scheduleSummary } from "./schedule";
 import { filterEvents, filterOf, lastByEvent, paramsOf } from "./list";
 import { diffVersions } from "./versions";
@@ -216,5 +216,17 @@ describe("a run's input", () => {
   });
   it("is refused under its field when it is not JSON", () => {
     expect(() => runBody("{n: 2}")).toThrow(/^input: is not valid JSON/);
+  });
+});
+
+describe("a refusal about one action", () => {
+  it("belongs under the actions", () => {
+    const error = new ApiError(422, "invalid_input", "actions[0].notify: you have no slack tool");
+    expect(itemRefusal(error, "actions")).toBe(error.message);
+    expect(itemRefusal(new ApiError(422, "invalid_input", "cpus: too many"), "actions")).toBeNull();
+  });
+  it("is made here for params that are not JSON", () => {
+    const form = { ...blankEvent(), actions: [{ when: "failure" as const, does: "notify" as const, event_id: "", tool: "slack", action: "send_message", params: "{" }] };
+    expect(() => eventBody(form, true)).toThrow(/^actions\[0\]\.notify\.params: is not valid JSON/);
   });
 });

@@ -296,7 +296,7 @@ function actionsOf(actions: ActionForm[]): S["ActionIn"][] {
           notify: {
             tool: action.tool,
             action: action.action,
-            params: paramsOf(`actions.${index}.notify.params`, action.params),
+            params: paramsOf(`actions[${index}].notify.params`, action.params),
           },
         },
   );
@@ -352,4 +352,10 @@ export function isScheduleError(message: string): boolean {
  * JSON, before anything is sent. */
 export function runBody(source: string): { input: unknown } | undefined {
   return source.trim() === "" ? undefined : { input: parseJson("input", source) };
+}
+
+/** The message of a refusal about one of a list's items ("actions[0].notify: …"), which names
+ * no field the API client recognises. */
+export function itemRefusal(error: unknown, list: string): string | null {
+  return error instanceof ApiError && error.message.startsWith(`${list}[`) ? error.message : null;
 }

@@ -1,0 +1,205 @@
+"""The events pages in a real browser: the form and its template, the list, Run now, the
+schedule checked as it is typed, versions, the webhook, what a viewer sees, refusals."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.server import RunningServer
+from tests.ui.conftest import VIEWPORT, api, login, screenshot
+
+
+def make_event(server: RunningServer, name: str, script: str = "echo one\n") -> dict[str, Any]:
+    with api(server) as client:
+        made = client.post(
+            "/api/v1/events", json={"name": name, "language": "bash", "script": script}
+        )
+        assert made.status_code == 201, made.text
+        event: dict[str, Any] = made.json()
+        return event
+
+
+def replace_input(page: Page, label: str, text: str) -> None:
+    """Type into a code editor as a paste would (no auto-closed brackets)."""
+    page.get_by_label(label).click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(text)
+
+
+def test_a_python_event_from_the_template_is_saved_listed_and_run_with_an_input(
+    page: Page, ui_server: RunningServer
+) -> None:
+    login(page, ui_server, path="/events/new")
+    script = page.get_by_label("Script")
+    expect(script).to_contain_text("cronium.set_variable(")
+    page.get_by_label("Language").select_option("bash")
+    expect(script).to_contain_text("cronium_set_variable runs")
+    page.get_by_label("Language").select_option("python")
+    expect(script).to_contain_text("cronium.input()")
+    page.get_by_label("Name", exact=True).fill("greet-in-python")
+    page.get_by_label("Tags (comma-separated)").fill("demo, python")
+    screenshot(page, "event-editor")
+    page.get_by_role("button", name="Create event").click()
+    page.wait_for_url(re.compile(r"/events/\d+$"))
+    event_id = int(page.url.rsplit("/", 1)[1])
+    with api(ui_server) as client:
+        stored = client.get(f"/api/v1/events/{event_id}").json()
+    assert stored["language"] == "python"
+    assert "cronium.output(" in stored["script"]
+    assert stored["tags"] == ["demo", "python"]
+
+    page.get_by_role("link", name="Events", exact=True).click()
+    row = page.get_by_role("row").filter(has_text="greet-in-python")
+    expect(row).to_contain_text("python")
+    expect(row).to_contain_text("never ran")
+    page.get_by_label("Search by name").fill("greet-in")
+    expect(page).to_have_url(re.compile(r"\?q=greet-in$"))
+    page.reload()
+    expect(page.get_by_label("Search by name")).to_have_value("greet-in")
+    expect(row).to_be_visible()
+    screenshot(page, "events")
+
+    row.get_by_role("link", name="greet-in-python").click()
+    page.get_by_role("button", name="Run now").click()
+    dialog = page.get_by_role("dialog")
+    replace_input(page, "Input (JSON)", "{who: 1}")
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    expect(dialog.get_by_role("alert")).to_contain_text("input: is not valid JSON")
+    replace_input(page, "Input (JSON)", '{"who": "world"}')
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_url(re.compile(r"/executions/\d+$"))
+    execution_id = int(page.url.rsplit("/", 1)[1])
+    with api(ui_server) as client:
+        execution = client.get(f"/api/v1/executions/{execution_id}").json()
+    assert execution["event_id"] == event_id
+    assert execution["input"] == {"who": "world"}
+
+
+@pytest.fixture
+def new_york_page(browser: Browser, ui_server: RunningServer) -> Iterator[Page]:
+    """A browser in New York, so that the event's zone and the browser's differ."""
+    context = browser.new_context(
+        viewport=VIEWPORT,  # type: ignore[arg-type]
+        timezone_id="America/New_York",
+        locale="en-US",
+    )
+    context.set_default_timeout(15_000)
+    yield login(context.new_page(), ui_server, path="/events/new")
+    context.close()
+
+
+def test_a_cron_schedule_is_described_and_its_next_fires_shown_in_both_zones_as_typed(
+    new_york_page: Page,
+) -> None:
+    page = new_york_page
+    page.get_by_label("Schedule", exact=True).select_option("cron")
+    page.get_by_label("Time zone").select_option("Asia/Tokyo")
+    page.get_by_label("Cron expression").fill("30 9 * * 1-5")
+    expect(page.get_by_text("At 09:30, Monday through Friday (Asia/Tokyo time)")).to_be_visible()
+    fires = page.get_by_role("table", name="Next fires")
+    expect(fires.get_by_role("columnheader")).to_have_text(
+        ["Next fires (Asia/Tokyo)", "Your time (America/New_York)"]
+    )
+    expect(fires.get_by_role("row")).to_have_count(6)
+    tokyo = fires.locator("tbody td:nth-child(1)")
+    new_york = fires.locator("tbody td:nth-child(2)")
+    expect(tokyo).to_have_text([re.compile(r"09:30:00 AM")] * 5)
+    # 09:30 in Tokyo is 19:30 or 20:30 of the day before in New York (with its summer time)
+    expect(new_york).to_have_text([re.compile(r"0[78]:30:00 PM")] * 5)
+    expect(page.get_by_text("Valid.")).to_be_visible()
+    screenshot(page, "event-schedule")
+
+    page.get_by_label("Cron expression").fill("61 * * * *")
+    expect(page.locator('[data-field="schedule"]')).to_have_text(
+        re.compile(r"^cron expression '61 \* \* \* \*' is not valid")
+    )
+    expect(fires).to_have_count(0)
+
+
+def test_two_versions_are_compared_line_by_line_and_an_older_one_restored(
+    page: Page, ui_server: RunningServer
+) -> None:
+    event = make_event(ui_server, "versioned", "echo one\necho same\n")
+    with api(ui_server) as client:
+        changed = client.patch(
+            f"/api/v1/events/{event['id']}", json={"script": "echo two\necho same\n", "cpus": 1}
+        )
+        assert changed.json()["version"] == 2, changed.text
+    login(page, ui_server, path=f"/events/{event['id']}/versions")
+    page.get_by_label("From version").select_option("1")
+    page.get_by_label("To version").select_option("2")
+    diff = page.get_by_label("Changes from version 1 to version 2")
+    expect(diff.locator(".events-del")).to_have_text(["- echo one", '-   "cpus": 0.5,'])
+    expect(diff.locator(".events-add")).to_have_text(["+ echo two", '+   "cpus": 1,'])
+    expect(diff).to_contain_text("  echo same")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Restore version 1").click()
+    expect(page.get_by_role("row").filter(has_text="restored from 1")).to_contain_text("current")
+    with api(ui_server) as client:
+        restored = client.get(f"/api/v1/events/{event['id']}").json()
+    assert (restored["version"], restored["script"]) == (3, "echo one\necho same\n")
+
+
+def test_a_webhook_url_is_shown_once_and_works(page: Page, ui_server: RunningServer) -> None:
+    event = make_event(ui_server, "hooked")
+    login(page, ui_server, path=f"/events/{event['id']}/webhook")
+    page.get_by_role("button", name="Create webhook").click()
+    url = page.get_by_test_id("shown-once").inner_text()
+    assert "/hooks/" in url
+    fired = httpx.post(url, json={"from": "test"})
+    assert fired.status_code == 202, fired.text
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_test_id("shown-once")).to_have_count(0)
+    expect(page.get_by_text("The event has a webhook.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="New key")).to_be_visible()
+    assert url.rsplit("/", 1)[1] not in page.content()
+
+
+def test_a_viewer_sees_a_shared_event_but_no_controls_to_change_or_run_it(
+    page: Page, ui_server: RunningServer
+) -> None:
+    event = make_event(ui_server, "shared-with-viewer")
+    with api(ui_server) as client:
+        shared = client.put(
+            f"/api/v1/events/{event['id']}/shares", json={"user": "viewer", "role": "viewer"}
+        )
+        assert shared.status_code == 200, shared.text
+    login(page, ui_server, "viewer", path="/events")
+    expect(page.get_by_role("link", name="shared-with-viewer")).to_be_visible()
+    expect(page.get_by_role("link", name="New event")).to_have_count(0)
+    page.get_by_role("link", name="shared-with-viewer").click()
+    expect(page.get_by_role("heading", name="shared-with-viewer")).to_be_visible()
+    expect(page.get_by_label("Script (read-only)")).to_contain_text("echo one")
+    for name in ("Run now", "Pause", "Delete"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    page.get_by_role("link", name="Versions").click()
+    expect(page.get_by_role("row").filter(has_text="current")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Restore"))).to_have_count(0)
+
+
+def test_a_save_the_api_refuses_shows_its_message_under_the_field(
+    page: Page, ui_server: RunningServer
+) -> None:
+    login(page, ui_server, path="/events/new")
+    page.get_by_label("Name", exact=True).fill("too-big")
+    page.get_by_label("CPUs").fill("999")
+    page.get_by_role("button", name="Create event").click()
+    cpus = page.locator(".field").filter(has=page.get_by_label("CPUs"))
+    expect(cpus.get_by_role("alert")).to_contain_text(re.compile(r"^cpus: "))
+    expect(page).to_have_url(re.compile(r"/events/new$"))
+
+    event = make_event(ui_server, "edited-badly")
+    page.goto(f"{ui_server.url}/events/{event['id']}/edit")
+    page.get_by_label("Memory (MiB)").fill("1")
+    page.get_by_role("button", name="Save changes").click()
+    memory = page.locator(".field").filter(has=page.get_by_label("Memory (MiB)"))
+    expect(memory.get_by_role("alert")).to_contain_text(re.compile(r"^memory_mb: "))
