@@ -37,11 +37,17 @@ def _three_events(server: RunningServer) -> tuple[str, str, str]:
     return names
 
 
-def _workflow(server: RunningServer, share_with_viewer: bool = False) -> tuple[int, str]:
-    """A workflow of two nodes made through the API; its id and name."""
+def _workflow(
+    server: RunningServer, share_with_viewer: bool = False, first_script: str | None = None
+) -> tuple[int, str]:
+    """A workflow A --on success--> B made through the API (A runs ``first_script`` in Bash if
+    given); its id and name."""
     check, yes, _ = _three_events(server)
     name = f"pipeline-{next(_numbers)}"
     with api(server) as client:
+        if first_script is not None:
+            check = f"first-of-{name}"
+            _event(client, check, "bash", first_script)
         ids = {e["name"]: e["id"] for e in client.get("/api/v1/events").json()}
         made = client.post(
             "/api/v1/workflows",
@@ -103,7 +109,8 @@ def test_a_workflow_built_in_the_builder_takes_its_true_branch_and_skips_the_fal
     page.get_by_role("button", name="Create workflow").click()
     page.wait_for_url(re.compile(r"/workflows/\d+$"))
     expect(page.get_by_role("group", name=re.compile("The graph of branching"))).to_be_visible()
-    page.get_by_role("button", name="Run now").click()
+    with page.expect_request(re.compile(r"/api/v1/workflows/runs/\d+/stream$")):
+        page.get_by_role("button", name="Run now").click()
     page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
 
     expect(page.locator('[data-node="B"]')).to_have_attribute(
@@ -211,3 +218,50 @@ def test_a_viewer_sees_the_graph_but_no_run_delete_or_builder_controls(
     page.goto(f"{ui_server.url}/workflows/new")
     expect(page.get_by_text("A viewer cannot create workflows.")).to_be_visible()
     expect(page.get_by_role("region", name="Workflow builder")).to_have_count(0)
+
+
+def test_a_run_page_whose_stream_fails_catches_up_by_polling(
+    page: Page, ui_server: RunningServer
+) -> None:
+    _, name = _workflow(ui_server, first_script="sleep 3")
+    page.route(re.compile(r"/stream$"), lambda route: route.abort())
+    login(page, ui_server, path="/workflows")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name))
+    expect(row).to_contain_text("never run")
+    row.get_by_role("button", name=f"Run {name}").click()
+    page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
+    expect(page.get_by_test_id("run-status")).to_contain_text("checked every 2 s")
+    expect(page.locator('[data-node="A"]')).to_have_attribute("data-status", "running")
+    expect(page.locator('[data-node="B"]')).to_have_attribute(
+        "data-status", "succeeded", timeout=RUN_TIMEOUT
+    )
+    expect(page.get_by_test_id("run-status")).to_contain_text("succeeded")
+
+    page.goto(f"{ui_server.url}/workflows")
+    expect(row).to_contain_text("succeeded")
+    expect(row.get_by_role("cell").nth(1)).to_have_text("2")
+
+
+def test_a_workflow_changed_in_its_edit_tab_shows_its_new_graph(
+    page: Page, ui_server: RunningServer
+) -> None:
+    workflow_id, name = _workflow(ui_server)
+    login(page, ui_server, path=f"/workflows/{workflow_id}")
+    page.get_by_role("link", name="Edit").click()
+    page.wait_for_url(f"{ui_server.url}/workflows/{workflow_id}/edit")
+    expect(page.locator('[data-edge="A->B"]')).to_have_attribute("data-kind", "on success")
+    page.get_by_role("button", name="Remove edge A to B").click()
+    _add_edge(page, "A", "B", "on failure")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(f"{ui_server.url}/workflows/{workflow_id}")
+    expect(page.locator('[data-edge="A->B"]')).to_have_attribute("data-kind", "on failure")
+    with api(ui_server) as client:
+        stored = client.get(f"/api/v1/workflows/{workflow_id}").json()
+    assert stored["version"] == 2
+    assert stored["workflow"]["edges"][0]["kind"] == "on_failure"
+
+    # a workflow deleted is gone from the list; its events are kept
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(f"{ui_server.url}/workflows")
+    expect(page.get_by_role("link", name=name)).to_have_count(0)

@@ -67,11 +67,23 @@ export default function WorkflowBuilder({
         <input id="wf-name" value={name} onChange={(e) => setName(e.target.value)} required />
         <FieldError error={saving.error} field="name" />
       </div>
-      <div className="wf-builder-lists">
+      <div className="wf-columns">
         <NodeForm events={runnable} nodes={nodes} onAdd={(node) => setNodes((all) => [...all, node])} />
         <EdgeForm nodes={nodes} onAdd={(edge) => setEdges((all) => [...all, edge])} />
       </div>
-      <div className="wf-builder-lists">
+      <h3>Graph</h3>
+      {refusal ? (
+        <div className="banner error" role="alert" data-testid="graph-refusal">
+          {refusal.message}
+        </div>
+      ) : null}
+      <WorkflowGraph graph={graph} label="The workflow being built" eventOf={eventOf} problems={problems} />
+      {warnings.length > 0 ? (
+        <p className="muted">
+          The server will refuse this graph: {warnings.join("; ")}.
+        </p>
+      ) : null}
+      <div className="wf-columns">
         <div>
           <h3>Nodes</h3>
           {nodes.length === 0 ? <p className="muted">None yet: add an event above.</p> : null}
@@ -110,18 +122,6 @@ export default function WorkflowBuilder({
           </ul>
         </div>
       </div>
-      <h3>Graph</h3>
-      {refusal ? (
-        <div className="banner error" role="alert" data-testid="graph-refusal">
-          {refusal.message}
-        </div>
-      ) : null}
-      <WorkflowGraph graph={graph} label="The workflow being built" eventOf={eventOf} problems={problems} />
-      {warnings.length > 0 ? (
-        <p className="muted">
-          The server will refuse this graph: {warnings.join("; ")}.
-        </p>
-      ) : null}
       <ErrorBanner error={refusal ? null : saving.error} fields={["name"]} />
       <button type="button" className="primary" onClick={() => void save()}>
         {saveLabel}
