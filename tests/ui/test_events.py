@@ -14,12 +14,15 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.server import RunningServer
 from tests.ui.conftest import VIEWPORT, api, login, screenshot
 
+NIGHTLY = {"kind": "cron", "cron": "30 2 * * *", "timezone": "Europe/Paris"}
 
-def make_event(server: RunningServer, name: str, script: str = "echo one\n") -> dict[str, Any]:
+
+def make_event(
+    server: RunningServer, name: str, script: str = "echo one\n", **settings: Any
+) -> dict[str, Any]:
+    body = {"name": name, "language": "bash", "script": script, **settings}
     with api(server) as client:
-        made = client.post(
-            "/api/v1/events", json={"name": name, "language": "bash", "script": script}
-        )
+        made = client.post("/api/v1/events", json=body)
         assert made.status_code == 201, made.text
         event: dict[str, Any] = made.json()
         return event
@@ -36,7 +39,7 @@ def test_a_python_event_from_the_template_is_saved_listed_and_run_with_an_input(
     page: Page, ui_server: RunningServer
 ) -> None:
     login(page, ui_server, path="/events/new")
-    script = page.get_by_label("Script")
+    script = page.get_by_label("Script", exact=True)
     expect(script).to_contain_text("cronium.set_variable(")
     page.get_by_label("Language").select_option("bash")
     expect(script).to_contain_text("cronium_set_variable runs")
@@ -54,16 +57,29 @@ def test_a_python_event_from_the_template_is_saved_listed_and_run_with_an_input(
     assert "cronium.output(" in stored["script"]
     assert stored["tags"] == ["demo", "python"]
 
+    nightly = make_event(ui_server, "nightly-backup", tags=["ops"], schedule=NIGHTLY)
+    with api(ui_server) as client:
+        ran = client.post(f"/api/v1/events/{nightly['id']}/run")
+        assert ran.status_code == 202, ran.text
     page.get_by_role("link", name="Events", exact=True).click()
     row = page.get_by_role("row").filter(has_text="greet-in-python")
     expect(row).to_contain_text("python")
     expect(row).to_contain_text("never ran")
+    scheduled = page.get_by_role("row").filter(has_text="nightly-backup")
+    expect(scheduled).to_contain_text("At 02:30 (Europe/Paris)")
+    last_run = scheduled.get_by_role("link", name=f"Execution {ran.json()['execution_id']}:")
+    expect(last_run).to_have_attribute("href", f"/executions/{ran.json()['execution_id']}")
+    page.get_by_label("Tag").select_option("ops")
+    expect(row).to_have_count(0)
+    expect(scheduled).to_be_visible()
+    page.get_by_label("Tag").select_option("")
+    screenshot(page, "events")
     page.get_by_label("Search by name").fill("greet-in")
     expect(page).to_have_url(re.compile(r"\?q=greet-in$"))
     page.reload()
     expect(page.get_by_label("Search by name")).to_have_value("greet-in")
     expect(row).to_be_visible()
-    screenshot(page, "events")
+    expect(scheduled).to_have_count(0)
 
     row.get_by_role("link", name="greet-in-python").click()
     page.get_by_role("button", name="Run now").click()
@@ -113,6 +129,7 @@ def test_a_cron_schedule_is_described_and_its_next_fires_shown_in_both_zones_as_
     # 09:30 in Tokyo is 19:30 or 20:30 of the day before in New York (with its summer time)
     expect(new_york).to_have_text([re.compile(r"0[78]:30:00 PM")] * 5)
     expect(page.get_by_text("Valid.")).to_be_visible()
+    page.get_by_role("heading", name="When it runs").evaluate("h => h.scrollIntoView()")
     screenshot(page, "event-schedule")
 
     page.get_by_label("Cron expression").fill("61 * * * *")
@@ -132,8 +149,8 @@ def test_two_versions_are_compared_line_by_line_and_an_older_one_restored(
         )
         assert changed.json()["version"] == 2, changed.text
     login(page, ui_server, path=f"/events/{event['id']}/versions")
-    page.get_by_label("From version").select_option("1")
-    page.get_by_label("To version").select_option("2")
+    page.get_by_label("From version", exact=True).select_option("1")
+    page.get_by_label("To version", exact=True).select_option("2")
     diff = page.get_by_label("Changes from version 1 to version 2")
     expect(diff.locator(".events-del")).to_have_text(["- echo one", '-   "cpus": 0.5,'])
     expect(diff.locator(".events-add")).to_have_text(["+ echo two", '+   "cpus": 1,'])

@@ -36,18 +36,20 @@ export default function EventPage() {
         {owns ? <Tab to={`/events/${event.id}/webhook`}>Webhook</Tab> : null}
         {owns ? <Tab to={`/events/${event.id}/sharing`}>Sharing</Tab> : null}
       </nav>
-      <Routes>
-        <Route index element={<Overview event={event} />} />
-        <Route path="versions" element={<Versions event={event} owns={owns} onRestored={loaded.reload} />} />
-        {owns ? (
-          <>
-            <Route path="edit" element={<Edit event={event} onSaved={loaded.reload} />} />
-            <Route path="webhook" element={<Webhook event={event} onChanged={loaded.reload} />} />
-            <Route path="sharing" element={<Sharing event={event} />} />
-          </>
-        ) : null}
-        <Route path="*" element={<p>There is nothing here for you: see the Overview.</p>} />
-      </Routes>
+      <div className="events-tab">
+        <Routes>
+          <Route index element={<Overview event={event} />} />
+          <Route path="versions" element={<Versions event={event} owns={owns} onRestored={loaded.reload} />} />
+          {owns ? (
+            <>
+              <Route path="edit" element={<Edit event={event} onSaved={loaded.reload} />} />
+              <Route path="webhook" element={<Webhook event={event} onChanged={loaded.reload} />} />
+              <Route path="sharing" element={<Sharing event={event} />} />
+            </>
+          ) : null}
+          <Route path="*" element={<p>There is nothing here for you: see the Overview.</p>} />
+        </Routes>
+      </div>
     </>
   );
 }
