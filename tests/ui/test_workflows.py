@@ -157,8 +157,16 @@ def test_a_graph_the_api_refuses_is_marked_on_the_drawing_with_its_message(
         expect(page.locator(f'[data-edge="{edge}"]')).to_have_attribute("data-problem", "true")
     assert page.url.endswith("/workflows/new")
 
-    # taken out, the edge no longer makes a cycle: the workflow is created
+    # taken out, the edge no longer makes a cycle; a name taken is refused under the name
     page.get_by_role("button", name="Remove edge B to A").click()
+    expect(page.locator('[data-edge="B->A"]')).to_have_count(0)
+    page.get_by_label("Name", exact=True).fill(check)
+    page.get_by_role("button", name="Create workflow").click()
+    expect(page.locator('.field-error[data-field="name"]')).to_have_text(
+        f"an event named '{check}' already exists"
+    )
+    expect(page.get_by_test_id("graph-refusal")).to_have_count(0)
+    page.get_by_label("Name", exact=True).fill(f"no-loop-{next(_numbers)}")
     page.get_by_role("button", name="Create workflow").click()
     page.wait_for_url(re.compile(r"/workflows/\d+$"))
 
@@ -200,7 +208,7 @@ def test_a_workflow_exported_as_yaml_imports_back_unchanged(
 def test_a_viewer_sees_the_graph_but_no_run_delete_or_builder_controls(
     page: Page, ui_server: RunningServer
 ) -> None:
-    workflow_id, name = _workflow(ui_server, share_with_viewer=True)
+    workflow_id, name = _workflow(ui_server, share_with_viewer=True, first_script="sleep 30")
     login(page, ui_server, "viewer", path="/workflows")
     expect(page.get_by_role("link", name=name)).to_be_visible()
     expect(page.get_by_role("link", name="New workflow")).to_have_count(0)
@@ -214,6 +222,17 @@ def test_a_viewer_sees_the_graph_but_no_run_delete_or_builder_controls(
     for control in ("Run now", "Delete"):
         expect(page.get_by_role("button", name=control)).to_have_count(0)
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+
+    # a run going on: the viewer follows it but cannot cancel it
+    with api(ui_server) as client:
+        run_id = client.post(f"/api/v1/workflows/{workflow_id}/run").json()["execution_id"]
+    try:
+        page.goto(f"{ui_server.url}/workflows/runs/{run_id}")
+        expect(page.locator('[data-node="A"]')).to_have_attribute("data-status", "running")
+        expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+    finally:
+        with api(ui_server) as client:
+            client.post(f"/api/v1/workflows/runs/{run_id}/cancel")
 
     page.goto(f"{ui_server.url}/workflows/new")
     expect(page.get_by_text("A viewer cannot create workflows.")).to_be_visible()
@@ -265,3 +284,20 @@ def test_a_workflow_changed_in_its_edit_tab_shows_its_new_graph(
     page.get_by_role("button", name="Delete").click()
     page.wait_for_url(f"{ui_server.url}/workflows")
     expect(page.get_by_role("link", name=name)).to_have_count(0)
+
+
+def test_a_writer_cancels_a_run_going_on_from_its_page(
+    page: Page, ui_server: RunningServer
+) -> None:
+    workflow_id, _ = _workflow(ui_server, first_script="sleep 30")
+    login(page, ui_server, path=f"/workflows/{workflow_id}")
+    page.get_by_role("button", name="Run now").click()
+    page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
+    expect(page.locator('[data-node="A"]')).to_have_attribute("data-status", "running")
+    page.get_by_role("button", name="Cancel run").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("cancelled", timeout=RUN_TIMEOUT)
+    expect(page.locator('[data-node="A"]')).to_have_attribute("data-status", "cancelled")
+    expect(page.locator('[data-node="B"]')).to_have_attribute(
+        "data-status", re.compile("skipped|cancelled")
+    )
+    expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)

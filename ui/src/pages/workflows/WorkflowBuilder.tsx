@@ -47,6 +47,8 @@ export default function WorkflowBuilder({
   const refusal = saving.error instanceof ApiError && isAboutGraph(saving.error.message) ? saving.error : null;
   // the refusal names nodes and edges of the graph as it was sent
   const problems = useMemo(() => (refusal ? problemsOf(refusal.message, saved) : []), [refusal, saved]);
+  // a name taken is the one conflict saving a workflow can meet: it is about the name field
+  const nameTaken = saving.error instanceof ApiError && saving.error.status === 409 ? saving.error.message : null;
   const warnings = useMemo(() => layoutGraph(graph).problems, [graph]);
 
   async function save() {
@@ -65,7 +67,13 @@ export default function WorkflowBuilder({
       <div className="field">
         <label htmlFor="wf-name">Name</label>
         <input id="wf-name" value={name} onChange={(e) => setName(e.target.value)} required />
-        <FieldError error={saving.error} field="name" />
+        {nameTaken ? (
+          <div className="field-error" role="alert" data-field="name">
+            {nameTaken}
+          </div>
+        ) : (
+          <FieldError error={saving.error} field="name" />
+        )}
       </div>
       <div className="wf-columns">
         <NodeForm events={runnable} nodes={nodes} onAdd={(node) => setNodes((all) => [...all, node])} />
@@ -122,7 +130,7 @@ export default function WorkflowBuilder({
           </ul>
         </div>
       </div>
-      <ErrorBanner error={refusal ? null : saving.error} fields={["name"]} />
+      <ErrorBanner error={refusal || nameTaken ? null : saving.error} fields={["name"]} />
       <button type="button" className="primary" onClick={() => void save()}>
         {saveLabel}
       </button>

@@ -24,9 +24,12 @@ export default function WorkflowRunPage() {
   const run = useGet<WorkflowRun>(`/workflows/runs/${runId}`, polling ? POLL_MS : undefined);
   const status = run.data?.run.status;
   const isEnded = status !== undefined && (ENDED.has(status) || status === "skipped");
+  // a cancelled run ends before its running nodes are stopped (within about a second): its
+  // stream has ended by then, so the page polls until every node has
+  const settled = isEnded && (run.data?.nodes ?? []).every((n) => n.status !== "running" && n.status !== "pending");
   useEffect(() => {
-    if (isEnded) setPolling(false); // an ended run changes no more
-  }, [isEnded]);
+    if (isEnded) setPolling(!settled);
+  }, [isEnded, settled]);
   const changes = useRunStream(runId, run.data !== undefined && !isEnded && !polling, run.reload, () => setPolling(true));
   const cancel = useAction();
 
@@ -34,9 +37,11 @@ export default function WorkflowRunPage() {
   const { run: execution, nodes } = run.data;
   const statuses: Record<string, string> = {};
   const executions: Record<string, number> = {};
+  // the stream's changes are newer than the run as loaded until it has ended; then it is final
+  const live = isEnded ? {} : changes;
   for (const node of nodes) {
-    statuses[node.node] = changes[node.node]?.status ?? node.status;
-    const id = changes[node.node]?.execution_id ?? node.execution_id;
+    statuses[node.node] = live[node.node]?.status ?? node.status;
+    const id = live[node.node]?.execution_id ?? node.execution_id;
     if (id) executions[node.node] = id;
   }
 
