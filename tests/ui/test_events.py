@@ -214,6 +214,14 @@ def test_a_save_the_api_refuses_shows_its_message_under_the_field(
     expect(cpus.get_by_role("alert")).to_contain_text(re.compile(r"^cpus: "))
     expect(page).to_have_url(re.compile(r"/events/new$"))
 
+    make_event(ui_server, "taken-name")
+    page.get_by_label("CPUs").fill("1")
+    page.get_by_label("Name", exact=True).fill("taken-name")
+    page.get_by_role("button", name="Create event").click()
+    name = page.locator(".field").filter(has=page.get_by_label("Name", exact=True))
+    expect(name.get_by_role("alert")).to_have_text("an event named 'taken-name' already exists")
+    expect(cpus.get_by_role("alert")).to_have_count(0)
+
     event = make_event(ui_server, "edited-badly")
     page.goto(f"{ui_server.url}/events/{event['id']}/edit")
     page.get_by_label("Memory (MiB)").fill("1")

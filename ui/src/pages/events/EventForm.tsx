@@ -1,21 +1,19 @@
 // The one form of an event, for a new one and for the edit tab: what it runs, when, with what
 // limits, and what happens after. A refusal is shown under the field it names.
 import { useState, type FormEvent, type ReactNode } from "react";
-import { ApiError, errorFor } from "../../lib/api";
 import { useAction } from "../../lib/hooks";
-import { ErrorBanner, FieldError } from "../../components/common";
+import { ErrorBanner } from "../../components/common";
 import Editor from "./Editor";
 import ActionsEditor from "./ActionsEditor";
 import Rows from "./Rows";
 import ScheduleEditor from "./ScheduleEditor";
 import {
   eventBody,
-  isScheduleError,
   isTemplate,
-  itemRefusal,
   KINDS,
   LANGUAGES,
   METHODS,
+  refusalUnder,
   TEMPLATES,
   type EventCreate,
   type EventForm as Form,
@@ -58,10 +56,8 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
     setSaving(false);
   }
 
-  const scheduleRefusal = error instanceof ApiError && isScheduleError(error.message) ? error.message : null;
-  const actionRefusal = itemRefusal(error, "actions");
-  const underField = scheduleRefusal !== null || actionRefusal !== null || FIELDS.some((name) => errorFor(error, name));
-  const field = (name: string) => <FieldError error={error} field={name} />;
+  const underField = FIELDS.some((name) => refusalUnder(error, name) !== null);
+  const field = (name: string) => <Refusal error={error} field={name} />;
 
   return (
     <form onSubmit={save} aria-label={creating ? "New event" : "Edit the event"} className="events-form">
@@ -101,13 +97,7 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
 
       <Section title="When it runs">
         <ScheduleEditor value={form.schedule} onChange={(schedule) => set("schedule", schedule)} />
-        {scheduleRefusal ? (
-          <div className="field-error" role="alert" data-field="schedule">
-            {scheduleRefusal}
-          </div>
-        ) : (
-          field("schedule")
-        )}
+        {field("schedule")}
         <div className="form-grid">
           <Choice id="event-missed" label="Fires missed while nothing ran" value={form.missed_runs} onChange={(v) => set("missed_runs", v as Form["missed_runs"])}
             options={[["run_once", "run once"], ["run_all", "run them all"], ["skip", "skip them"]]}>
@@ -173,17 +163,10 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
 
       <Section title="After a run">
         <ActionsEditor actions={form.actions} onChange={(actions) => set("actions", actions)} self={self} />
-        {actionRefusal ? (
-          <div className="field-error" role="alert" data-field="actions">
-            {actionRefusal}
-          </div>
-        ) : (
-          field("actions")
-        )}
+        {field("actions")}
       </Section>
 
-      <ErrorBanner error={scheduleRefusal || actionRefusal ? null : error} fields={FIELDS} />
-      {underField ? <p className="field-error">Not saved: see the message under its field above.</p> : null}
+      {underField ? <p className="field-error">Not saved: see the message under its field above.</p> : <ErrorBanner error={error} all />}
       <button className="primary" type="submit" disabled={saving}>
         {creating ? "Create event" : "Save changes"}
       </button>
@@ -206,7 +189,7 @@ function ScriptFields({ form, set, pickLanguage, error }: { form: Form; set: Set
               </option>
             ))}
           </select>
-          <FieldError error={error} field="language" />
+          <Refusal error={error} field="language" />
         </div>
         <div className="field">
           <label htmlFor="event-global">
@@ -219,7 +202,7 @@ function ScriptFields({ form, set, pickLanguage, error }: { form: Form; set: Set
         <p className="events-label" id="event-script-label">Script</p>
         <Editor value={form.script} onChange={(script) => set("script", script)} language={form.language} label="Script" minHeight="16rem" />
         <div className="hint">A new script starts from a template showing the helpers; it follows the language until you change it.</div>
-        <FieldError error={error} field="script" />
+        <Refusal error={error} field="script" />
       </div>
     </>
   );
@@ -248,7 +231,7 @@ function HttpFields({ form, set, error }: { form: Form; set: Set; error: unknown
           answer fails the run
         </label>
       </div>
-      <FieldError error={error} field="http" />
+      <Refusal error={error} field="http" />
     </>
   );
 }
@@ -266,7 +249,7 @@ function ToolFields({ form, set, error }: { form: Form; set: Set; error: unknown
         <label htmlFor="tool-params">Params (JSON object; strings may be templates)</label>
         <textarea id="tool-params" rows={5} value={tool.params} onChange={(e) => change({ params: e.target.value })} />
       </div>
-      <FieldError error={error} field="tool_action" />
+      <Refusal error={error} field="tool_action" />
     </>
   );
 }
@@ -309,6 +292,17 @@ function Choice(props: { id: string; label: string; value: string; onChange: (va
         ))}
       </select>
       {props.children}
+    </div>
+  );
+}
+
+/** The API's message under the field it is about (see refusalUnder). */
+function Refusal({ error, field }: { error: unknown; field: string }) {
+  const message = refusalUnder(error, field);
+  if (message === null) return null;
+  return (
+    <div className="field-error" role="alert" data-field={field}>
+      {message}
     </div>
   );
 }

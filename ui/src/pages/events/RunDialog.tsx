@@ -34,7 +34,8 @@ export default function RunDialog({ event, onClose }: { event: Event; onClose: (
         <FieldError error={error} field="input" />
         <ErrorBanner error={error} fields={["input"]} />
         <div className="row events-dialog-buttons">
-          <button type="submit" className="primary">
+          {/* the dialog takes the focus, so that Escape and Tab work in it at once */}
+          <button type="submit" className="primary" autoFocus>
             Run
           </button>
           <button type="button" onClick={onClose}>

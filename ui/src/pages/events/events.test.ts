@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, errorFor } from "../../lib/api";
 import type { Event, EventVersion, Execution } from "../../lib/types";
-import { blankEvent, eventBody, eventForm, isScheduleError, isTemplate, itemRefusal, runBody, TEMPLATES } from "./model";
+import { blankEvent, eventBody, eventForm, isTemplate, refusalUnder, runBody, TEMPLATES } from "./model";
 import { debounce, describeCron, instantOf, localInput, scheduleBody, scheduleSummary } from "./schedule";
 import { filterEvents, filterOf, lastByEvent, paramsOf } from "./list";
 import { diffVersions } from "./versions";
@@ -154,12 +154,25 @@ describe("an event's body", () => {
   });
 });
 
-describe("a schedule's refusals", () => {
-  it("are those about the schedule, whatever their words", () => {
-    expect(isScheduleError("cron expression 'x' has 1 fields: use 5")).toBe(true);
-    expect(isScheduleError("unknown time zone 'Mars/Base': use an IANA name")).toBe(true);
-    expect(isScheduleError("schedule.cron: bad")).toBe(true);
-    expect(isScheduleError("cpus: Input should be less than or equal to 4")).toBe(false);
+describe("where a refusal is shown", () => {
+  const refusal = (message: string) => new ApiError(422, "invalid_input", message);
+
+  it("is the field the message names", () => {
+    expect(refusalUnder(refusal("cpus: Input should be less than or equal to 2"), "cpus")).toMatch(/^cpus/);
+    expect(refusalUnder(refusal("cpus: Input should be less than or equal to 2"), "memory_mb")).toBeNull();
+    expect(refusalUnder(new Error("cpus: x"), "cpus")).toBeNull();
+  });
+  it("is the schedule for its sentences, whatever their words", () => {
+    expect(refusalUnder(refusal("cron expression 'x' has 1 fields: use 5"), "schedule")).not.toBeNull();
+    expect(refusalUnder(refusal("unknown time zone 'Mars/Base': use an IANA name"), "schedule")).not.toBeNull();
+    expect(refusalUnder(refusal("schedule.cron: bad"), "schedule")).not.toBeNull();
+    expect(refusalUnder(refusal("cron expression 'x' has 1 fields: use 5"), "name")).toBeNull();
+  });
+  it("is the name when it is taken", () => {
+    expect(refusalUnder(new ApiError(409, "conflict", "an event named 'a' already exists"), "name")).not.toBeNull();
+  });
+  it("is the list for one of its items", () => {
+    expect(refusalUnder(refusal("actions[0].notify: you have no slack tool"), "actions")).not.toBeNull();
   });
 });
 
@@ -219,12 +232,7 @@ describe("a run's input", () => {
   });
 });
 
-describe("a refusal about one action", () => {
-  it("belongs under the actions", () => {
-    const error = new ApiError(422, "invalid_input", "actions[0].notify: you have no slack tool");
-    expect(itemRefusal(error, "actions")).toBe(error.message);
-    expect(itemRefusal(new ApiError(422, "invalid_input", "cpus: too many"), "actions")).toBeNull();
-  });
+describe("an action's params", () => {
   it("is made here for params that are not JSON", () => {
     const form = { ...blankEvent(), actions: [{ when: "failure" as const, does: "notify" as const, event_id: "", tool: "slack", action: "send_message", params: "{" }] };
     expect(() => eventBody(form, true)).toThrow(/^actions\[0\]\.notify\.params: is not valid JSON/);

@@ -1,6 +1,6 @@
 // An event as the form holds it (text in inputs), and the API bodies made from it: one shape for
 // the new-event page and the edit tab. Pure: no React, no calls.
-import { ApiError } from "../../lib/api";
+import { ApiError, errorFor } from "../../lib/api";
 import type { components } from "../../lib/schema";
 import type { Event } from "../../lib/types";
 import { blankSchedule, scheduleBody, scheduleForm, type ScheduleForm } from "./schedule";
@@ -342,20 +342,26 @@ export function eventBody(form: EventForm, creating: boolean): EventCreate | Eve
   return body as unknown as EventCreate;
 }
 
-/** The messages about a schedule name no field ("cron expression '…' is not valid: …",
- * "unknown time zone …"): they belong under the schedule editor all the same. */
-export function isScheduleError(message: string): boolean {
-  return /^(schedule\b|cron |interval schedule|one-off schedule|unknown time zone|the schedule's )/.test(message);
+// The API's sentences about a schedule or a name that start with no field's name.
+const SCHEDULE_WORDS = /^(schedule\b|cron |interval schedule|one-off schedule|unknown time zone|the schedule's )/;
+const NAME_TAKEN = /^an event named .* already exists/;
+
+/** The message to show under `field` when `error` is about it: the message names the field
+ * ("cpus: …", "actions[0].notify: …") or speaks of it ("cron expression '…' is not valid",
+ * "an event named 'x' already exists"). */
+export function refusalUnder(error: unknown, field: string): string | null {
+  const named = errorFor(error, field);
+  if (named !== null || !(error instanceof ApiError)) return named;
+  const message = error.message;
+  const about =
+    message.startsWith(`${field}[`) ||
+    (field === "schedule" && SCHEDULE_WORDS.test(message)) ||
+    (field === "name" && NAME_TAKEN.test(message));
+  return about ? message : null;
 }
 
 /** The body of a run: no input for empty text; a refusal under "input" for text that is not
  * JSON, before anything is sent. */
 export function runBody(source: string): { input: unknown } | undefined {
   return source.trim() === "" ? undefined : { input: parseJson("input", source) };
-}
-
-/** The message of a refusal about one of a list's items ("actions[0].notify: …"), which names
- * no field the API client recognises. */
-export function itemRefusal(error: unknown, list: string): string | null {
-  return error instanceof ApiError && error.message.startsWith(`${list}[`) ? error.message : null;
 }
