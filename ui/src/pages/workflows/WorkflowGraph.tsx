@@ -3,7 +3,7 @@
 // open is a link (focusable, Enter opens it).
 import { useId, useMemo, type MouseEvent } from "react";
 import { useNavigate } from "react-router";
-import { layoutGraph, pathOf, type NodeIn, type PlacedEdge, type PlacedNode, type WorkflowGraphIn } from "./layout";
+import { LABEL_HEIGHT, labelWidth, layoutGraph, pathOf, type NodeIn, type PlacedEdge, type PlacedNode, type WorkflowGraphIn } from "./layout";
 import { edgeKey, type Problem } from "./problems";
 import "./workflows.css";
 
@@ -33,7 +33,7 @@ function fit(text: string, chars: number): string {
 
 export default function WorkflowGraph({ graph, label, eventOf, statuses, hrefOf, problems = [] }: WorkflowGraphProps) {
   const layout = useMemo(() => layoutGraph(graph, eventOf), [graph, eventOf]);
-  const marker = useId().replace(/:/g, "");
+  const marker = `wf${useId().replace(/[^A-Za-z0-9_-]/g, "")}`; // usable in url(#...)
   const marked = useMemo(
     () => ({ nodes: new Set(problems.flatMap((p) => p.nodes)), edges: new Set(problems.flatMap((p) => p.edges)) }),
     [problems],
@@ -61,7 +61,7 @@ export default function WorkflowGraph({ graph, label, eventOf, statuses, hrefOf,
 }
 
 function Edge({ edge, marker, problem }: { edge: PlacedEdge; marker: string; problem: boolean }) {
-  const width = edge.label.length * 7 + 10;
+  const width = labelWidth(edge.label);
   return (
     <g
       className={`wf-edge wf-kind-${kindClass(edge)}${problem ? " wf-problem" : ""}`}
@@ -70,7 +70,7 @@ function Edge({ edge, marker, problem }: { edge: PlacedEdge; marker: string; pro
       data-problem={problem || undefined}
     >
       <path d={pathOf(edge.points)} markerEnd={`url(#${marker})`} />
-      <rect x={edge.labelAt.x - width / 2} y={edge.labelAt.y - 9} width={width} height={18} rx={4} />
+      <rect x={edge.labelAt.x - width / 2} y={edge.labelAt.y - LABEL_HEIGHT / 2} width={width} height={LABEL_HEIGHT} rx={4} />
       <text x={edge.labelAt.x} y={edge.labelAt.y} dominantBaseline="central" textAnchor="middle">
         {edge.label}
       </text>

@@ -50,7 +50,7 @@ export interface Layout {
 
 export const NODE_WIDTH = 168;
 export const NODE_HEIGHT = 52;
-const LABEL_HEIGHT = 18;
+export const LABEL_HEIGHT = 18;
 const CHAR_WIDTH = 7; // about the width of a character of the 12 px labels
 const MARGIN = 12;
 
@@ -66,6 +66,11 @@ export function edgeLabel(kind: EdgeKind = "always", value = true): string {
     default:
       return "always";
   }
+}
+
+/** The width of an edge's label box. */
+export function labelWidth(label: string): number {
+  return label.length * CHAR_WIDTH + 10;
 }
 
 /** Lay out `graph`; `labelOf` gives the text of a node's box (default: its name). */
@@ -89,7 +94,7 @@ export function layoutGraph(graph: WorkflowGraphIn, labelOf: (node: NodeIn) => s
   for (const node of graph.nodes) g.setNode(node.name, { width: NODE_WIDTH, height: NODE_HEIGHT });
   drawn.forEach((edge, index) => {
     const label = edgeLabel(edge.kind, edge.value);
-    g.setEdge(edge.source, edge.target, { width: label.length * CHAR_WIDTH + 10, height: LABEL_HEIGHT, labelpos: "c" }, String(index));
+    g.setEdge(edge.source, edge.target, { width: labelWidth(label), height: LABEL_HEIGHT, labelpos: "c" }, String(index));
   });
   dagre.layout(g);
 

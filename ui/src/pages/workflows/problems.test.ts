@@ -27,7 +27,7 @@ describe("problemsOf", () => {
     const message =
       "the workflow is not valid: edge alert -> alert links a node to itself; two edges go from fetch to load: keep one (an 'always' edge covers success and failure); alert, load can never run (reached only through a cycle)";
     expect(problemsOf(message, graph).map(({ nodes, edges }) => ({ nodes, edges }))).toEqual([
-      { nodes: [], edges: ["alert->alert"] },
+      { nodes: ["alert"], edges: ["alert->alert"] },
       { nodes: [], edges: ["fetch->load"] },
       { nodes: ["alert", "load"], edges: [] },
     ]);

@@ -29,7 +29,8 @@ function named(text: string, graph: WorkflowGraphIn): Omit<Problem, "text"> {
     return { nodes: [...new Set(path)], edges: path.slice(1).map((target, i) => edgeKey(path[i], target)) };
   }
   match = /^edge ([\w.-]+) -> ([\w.-]+)/.exec(text) ?? /^two edges go from ([\w.-]+) to ([\w.-]+):/.exec(text);
-  if (match) return { nodes: [], edges: [edgeKey(match[1], match[2])] };
+  // a loop on one node is not drawn as an edge: its node is marked instead
+  if (match) return { nodes: match[1] === match[2] ? [match[1]] : [], edges: [edgeKey(match[1], match[2])] };
   match = /^(.+) can never run \(/.exec(text);
   if (match) return { nodes: match[1].split(", "), edges: [] };
   match = /^(?:node name|two nodes are named|workflow node) '([^']*)'/.exec(text);
