@@ -228,3 +228,41 @@ def test_a_save_the_api_refuses_shows_its_message_under_the_field(
     page.get_by_role("button", name="Save changes").click()
     memory = page.locator(".field").filter(has=page.get_by_label("Memory (MiB)"))
     expect(memory.get_by_role("alert")).to_contain_text(re.compile(r"^memory_mb: "))
+
+
+def test_the_owner_edits_pauses_shares_and_deletes_an_event(
+    page: Page, ui_server: RunningServer
+) -> None:
+    event = make_event(ui_server, "looked-after", schedule=NIGHTLY)
+    login(page, ui_server, path=f"/events/{event['id']}")
+    page.get_by_role("link", name="Edit", exact=True).first.click()
+    page.get_by_label("Description").fill("Keeps the backups tidy.")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page).to_have_url(re.compile(rf"/events/{event['id']}$"))
+    expect(page.get_by_text("Keeps the backups tidy.")).to_be_visible()
+
+    page.get_by_role("button", name="Pause").click()
+    header = page.get_by_role("heading", name="looked-after")
+    expect(header).to_contain_text("paused")
+    page.get_by_role("button", name="Resume").click()
+    expect(header).to_contain_text("active")
+
+    page.get_by_role("link", name="Sharing").click()
+    page.get_by_label("User name").fill("viewer")
+    page.get_by_label("As").select_option("operator")
+    page.get_by_role("button", name="Share", exact=True).click()
+    role = page.locator(".field").filter(has=page.get_by_label("As"))
+    expect(role.get_by_role("alert")).to_contain_text("share as viewer")
+    page.get_by_label("As").select_option("viewer")
+    page.get_by_role("button", name="Share", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text="viewer")).to_contain_text("viewer")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove viewer").click()
+    expect(page.get_by_text("Not shared with anyone.")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(r"/events$"))
+    expect(page.get_by_role("link", name="looked-after")).to_have_count(0)
+    with api(ui_server) as client:
+        assert client.get(f"/api/v1/events/{event['id']}").status_code == 404
