@@ -37,7 +37,8 @@ export default function WorkflowRunPage() {
   const { run: execution, nodes } = run.data;
   const statuses: Record<string, string> = {};
   const executions: Record<string, number> = {};
-  // the stream's changes are newer than the run as loaded until it has ended; then it is final
+  // the stream is newer than the run as loaded while it runs; once it has ended, what is loaded
+  // (polled until every node has stopped) is
   const live = isEnded ? {} : changes;
   for (const node of nodes) {
     statuses[node.node] = live[node.node]?.status ?? node.status;
