@@ -191,12 +191,16 @@ function ScriptFields({ form, set, pickLanguage, error }: { form: Form; set: Set
           </select>
           <Refusal error={error} field="language" />
         </div>
-        <div className="field">
-          <label htmlFor="event-global">
-            <input id="event-global" type="checkbox" checked={form.global_helpers} onChange={(e) => set("global_helpers", e.target.checked)} />{" "}
-            The helpers as a global <code>cronium</code> (no import)
-          </label>
-        </div>
+        {/* Bash has its helpers defined in any case */}
+        {form.language === "bash" ? null : (
+          <div className="field">
+            <label htmlFor="event-global">
+              <input id="event-global" type="checkbox" checked={form.global_helpers} onChange={(e) => set("global_helpers", e.target.checked)} />{" "}
+              The helpers as a global <code>cronium</code> (no import)
+            </label>
+            <Refusal error={error} field="global_helpers" />
+          </div>
+        )}
       </div>
       <div className="field">
         <p className="events-label" id="event-script-label">Script</p>
