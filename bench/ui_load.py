@@ -131,14 +131,19 @@ def logged_in(browser: Browser, url: str) -> StorageState:
     return session
 
 
+def drawn(page: Page, condition: str) -> None:
+    """Until ``condition`` holds, checked at every frame the page draws."""
+    page.wait_for_function(f"() => {condition}", polling="raf")
+
+
 def measure(url: str, runs: int) -> dict[str, list[float]]:
     def login(page: Page) -> None:
         page.goto(f"{url}/login")
-        page.get_by_role("button", name="Log in").click(trial=True)
+        drawn(page, "[...document.querySelectorAll('button')].some(b => b.textContent === 'Log in')")
 
     def dashboard(page: Page) -> None:
         page.goto(f"{url}/")
-        page.get_by_test_id("queue-depth").filter(has_text=re.compile(r"\d")).wait_for()
+        drawn(page, "/\\d/.test(document.querySelector('[data-testid=queue-depth]')?.textContent)")
 
     def baseline(page: Page) -> None:
         page.goto(f"{url}/favicon.svg")

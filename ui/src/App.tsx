@@ -6,8 +6,9 @@ import { SessionContext, type Session } from "./lib/session";
 import type { User } from "./lib/types";
 import { Loading } from "./components/common";
 import Login from "./pages/Login";
+// the first page after logging in comes with the app: no wait for another file to reveal it
+import Dashboard from "./pages/Dashboard";
 
-const Dashboard = lazy(() => import("./pages/Dashboard"));
 const EventList = lazy(() => import("./pages/events/EventList"));
 const EventNew = lazy(() => import("./pages/events/EventNew"));
 const EventPage = lazy(() => import("./pages/events/EventPage"));
