@@ -1,7 +1,7 @@
 // The app's shell: who is logged in, the routes, the navigation, the connection banner.
-import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useContext, useEffect, useState, type ComponentType } from "react";
 import { BrowserRouter, NavLink, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
-import { get, onConnection, onSessionExpired, post } from "./lib/api";
+import { get, markOffline, onConnection, onSessionExpired, post, whenOnline } from "./lib/api";
 import { SessionContext, type Session } from "./lib/session";
 import type { User } from "./lib/types";
 import { Loading } from "./components/common";
@@ -9,21 +9,41 @@ import Login from "./pages/Login";
 // the first page after logging in comes with the app: no wait for another file to reveal it
 import Dashboard from "./pages/Dashboard";
 
-const EventList = lazy(() => import("./pages/events/EventList"));
-const EventNew = lazy(() => import("./pages/events/EventNew"));
-const EventPage = lazy(() => import("./pages/events/EventPage"));
-const ExecutionList = lazy(() => import("./pages/executions/ExecutionList"));
-const ExecutionPage = lazy(() => import("./pages/executions/ExecutionPage"));
-const WorkflowList = lazy(() => import("./pages/workflows/WorkflowList"));
-const WorkflowNew = lazy(() => import("./pages/workflows/WorkflowNew"));
-const WorkflowPage = lazy(() => import("./pages/workflows/WorkflowPage"));
-const WorkflowRunPage = lazy(() => import("./pages/workflows/WorkflowRunPage"));
-const Variables = lazy(() => import("./pages/settings/Variables"));
-const Tools = lazy(() => import("./pages/settings/Tools"));
-const Tokens = lazy(() => import("./pages/settings/Tokens"));
-const Users = lazy(() => import("./pages/settings/Users"));
-const Audit = lazy(() => import("./pages/settings/Audit"));
-const Account = lazy(() => import("./pages/settings/Account"));
+const EventList = page(() => import("./pages/events/EventList"));
+const EventNew = page(() => import("./pages/events/EventNew"));
+const EventPage = page(() => import("./pages/events/EventPage"));
+const ExecutionList = page(() => import("./pages/executions/ExecutionList"));
+const ExecutionPage = page(() => import("./pages/executions/ExecutionPage"));
+const WorkflowList = page(() => import("./pages/workflows/WorkflowList"));
+const WorkflowNew = page(() => import("./pages/workflows/WorkflowNew"));
+const WorkflowPage = page(() => import("./pages/workflows/WorkflowPage"));
+const WorkflowRunPage = page(() => import("./pages/workflows/WorkflowRunPage"));
+const Variables = page(() => import("./pages/settings/Variables"));
+const Tools = page(() => import("./pages/settings/Tools"));
+const Tokens = page(() => import("./pages/settings/Tokens"));
+const Users = page(() => import("./pages/settings/Users"));
+const Audit = page(() => import("./pages/settings/Audit"));
+const Account = page(() => import("./pages/settings/Account"));
+
+/** A page in a file of its own, fetched when first shown. When the connection is lost, the
+ * page waits for it (the banner says so) and tries again; a second failure reloads the app,
+ * since a browser keeps a module that failed to load as failed. */
+function page<P extends object>(load: () => Promise<{ default: ComponentType<P> }>) {
+  return lazy(async () => {
+    try {
+      return await load();
+    } catch {
+      markOffline();
+      await whenOnline();
+      try {
+        return await load();
+      } catch {
+        window.location.reload();
+        return await new Promise<never>(() => undefined);
+      }
+    }
+  });
+}
 
 export default function App() {
   return (
@@ -93,60 +113,74 @@ function Shell() {
 }
 
 function Layout() {
+  const session = useContext(SessionContext);
+  // on a phone the navigation folds behind a Menu button; it folds again on each navigation
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  useEffect(() => setMenuOpen(false), [location.pathname]);
   return (
-    <SessionContext.Consumer>
-      {(session) => (
-        <div className="app">
-          <a className="skip-link" href="#main">
-            Skip to the page
-          </a>
-          <nav aria-label="Main">
-            <NavLink to="/" className="brand" end>
-              <img src="/favicon.svg" alt="" width="22" height="22" /> Cronium
-            </NavLink>
-            <Link to="/" end>Dashboard</Link>
-            <Link to="/events">Events</Link>
-            <Link to="/workflows">Workflows</Link>
-            <Link to="/executions">Executions</Link>
-            <Link to="/variables">Variables</Link>
-            <Link to="/tools">Tools</Link>
-            <Link to="/tokens">API tokens</Link>
-            {session?.isAdmin ? <Link to="/users">Users</Link> : null}
-            {session?.isAdmin ? <Link to="/audit">Audit log</Link> : null}
-            <div className="who">
-              <NavLink to="/account">{session?.user.name}</NavLink> ({session?.user.role}){" "}
-              <button type="button" onClick={() => void session?.logout()}>
-                Log out
-              </button>
-            </div>
-          </nav>
-          <main id="main" tabIndex={-1}>
-            <ConnectionBanner />
-            <Suspense fallback={<Loading />}>
-              <Routes>
-                <Route path="/" element={<Dashboard />} />
-                <Route path="/events" element={<EventList />} />
-                <Route path="/events/new" element={<EventNew />} />
-                <Route path="/events/:id/*" element={<EventPage />} />
-                <Route path="/executions" element={<ExecutionList />} />
-                <Route path="/executions/:id" element={<ExecutionPage />} />
-                <Route path="/workflows" element={<WorkflowList />} />
-                <Route path="/workflows/new" element={<WorkflowNew />} />
-                <Route path="/workflows/runs/:runId" element={<WorkflowRunPage />} />
-                <Route path="/workflows/:id/*" element={<WorkflowPage />} />
-                <Route path="/variables" element={<Variables />} />
-                <Route path="/tools" element={<Tools />} />
-                <Route path="/tokens" element={<Tokens />} />
-                <Route path="/users" element={<Users />} />
-                <Route path="/audit" element={<Audit />} />
-                <Route path="/account" element={<Account />} />
-                <Route path="*" element={<NotFound />} />
-              </Routes>
-            </Suspense>
-          </main>
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to the page
+      </a>
+      <nav aria-label="Main" className={menuOpen ? "open" : undefined}>
+        <div className="nav-head">
+          <NavLink to="/" className="brand" end>
+            <img src="/favicon.svg" alt="" width="22" height="22" /> Cronium
+          </NavLink>
+          <button
+            type="button"
+            className="nav-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="nav-links"
+            onClick={() => setMenuOpen((open) => !open)}
+          >
+            Menu
+          </button>
         </div>
-      )}
-    </SessionContext.Consumer>
+        <div className="nav-links" id="nav-links">
+          <Link to="/" end>Dashboard</Link>
+          <Link to="/events">Events</Link>
+          <Link to="/workflows">Workflows</Link>
+          <Link to="/executions">Executions</Link>
+          <Link to="/variables">Variables</Link>
+          <Link to="/tools">Tools</Link>
+          <Link to="/tokens">API tokens</Link>
+          {session?.isAdmin ? <Link to="/users">Users</Link> : null}
+          {session?.isAdmin ? <Link to="/audit">Audit log</Link> : null}
+          <div className="who">
+            <NavLink to="/account">{session?.user.name}</NavLink> ({session?.user.role}){" "}
+            <button type="button" onClick={() => void session?.logout()}>
+              Log out
+            </button>
+          </div>
+        </div>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        <ConnectionBanner />
+        <Suspense fallback={<Loading />}>
+          <Routes>
+            <Route path="/" element={<Dashboard />} />
+            <Route path="/events" element={<EventList />} />
+            <Route path="/events/new" element={<EventNew />} />
+            <Route path="/events/:id/*" element={<EventPage />} />
+            <Route path="/executions" element={<ExecutionList />} />
+            <Route path="/executions/:id" element={<ExecutionPage />} />
+            <Route path="/workflows" element={<WorkflowList />} />
+            <Route path="/workflows/new" element={<WorkflowNew />} />
+            <Route path="/workflows/runs/:runId" element={<WorkflowRunPage />} />
+            <Route path="/workflows/:id/*" element={<WorkflowPage />} />
+            <Route path="/variables" element={<Variables />} />
+            <Route path="/tools" element={<Tools />} />
+            <Route path="/tokens" element={<Tokens />} />
+            <Route path="/users" element={<Users />} />
+            <Route path="/audit" element={<Audit />} />
+            <Route path="/account" element={<Account />} />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </Suspense>
+      </main>
+    </div>
   );
 }
 

@@ -1,5 +1,5 @@
 // Small pieces every page uses: statuses, errors next to their field, a banner for the rest.
-import type { ReactNode } from "react";
+import { useEffect, useRef, type KeyboardEvent, type ReactNode } from "react";
 import { errorFor, messageOf } from "../lib/api";
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
@@ -64,10 +64,40 @@ export function ShownOnce({ label, value, onDone }: { label: string; value: stri
   );
 }
 
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"]), [contenteditable="true"]';
+
+/** A modal dialog: the focus moves into it, stays in it (Tab and Shift+Tab go round), Escape
+ * closes it, and the focus goes back where it was. */
 export function Dialog({ title, children, onClose }: { title: string; children: ReactNode; onClose: () => void }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
+    (first ?? box.current)?.focus();
+    return () => before?.focus();
+  }, []);
+
+  function keep(event: KeyboardEvent<HTMLDivElement>) {
+    if (event.key === "Escape") {
+      onClose();
+      return;
+    }
+    if (event.key !== "Tab" || !box.current) return;
+    const inside = [...box.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
+    if (inside.length === 0) return;
+    const [first, last] = [inside[0], inside[inside.length - 1]];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   return (
-    <div className="dialog-backdrop" onKeyDown={(e) => e.key === "Escape" && onClose()}>
-      <div className="dialog" role="dialog" aria-modal="true" aria-label={title}>
+    <div className="dialog-backdrop" onKeyDown={keep}>
+      <div className="dialog" role="dialog" aria-modal="true" aria-label={title} ref={box} tabIndex={-1}>
         <h2>{title}</h2>
         {children}
       </div>

@@ -87,6 +87,23 @@ function setOnline(value: boolean): void {
   if (!value) void watchForReturn();
 }
 
+/** Resolves when the server answers again (at once if it does now). */
+export function whenOnline(): Promise<void> {
+  if (online) return Promise.resolve();
+  return new Promise((resolve) => {
+    const stop = onConnection((back) => {
+      if (!back) return;
+      stop();
+      resolve();
+    });
+  });
+}
+
+/** A file of the app could not be fetched: the connection is lost as for a failed call. */
+export function markOffline(): void {
+  setOnline(false);
+}
+
 async function watchForReturn(): Promise<void> {
   while (!online) {
     await new Promise((resolve) => setTimeout(resolve, 2000));

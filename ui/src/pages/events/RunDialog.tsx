@@ -34,7 +34,7 @@ export default function RunDialog({ event, onClose }: { event: Event; onClose: (
         <FieldError error={error} field="input" />
         <ErrorBanner error={error} fields={["input"]} />
         <div className="row events-dialog-buttons">
-          {/* the dialog takes the focus, so that Escape and Tab work in it at once */}
+          {/* focused first: Enter runs it with the input as it is */}
           <button type="submit" className="primary" autoFocus>
             Run
           </button>
