@@ -17,8 +17,8 @@ export function when(iso: string | null | undefined, timeZone?: string): string 
 export function ago(iso: string | null | undefined, now: number = Date.now()): string {
   if (!iso) return "—";
   const seconds = Math.round((now - new Date(iso).getTime()) / 1000);
-  if (seconds < 0) return `in ${duration(-seconds)}`;
-  return `${duration(seconds)} ago`;
+  const span = Math.abs(seconds) < 60 ? `${Math.abs(seconds)} s` : duration(Math.abs(seconds));
+  return seconds < 0 ? `in ${span}` : `${span} ago`;
 }
 
 export function duration(seconds: number | null | undefined): string {
