@@ -81,6 +81,11 @@ class Policy:
         role = await self.store.shares.role_of(event.id, user.id)
         return Access.NONE if role is None else SHARED_ACCESS[role]
 
+    async def may(self, user: User, event: Event) -> tuple[Scope, ...]:
+        """What the caller may do with ``event``: their access to it, within their scopes."""
+        access = await self.access(user, event)
+        return tuple(need for need, least in NEEDED.items() if access >= least and user.may(need))
+
     async def event(self, user: User, event_id: int, need: Scope, *, noun: str = "event") -> Event:
         """The event if the caller may ``need`` it; NotFoundError if they cannot see it at
         all, PermissionDeniedError if they can but not this."""

@@ -100,6 +100,11 @@ class Service:
         """The event, if the caller may ``need`` it (see :class:`Policy`)."""
         return await self.policy.event(user, event_id, need)
 
+    async def event_and_rights(self, user: User, event_id: int) -> tuple[Event, tuple[Scope, ...]]:
+        """The event, if the caller may read it, and what they may do with it."""
+        event = await self.get_event(user, event_id)
+        return event, await self.policy.may(user, event)
+
     async def list_events(self, user: User, tags: tuple[str, ...] = ()) -> list[Event]:
         """The events the user can see (their own, those shared with them; an admin's: all);
         with ``tags``, only those that have every one."""

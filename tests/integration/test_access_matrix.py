@@ -341,3 +341,22 @@ async def test_lists_hold_only_what_the_caller_may_see(service: Service, caller:
     assert (world.workflow_id in events) is shared
     assert (world.execution_id in runs) is shared
     assert "k" not in str(variables)
+
+
+async def test_an_event_says_what_each_caller_may_do_with_it(service: Service) -> None:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cronium") as http:
+        world = await make_world(service, http)
+        may = {}
+        for caller in ("owner", "admin", "operator", "viewer", "reader", "read_token"):
+            headers = {"Authorization": f"Bearer {world.tokens[caller]}"}
+            answer = await http.get(f"{V1}/events/{world.event_id}", headers=headers)
+            may[caller] = answer.json()["may"]
+    assert may == {
+        "owner": ["read", "run", "write"],
+        "admin": ["read", "run", "write"],
+        "operator": ["read", "run"],
+        "viewer": ["read"],
+        "reader": ["read"],  # a viewer's role: an operator share would not let it run either
+        "read_token": ["read"],  # the owner's, with the read scope only
+    }

@@ -279,10 +279,16 @@ class EventPublic(_EventPublicFields):
     paused_reason: str | None = Field(
         default=None, description="Why the scheduler paused the event by itself, if it did."
     )
+    may: list[Scope] | None = Field(
+        default=None,
+        description="What the caller may do with it (read, run, write), by their access to it"
+        " and their credential's scopes; given by GET /events/{id}.",
+    )
 
     @classmethod
-    def of(cls, event: Event) -> EventPublic:
+    def of(cls, event: Event, may: tuple[Scope, ...] | None = None) -> EventPublic:
         return cls(
+            may=None if may is None else list(may),
             id=event.id,
             owner_id=event.owner_id,
             version=event.version,

@@ -111,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Event */
+        /**
+         * Get Event
+         * @description The event, with what the caller may do with it (``may``).
+         */
         get: operations["get_event_api_v1_events__event_id__get"];
         put?: never;
         post?: never;
@@ -1484,6 +1487,11 @@ export interface components {
              * @description Why the scheduler paused the event by itself, if it did.
              */
             paused_reason?: string | null;
+            /**
+             * May
+             * @description What the caller may do with it (read, run, write), by their access to it and their credential's scopes; given by GET /events/{id}.
+             */
+            may?: components["schemas"]["Scope"][] | null;
         };
         /**
          * EventStatus
@@ -2512,6 +2520,11 @@ export interface components {
              * @description Why the scheduler paused the event by itself, if it did.
              */
             paused_reason?: string | null;
+            /**
+             * May
+             * @description What the caller may do with it (read, run, write), by their access to it and their credential's scopes; given by GET /events/{id}.
+             */
+            may?: components["schemas"]["Scope"][] | null;
             report: components["schemas"]["ImportReport"];
         };
         /**

@@ -57,7 +57,8 @@ async def list_events(
 
 @router.get("/{event_id}")
 async def get_event(event_id: Id, user: UserDep, service: ServiceDep) -> EventPublic:
-    return EventPublic.of(await service.get_event(user, event_id))
+    """The event, with what the caller may do with it (``may``)."""
+    return EventPublic.of(*await service.event_and_rights(user, event_id))
 
 
 @router.patch("/{event_id}", responses={409: {"model": ErrorBody}})

@@ -3,7 +3,6 @@ import { useState } from "react";
 import { NavLink, Route, Routes, useNavigate, useParams } from "react-router";
 import { del, patch, post } from "../../lib/api";
 import { useAction, useGet } from "../../lib/hooks";
-import { useSession } from "../../lib/session";
 import type { Event } from "../../lib/types";
 import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
 import EventForm from "./EventForm";
@@ -18,17 +17,18 @@ import "./events.css";
 export default function EventPage() {
   const { id } = useParams();
   const loaded = useGet<Event>(`/events/${id}`);
-  const session = useSession();
   const event = loaded.data;
 
   if (event === undefined) {
     return loaded.error ? <ErrorBanner error={loaded.error} all /> : <Loading />;
   }
-  // only the owner (or an admin) changes an event; a share lets others see it, or also run it
-  const owns = session.canWrite && (event.owner_id === session.user.id || session.isAdmin);
+  // the server says what the caller may do: the owner (or an admin) changes an event; a share
+  // lets others see it, or also run it
+  const may = event.may ?? [];
+  const owns = may.includes("write");
   return (
     <>
-      <Header event={event} owns={owns} canRun={session.canWrite} reload={loaded.reload} />
+      <Header event={event} owns={owns} canRun={may.includes("run")} reload={loaded.reload} />
       <nav className="tabs" aria-label="The event">
         <Tab to={`/events/${event.id}`} end>Overview</Tab>
         {owns ? <Tab to={`/events/${event.id}/edit`}>Edit</Tab> : null}
