@@ -139,7 +139,9 @@ def drawn(page: Page, condition: str) -> None:
 def measure(url: str, runs: int) -> dict[str, list[float]]:
     def login(page: Page) -> None:
         page.goto(f"{url}/login")
-        drawn(page, "[...document.querySelectorAll('button')].some(b => b.textContent === 'Log in')")
+        drawn(
+            page, "[...document.querySelectorAll('button')].some(b => b.textContent === 'Log in')"
+        )
 
     def dashboard(page: Page) -> None:
         page.goto(f"{url}/")
