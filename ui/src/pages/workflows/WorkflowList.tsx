@@ -11,6 +11,9 @@ import { graphOf, type RunAccepted } from "./graph";
 export default function WorkflowList() {
   const { canWrite } = useSession();
   const list = useGet<Event[]>("/workflows");
+  // a workflow's run is an execution of the workflow: one call gives every workflow's last
+  const latest = useGet<Execution[]>("/executions/latest?limit=1000", 5_000);
+  const lastRuns = new Map((latest.data ?? []).map((execution) => [execution.event_id, execution]));
   const navigate = useNavigate();
   const { error, run } = useAction();
 
@@ -60,7 +63,7 @@ export default function WorkflowList() {
                     <StatusBadge status={workflow.status} />
                   </td>
                   <td>
-                    <LastRun workflowId={workflow.id} />
+                    <LastRun run={lastRuns.get(workflow.id)} loaded={latest.data !== undefined} />
                   </td>
                   {canWrite ? (
                     <td>
@@ -79,15 +82,12 @@ export default function WorkflowList() {
   );
 }
 
-function LastRun({ workflowId }: { workflowId: number }) {
-  const runs = useGet<Execution[]>(`/workflows/${workflowId}/runs?limit=1`);
-  if (runs.error) return <span className="muted">unknown</span>;
-  if (runs.data === undefined) return <span className="muted">…</span>;
-  const last = runs.data[0];
-  if (!last) return <span className="muted">never run</span>;
+function LastRun({ run, loaded }: { run: Execution | undefined; loaded: boolean }) {
+  if (!loaded) return <span className="muted">…</span>;
+  if (!run) return <span className="muted">never run</span>;
   return (
-    <Link to={`/workflows/runs/${last.id}`} className="row">
-      <StatusBadge status={last.status} /> {ago(last.started_at ?? last.queued_at)}
+    <Link to={`/workflows/runs/${run.id}`} className="row">
+      <StatusBadge status={run.status} /> {ago(run.started_at ?? run.queued_at)}
     </Link>
   );
 }
