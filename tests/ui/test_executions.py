@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.server import RunningServer
 from tests.polling import until_sync
-from tests.ui.conftest import api, login, screenshot
+from tests.ui.conftest import answers, api, login, screenshot
 
 LIVE = """\
 import sys, time
@@ -190,3 +190,32 @@ def test_the_executions_list_filters_by_status_and_keeps_it_in_the_address(
     page.reload()
     expect(page.get_by_role("checkbox", name="succeeded")).to_be_checked()
     expect(table.get_by_role("link", name=f"#{failed}")).to_have_count(0)
+
+
+def test_a_secret_a_script_prints_is_masked_and_never_reaches_the_page(
+    page: Page, ui_server: RunningServer
+) -> None:
+    secret = "pw-that-must-never-show-7f3a"
+    with api(ui_server) as client:
+        stored = client.put("/api/v1/variables/DB_PASSWORD", json={"value": secret, "secret": True})
+        assert stored.status_code == 200, stored.text
+        script = 'echo "connecting with $DB_PASSWORD"; cat /run/secrets/TOKEN_FILE >&2'
+        client.put("/api/v1/variables/TOKEN_FILE", json={"value": secret + "-f", "secret": True})
+        event = make_event(
+            client,
+            name="uses-secrets",
+            language="bash",
+            script=script,
+            secrets={"DB_PASSWORD": "env", "TOKEN_FILE": "file"},
+        )
+        execution_id = run(client, event["id"])
+        ended(client, execution_id)
+    login(page, ui_server, path=f"/executions/{execution_id}")
+    log = page.get_by_role("log", name="Output lines")
+    expect(log).to_contain_text("connecting with ***")
+    page.get_by_role("link", name="uses-secrets").click()
+    expect(page.get_by_role("heading", name="uses-secrets")).to_be_visible()
+    page.get_by_role("navigation", name="The event").get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="What it runs")).to_be_visible()
+    assert secret not in page.content()
+    assert not [body for body in answers(page) if secret in body]
