@@ -303,9 +303,13 @@ class Accounts:
         if caller is not None and caller.name == name and not caller.may(Scope.ADMIN):
             found = await self.store.users.credentials(name)
             has_one = found is not None and found[1] is not None
-            if has_one and (current is None or not passwords.verify(found[1], current)):  # type: ignore[index]
+            if has_one and current is None:
                 raise PermissionDeniedError(
-                    "give your current password (current_password) to set a new one"
+                    "current_password: give your current password to set a new one"
+                )
+            if has_one and not passwords.verify(found[1], current):  # type: ignore[index,arg-type]
+                raise PermissionDeniedError(
+                    "current_password: this is not your current password (nothing was changed)"
                 )
         elif caller is not None:
             await self.policy.require_admin(caller, "set other users' passwords")

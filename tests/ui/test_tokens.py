@@ -41,3 +41,19 @@ def test_a_bad_expiry_is_refused_next_to_its_field(page: Page, ui_server: Runnin
     page.get_by_label("Expires in (days; empty: never)").fill("-4")
     page.get_by_role("button", name="Create token").click()
     expect(page.locator('[data-field="expires_in_days"]')).to_be_visible()
+    page.get_by_label("Expires in (days; empty: never)").fill("abc")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator('[data-field="expires_in_days"]')).to_contain_text("not a whole number")
+    expect(page.get_by_role("row").filter(has_text="never-made")).to_have_count(0)
+
+
+def test_a_viewer_is_offered_only_the_scopes_its_role_allows(
+    page: Page, ui_server: RunningServer
+) -> None:
+    login(page, ui_server, "viewer", path="/tokens")
+    scopes = page.get_by_role("group", name="Scopes")
+    expect(scopes.get_by_role("checkbox")).to_have_count(1)
+    expect(scopes.get_by_role("checkbox", name="read")).to_be_checked()
+    page.get_by_label("Name", exact=True).fill("viewer-token")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_test_id("shown-once")).to_be_visible()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.e2e.server import RunningServer
@@ -42,3 +44,25 @@ def test_a_viewer_sees_variables_but_no_form(page: Page, ui_server: RunningServe
     login(page, ui_server, "viewer", path="/variables")
     expect(page.get_by_role("heading", name="Variables")).to_be_visible()
     expect(page.get_by_role("form", name="Set a variable")).to_have_count(0)
+
+
+def test_a_long_value_is_cut_and_its_row_keeps_its_buttons_in_view(
+    page: Page, ui_server: RunningServer
+) -> None:
+    with api(ui_server) as client:
+        stored = client.put("/api/v1/variables/big", json={"value": "x" * 200_000})
+        assert stored.status_code == 200, stored.text
+        client.put("/api/v1/variables/token", json={"value": SECRET + "-2", "secret": True})
+    login(page, ui_server, path="/variables")
+    row = page.get_by_role("row").filter(has_text="big")
+    delete = row.get_by_role("button", name="Delete")
+    box = delete.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= 1280, box
+    row.get_by_role("button", name=re.compile(r"^all [0-9,]+ characters$")).click()
+    expect(row).to_contain_text("x" * 1000)
+    secret_row = page.get_by_role("row").filter(has_text="token")
+    secret_row.get_by_role("button", name="Reveal").click()
+    expect(secret_row).to_contain_text(SECRET + "-2")
+    secret_row.get_by_role("button", name="Hide").click()
+    expect(secret_row).not_to_contain_text(SECRET)

@@ -1,5 +1,5 @@
 // The app's shell: who is logged in, the routes, the navigation, the connection banner.
-import { lazy, Suspense, useCallback, useContext, useEffect, useState, type ComponentType } from "react";
+import { lazy, Suspense, useCallback, useContext, useEffect, useState, type ComponentType, type ReactNode } from "react";
 import { BrowserRouter, NavLink, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 import { get, markOffline, onConnection, onSessionExpired, post, whenOnline } from "./lib/api";
 import { SessionContext, type Session } from "./lib/session";
@@ -173,8 +173,8 @@ function Layout() {
             <Route path="/variables" element={<Variables />} />
             <Route path="/tools" element={<Tools />} />
             <Route path="/tokens" element={<Tokens />} />
-            <Route path="/users" element={<Users />} />
-            <Route path="/audit" element={<Audit />} />
+            <Route path="/users" element={<AdminOnly><Users /></AdminOnly>} />
+            <Route path="/audit" element={<AdminOnly><Audit /></AdminOnly>} />
             <Route path="/account" element={<Account />} />
             <Route path="*" element={<NotFound />} />
           </Routes>
@@ -200,6 +200,17 @@ function ConnectionBanner() {
     <div className="banner warn" role="alert" data-testid="connection-lost">
       The connection to the server is lost. Retrying every few seconds; the page catches up by
       itself when it is back.
+    </div>
+  );
+}
+
+/** A page for administrators: anyone else is told so, and sees nothing of it. */
+function AdminOnly({ children }: { children: ReactNode }) {
+  const session = useContext(SessionContext);
+  if (session?.isAdmin) return <>{children}</>;
+  return (
+    <div className="banner error" role="alert">
+      This page is only for administrators; your role is {session?.user.role}.
     </div>
   );
 }

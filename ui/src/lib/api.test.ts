@@ -27,6 +27,16 @@ describe("the field an API message names", () => {
   });
 });
 
+describe("a name already taken", () => {
+  it("is about the name field, whatever the object", () => {
+    const taken = new ApiError(409, "conflict", "a user named 'vera' already exists");
+    expect(errorFor(taken, "name")).toBe(taken.message);
+    expect(errorFor(taken, "password")).toBeNull();
+    const other = new ApiError(409, "conflict", "execution 3 has already ended");
+    expect(errorFor(other, "name")).toBeNull();
+  });
+});
+
 describe("where a login goes back to", () => {
   it("is a path of this site only", () => {
     expect(safeNext("/events/3?tab=runs")).toBe("/events/3?tab=runs");

@@ -35,6 +35,10 @@ export function fieldOf(message: string): string | null {
  * field ("cpus: ...") or speaks of it ("the password is too short...", for `password`). */
 export function errorFor(error: unknown, field: string): string | null {
   if (!(error instanceof ApiError)) return null;
+  // a name already taken (409) is about the name, whatever the object: "a user named 'x'..."
+  if (field === "name" && error.status === 409 && / named .* (already exists|exists already)/.test(error.message)) {
+    return error.message;
+  }
   if (error.field === null) {
     const words = field.replace(/_/g, " ").toLowerCase();
     const text = error.message.toLowerCase();

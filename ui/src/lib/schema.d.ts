@@ -1087,6 +1087,12 @@ export interface components {
          * @enum {string}
          */
         ActionWhen: "success" | "failure" | "always" | "condition";
+        /**
+         * AuditAction
+         * @description What can be recorded. Filters name them as written here.
+         * @enum {string}
+         */
+        AuditAction: "auth.login" | "auth.login_failed" | "auth.logout" | "token.create" | "token.revoke" | "token.admin_use" | "secret.read" | "secret.write" | "secret.delete" | "secret.reveal" | "secret.rotate_key" | "share.add" | "share.remove" | "user.create" | "user.set_role" | "user.set_password" | "user.disable" | "user.enable" | "user.delete" | "tool.create" | "tool.change" | "tool.delete";
         /** AuditPublic */
         AuditPublic: {
             /** Id */
@@ -2557,7 +2563,7 @@ export interface operations {
         parameters: {
             query?: {
                 user?: string | null;
-                action?: string | null;
+                action?: components["schemas"]["AuditAction"] | null;
                 since?: string | null;
                 until?: string | null;
                 /** @description Entries before id. */

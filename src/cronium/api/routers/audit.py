@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from cronium.api.deps import MAX_ID, ServiceDep, UserDep
 from cronium.api.schemas import AuditPublic, ErrorBody
+from cronium.domain.audit import AuditAction
 
 router = APIRouter(
     prefix="/audit",
@@ -22,7 +23,7 @@ async def audit_log(
     user: UserDep,
     service: ServiceDep,
     actor: Annotated[str | None, Query(alias="user", max_length=100)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: AuditAction | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Entries before id.")] = None,
@@ -31,6 +32,6 @@ async def audit_log(
     """Logins, token creation and use of the admin scope, reads and writes of secrets,
     sharing, user and role changes: newest first, filtered by user, action and time."""
     entries = await service.audit.entries(
-        user, actor=actor, action=action, since=since, until=until, before_id=before, limit=limit
+        user, actor=actor, action=action and action.value, since=since, until=until, before_id=before, limit=limit
     )
     return [AuditPublic.of(entry) for entry in entries]

@@ -1,12 +1,14 @@
 // The caller's API tokens: create one (its secret shown once), list them, revoke.
 import { useState, type FormEvent } from "react";
-import { del, post } from "../../lib/api";
+import { ApiError, del, post } from "../../lib/api";
 import { useAction, useGet } from "../../lib/hooks";
-import type { Token, TokenIssued } from "../../lib/types";
+import type { Token, TokenIssued, User } from "../../lib/types";
+import { useSession } from "../../lib/session";
 import { ErrorBanner, FieldError, Loading, ShownOnce } from "../../components/common";
 import { when } from "../../lib/format";
 
 const SCOPES = ["read", "run", "write", "admin"] as const;
+type Scope = (typeof SCOPES)[number];
 
 export default function Tokens() {
   const list = useGet<Token[]>("/tokens");
@@ -78,16 +80,40 @@ export default function Tokens() {
   );
 }
 
+// what each role may give a token (the server's rule: never more than the role allows)
+const ROLE_SCOPES: Record<User["role"], readonly Scope[]> = {
+  viewer: ["read"],
+  user: ["read", "run", "write"],
+  admin: SCOPES,
+};
+
+/** The days a token lasts, from the form: null (never) for empty; a refusal under the field for
+ * anything but a whole number, before anything is sent. */
+export function expiryDays(text: string): number | null {
+  const trimmed = text.trim();
+  if (trimmed === "") return null;
+  if (!/^\d+$/.test(trimmed)) {
+    throw new ApiError(
+      422,
+      "invalid_input",
+      `expires_in_days: '${trimmed}' is not a whole number of days: give 1 to 3650, or nothing for a token that never expires`,
+    );
+  }
+  return Number(trimmed);
+}
+
 function TokenForm({ onIssued }: { onIssued: (token: TokenIssued) => void }) {
+  const { user } = useSession();
+  const offered = ROLE_SCOPES[user.role];
   const [name, setName] = useState("");
   const [days, setDays] = useState("30");
-  const [scopes, setScopes] = useState<string[]>(["read", "run"]);
+  const [scopes, setScopes] = useState<string[]>(offered.filter((scope) => scope !== "admin"));
   const { error, run } = useAction();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     await run(async () => {
-      const body = { name, scopes, expires_in_days: days === "" ? null : Number(days) };
+      const body = { name, scopes, expires_in_days: expiryDays(days) };
       onIssued(await post<TokenIssued>("/tokens", body));
       setName("");
     });
@@ -104,12 +130,13 @@ function TokenForm({ onIssued }: { onIssued: (token: TokenIssued) => void }) {
         <div className="field">
           <label htmlFor="token-days">Expires in (days; empty: never)</label>
           <input id="token-days" inputMode="numeric" value={days} onChange={(e) => setDays(e.target.value)} />
+          <div className="hint">1 to 3650</div>
           <FieldError error={error} field="expires_in_days" />
         </div>
       </div>
       <fieldset className="field row">
         <legend>Scopes</legend>
-        {SCOPES.map((scope) => (
+        {offered.map((scope) => (
           <label key={scope} className="row">
             <input
               type="checkbox"
@@ -122,7 +149,8 @@ function TokenForm({ onIssued }: { onIssued: (token: TokenIssued) => void }) {
           </label>
         ))}
       </fieldset>
-      <ErrorBanner error={error} fields={["name", "expires_in_days"]} />
+      <FieldError error={error} field="scopes" />
+      <ErrorBanner error={error} fields={["name", "expires_in_days", "scopes"]} />
       <button className="primary" type="submit">
         Create token
       </button>

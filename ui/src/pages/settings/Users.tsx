@@ -14,12 +14,21 @@ export default function Users() {
   const session = useSession();
   const list = useGet<User[]>("/users");
   const { error, run } = useAction();
+  const [done, setDone] = useState("");
 
-  async function change(user: User, body: { role?: Role; disabled?: boolean }) {
-    await run(async () => {
+  async function change(user: User, body: { role?: Role; disabled?: boolean }, said: string) {
+    setDone("");
+    const changed = await run(async () => {
       await patch(`/users/${encodeURIComponent(user.name)}`, body);
       list.reload();
     });
+    if (changed) setDone(said);
+  }
+
+  async function disable(user: User) {
+    if (user.disabled) return change(user, { disabled: false }, `${user.name} can log in again.`);
+    const asked = `Disable ${user.name}? Their sessions end and their API tokens stop working at once.`;
+    if (window.confirm(asked)) await change(user, { disabled: true }, `${user.name} is disabled.`);
   }
 
   async function remove(user: User) {
@@ -39,6 +48,11 @@ export default function Users() {
       </p>
       <UserForm onMade={list.reload} />
       <ErrorBanner error={error ?? list.error} all />
+      {done ? (
+        <div className="banner ok" role="status">
+          {done}
+        </div>
+      ) : null}
       {list.data === undefined ? (
         <Loading />
       ) : (
@@ -63,7 +77,10 @@ export default function Users() {
                       aria-label={`Role of ${user.name}`}
                       value={user.role}
                       disabled={user.name === session.user.name}
-                      onChange={(e) => void change(user, { role: e.target.value as Role })}
+                      onChange={(e) => {
+                        const role = e.target.value as Role;
+                        void change(user, { role }, `${user.name} is now ${role === "admin" ? "an" : "a"} ${role}.`);
+                      }}
                     >
                       {ROLES.map((role) => (
                         <option key={role}>{role}</option>
@@ -71,14 +88,14 @@ export default function Users() {
                     </select>
                   </td>
                   <td>
-                    <StatusBadge status={user.disabled ? "stopped" : "active"} />
+                    <StatusBadge status={user.disabled ? "disabled" : "active"} />
                   </td>
                   <td>{user.has_password ? "set" : "none (tokens only)"}</td>
                   <td>{when(user.created_at)}</td>
                   <td className="row">
                     {user.name === session.user.name ? null : (
                       <>
-                        <button type="button" onClick={() => void change(user, { disabled: !user.disabled })}>
+                        <button type="button" onClick={() => void disable(user)}>
                           {user.disabled ? "Enable" : "Disable"}
                         </button>
                         <button type="button" className="danger" onClick={() => void remove(user)}>

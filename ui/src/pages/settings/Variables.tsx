@@ -21,6 +21,10 @@ export default function Variables() {
     });
   }
 
+  function hide(key: string) {
+    setRevealed(({ [key]: _hidden, ...rest }) => rest);
+  }
+
   async function remove(key: string) {
     if (!window.confirm(`Delete the variable ${key}?`)) return;
     await run(async () => {
@@ -57,11 +61,15 @@ export default function Variables() {
               {list.data.map((variable) => (
                 <tr key={variable.key}>
                   <td className="mono">{variable.key}</td>
-                  <td className="mono">
+                  <td className="mono variable-value">
                     {variable.secret ? (
-                      revealed[variable.key] ?? <span className="secret">secret ••••••</span>
+                      revealed[variable.key] !== undefined ? (
+                        <Shown text={revealed[variable.key]} />
+                      ) : (
+                        <span className="secret">secret ••••••</span>
+                      )
                     ) : (
-                      JSON.stringify(variable.value)
+                      <Shown text={JSON.stringify(variable.value)} />
                     )}
                   </td>
                   <td>{when(variable.updated_at)}</td>
@@ -69,6 +77,11 @@ export default function Variables() {
                     {variable.secret && canWrite && !(variable.key in revealed) ? (
                       <button type="button" onClick={() => void reveal(variable.key)}>
                         Reveal
+                      </button>
+                    ) : null}
+                    {variable.key in revealed ? (
+                      <button type="button" onClick={() => hide(variable.key)}>
+                        Hide
                       </button>
                     ) : null}
                     {canWrite ? (
@@ -83,6 +96,22 @@ export default function Variables() {
           </table>
         </div>
       )}
+    </>
+  );
+}
+
+const SHOWN = 300; // characters of a value in the table; the rest on request
+
+/** A value in the table: a long one cut, with a button to see it whole. */
+function Shown({ text }: { text: string }) {
+  const [whole, setWhole] = useState(false);
+  if (text.length <= SHOWN || whole) return <span className="variable-text">{text}</span>;
+  return (
+    <>
+      <span className="variable-text">{text.slice(0, SHOWN)}…</span>{" "}
+      <button type="button" className="link-button" onClick={() => setWhole(true)}>
+        all {text.length.toLocaleString()} characters
+      </button>
     </>
   );
 }
