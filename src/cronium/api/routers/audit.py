@@ -32,6 +32,12 @@ async def audit_log(
     """Logins, token creation and use of the admin scope, reads and writes of secrets,
     sharing, user and role changes: newest first, filtered by user, action and time."""
     entries = await service.audit.entries(
-        user, actor=actor, action=action and action.value, since=since, until=until, before_id=before, limit=limit
+        user,
+        actor=actor,
+        action=action and action.value,
+        since=since,
+        until=until,
+        before_id=before,
+        limit=limit,
     )
     return [AuditPublic.of(entry) for entry in entries]
