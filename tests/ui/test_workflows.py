@@ -1,5 +1,6 @@
-"""The workflow pages: a graph built in the builder runs live on its run page, a refused graph is
-marked on the drawing, YAML goes out and back in, and a viewer only looks."""
+"""The workflow pages: a graph built in the builder runs live on its run page, a run starts with
+an input, a failed node says why, a refused graph is marked on the drawing, YAML goes out and
+back in, a graph fits a phone, and a viewer only looks."""
 
 from __future__ import annotations
 
@@ -73,6 +74,35 @@ def _workflow(
     return workflow_id, name
 
 
+def _chain(server: RunningServer, count: int) -> tuple[int, str]:
+    """A workflow of ``count`` Bash events one after another (N1 -> N2 -> ...); its id, name."""
+    n = next(_numbers)
+    name = f"chain-{n}"
+    with api(server) as client:
+        ids = [_event(client, f"step-{n}-{i}", "bash", "echo step") for i in range(1, count + 1)]
+        nodes = [{"name": f"N{i}", "event_id": event_id} for i, event_id in enumerate(ids, 1)]
+        edges = [{"source": f"N{i}", "target": f"N{i + 1}"} for i in range(1, count)]
+        made = client.post(
+            "/api/v1/workflows", json={"name": name, "workflow": {"nodes": nodes, "edges": edges}}
+        )
+        assert made.status_code == 201, made.text
+    return int(made.json()["id"]), name
+
+
+def _replace_input(page: Page, label: str, text: str) -> None:
+    """Type into a code editor as a paste would (no auto-closed brackets)."""
+    page.get_by_label(label).click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(text)
+
+
+def _start_from_dialog(page: Page, name: str) -> None:
+    """Run the workflow ``name`` from its open Run dialog, with the input as it is."""
+    page.get_by_role("dialog", name=f"Run {name} now").get_by_role(
+        "button", name="Run", exact=True
+    ).click()
+
+
 def _add_node(page: Page, event: str, node: str) -> None:
     form = page.get_by_role("form", name="Add a node")
     form.get_by_label("Event", exact=True).select_option(label=event)
@@ -88,6 +118,8 @@ def _add_edge(page: Page, source: str, target: str, kind: str) -> None:
     form.get_by_label("Kind").select_option(label=kind)
     form.get_by_role("button", name="Add edge").click()
     expect(page.locator(f'[data-edge="{source}->{target}"]')).to_have_attribute("data-kind", kind)
+    # the next edge starts from the usual kind, whatever the last one was
+    expect(form.get_by_label("Kind")).to_have_value("on_success")
 
 
 def test_a_workflow_built_in_the_builder_takes_its_true_branch_and_skips_the_false_one(
@@ -95,7 +127,8 @@ def test_a_workflow_built_in_the_builder_takes_its_true_branch_and_skips_the_fal
 ) -> None:
     check, yes, no = _three_events(ui_server)
     login(page, ui_server, path="/workflows/new")
-    page.get_by_label("Name", exact=True).fill(f"branching-{next(_numbers)}")
+    name = f"branching-{next(_numbers)}"
+    page.get_by_label("Name", exact=True).fill(name)
     _add_node(page, check, "A")
     _add_node(page, yes, "B")
     _add_node(page, no, "C")
@@ -109,8 +142,9 @@ def test_a_workflow_built_in_the_builder_takes_its_true_branch_and_skips_the_fal
     page.get_by_role("button", name="Create workflow").click()
     page.wait_for_url(re.compile(r"/workflows/\d+$"))
     expect(page.get_by_role("group", name=re.compile("The graph of branching"))).to_be_visible()
+    page.get_by_role("button", name="Run now").click()
     with page.expect_request(re.compile(r"/api/v1/workflows/runs/\d+/stream$")):
-        page.get_by_role("button", name="Run now").click()
+        _start_from_dialog(page, name)
     page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
 
     expect(page.locator('[data-node="B"]')).to_have_attribute(
@@ -130,7 +164,7 @@ def test_a_workflow_built_in_the_builder_takes_its_true_branch_and_skips_the_fal
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # a node that ran is a link to its execution, opened from the keyboard
-    page.get_by_role("link", name=re.compile(r"^B: ")).focus()
+    page.get_by_role("link", name=re.compile(r"^node B: ")).focus()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/executions/\d+$"))
 
@@ -145,6 +179,11 @@ def test_a_graph_the_api_refuses_is_marked_on_the_drawing_with_its_message(
     _add_node(page, yes, "B")
     _add_edge(page, "A", "B", "always")
     _add_edge(page, "B", "A", "on success")
+    # the builder sees the cycle before the server does, and says it as an error
+    warning = page.get_by_test_id("graph-warning")
+    expect(warning).to_have_text(re.compile(r"^The server will refuse this graph: .*cycle"))
+    expect(warning).to_have_class(re.compile(r"\bbanner error\b"))
+    expect(warning).to_have_attribute("role", "alert")
     page.get_by_role("button", name="Create workflow").click()
 
     refusal = page.get_by_test_id("graph-refusal")
@@ -160,6 +199,7 @@ def test_a_graph_the_api_refuses_is_marked_on_the_drawing_with_its_message(
     # taken out, the edge no longer makes a cycle; a name taken is refused under the name
     page.get_by_role("button", name="Remove edge B to A").click()
     expect(page.locator('[data-edge="B->A"]')).to_have_count(0)
+    expect(warning).to_have_count(0)
     page.get_by_label("Name", exact=True).fill(check)
     page.get_by_role("button", name="Create workflow").click()
     expect(page.locator('.field-error[data-field="name"]')).to_have_text(
@@ -248,6 +288,7 @@ def test_a_run_page_whose_stream_fails_catches_up_by_polling(
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name))
     expect(row).to_contain_text("never run")
     row.get_by_role("button", name=f"Run {name}").click()
+    _start_from_dialog(page, name)
     page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
     expect(page.get_by_test_id("run-status")).to_contain_text("checked every 2 s")
     expect(page.locator('[data-node="A"]')).to_have_attribute("data-status", "running")
@@ -289,9 +330,10 @@ def test_a_workflow_changed_in_its_edit_tab_shows_its_new_graph(
 def test_a_writer_cancels_a_run_going_on_from_its_page(
     page: Page, ui_server: RunningServer
 ) -> None:
-    workflow_id, _ = _workflow(ui_server, first_script="sleep 30")
+    workflow_id, name = _workflow(ui_server, first_script="sleep 30")
     login(page, ui_server, path=f"/workflows/{workflow_id}")
     page.get_by_role("button", name="Run now").click()
+    _start_from_dialog(page, name)
     page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
     expect(page.locator('[data-node="A"]')).to_have_attribute("data-status", "running")
     page.get_by_role("button", name="Cancel run").click()
@@ -301,3 +343,108 @@ def test_a_writer_cancels_a_run_going_on_from_its_page(
         "data-status", re.compile("skipped|cancelled")
     )
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+
+
+def test_run_now_asks_for_an_input_checks_it_and_starts_the_run_with_it(
+    page: Page, ui_server: RunningServer
+) -> None:
+    workflow_id, name = _workflow(ui_server)
+    login(page, ui_server, path="/workflows")
+    # the list's Run asks too; closed, nothing has started
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
+    row.get_by_role("button", name=f"Run {name}").click()
+    dialog = page.get_by_role("dialog", name=f"Run {name} now")
+    expect(dialog.get_by_role("textbox", name="Input (JSON)")).to_have_text("{}")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    with api(ui_server) as client:
+        assert client.get(f"/api/v1/workflows/{workflow_id}/runs").json() == []
+
+    row.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("button", name="Run now").click()
+    _replace_input(page, "Input (JSON)", "{day: monday}")
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    expect(dialog.get_by_role("alert")).to_contain_text("input: is not valid JSON")
+    assert page.url == f"{ui_server.url}/workflows/{workflow_id}"
+    _replace_input(page, "Input (JSON)", '{"day": "monday"}')
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_url(re.compile(r"/workflows/runs/\d+$"))
+    run_id = int(page.url.rsplit("/", 1)[1])
+    with api(ui_server) as client:
+        run = client.get(f"/api/v1/workflows/runs/{run_id}").json()
+    assert run["run"]["event_id"] == workflow_id
+    assert run["run"]["input"] == {"day": "monday"}
+    expect(page.locator('[data-node="B"]')).to_have_attribute(
+        "data-status", "succeeded", timeout=RUN_TIMEOUT
+    )
+    with api(ui_server) as client:
+        nodes = client.get(f"/api/v1/workflows/runs/{run_id}").json()["nodes"]
+    assert {n["node"]: n["input"] for n in nodes}["A"] == {"day": "monday"}
+
+
+def test_a_failed_node_says_why_and_its_run_says_how_long_it_took(
+    page: Page, ui_server: RunningServer
+) -> None:
+    workflow_id, name = _workflow(ui_server, first_script="exit 3")
+    with api(ui_server) as client:
+        run_id = client.post(f"/api/v1/workflows/{workflow_id}/run").json()["execution_id"]
+    login(page, ui_server, path=f"/workflows/runs/{run_id}")
+    expect(page.get_by_test_id("run-status")).to_contain_text("failed", timeout=RUN_TIMEOUT)
+    nodes = page.get_by_role("table")
+    failed = nodes.get_by_role("row").filter(has=page.get_by_role("cell", name="A", exact=True))
+    expect(failed.get_by_role("cell").last).to_have_text("exit code 3")
+    skipped = nodes.get_by_role("row").filter(has=page.get_by_role("cell", name="B", exact=True))
+    expect(skipped.get_by_role("cell").nth(1)).to_have_text("skipped")
+    expect(skipped.get_by_role("cell").last).to_have_text("")
+
+    # the workflow's runs say how long each took, and open the run's page (not an execution's)
+    page.get_by_role("link", name=name, exact=True).click()
+    page.wait_for_url(f"{ui_server.url}/workflows/{workflow_id}")
+    run_link = page.get_by_role("link", name=f"Run {run_id}", exact=True)
+    expect(run_link).to_have_attribute("href", f"/workflows/runs/{run_id}")
+    row = page.get_by_role("row").filter(has=run_link)
+    expect(row.get_by_role("cell").nth(4)).to_have_text(re.compile(r"^\d+(\.\d+)? (ms|s)$"))
+    page.goto(f"{ui_server.url}/workflows")
+    listed = page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
+    expect(listed.get_by_role("link", name=re.compile("failed"))).to_have_attribute(
+        "href", f"/workflows/runs/{run_id}"
+    )
+
+
+def test_on_a_phone_a_graph_fits_its_box_or_scrolls_inside_it(
+    page: Page, ui_server: RunningServer
+) -> None:
+    workflow_id, _ = _workflow(ui_server)
+    check = _event_names(ui_server, workflow_id)["A"]
+    page.set_viewport_size(PHONE)
+    login(page, ui_server, path=f"/workflows/{workflow_id}")
+    # every node opens its event, named by the node and the event it runs
+    first = page.get_by_role("link", name=f"node A: runs {check}", exact=True)
+    expect(first).to_have_attribute("href", re.compile(r"^/events/\d+$"))
+    # two nodes are drawn smaller to fit the phone, whole
+    for node in ("A", "B"):
+        expect(page.get_by_role("link", name=re.compile(f"^node {node}: "))).to_be_in_viewport(
+            ratio=1
+        )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "workflow-phone")
+
+    # four in a row would be too small to read: the graph scrolls inside its box, not the page
+    chain_id, _ = _chain(ui_server, 4)
+    page.goto(f"{ui_server.url}/workflows/{chain_id}")
+    last = page.get_by_role("link", name=re.compile(r"^node N4: "))
+    expect(last).not_to_be_in_viewport()
+    box = page.locator(".wf-graph")
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    last.focus()
+    expect(last).to_be_in_viewport(ratio=1)
+    assert box.evaluate("b => b.scrollLeft") > 0
+
+
+def _event_names(server: RunningServer, workflow_id: int) -> dict[str, str]:
+    """The name of the event each node of a workflow runs."""
+    with api(server) as client:
+        workflow = client.get(f"/api/v1/workflows/{workflow_id}").json()["workflow"]
+        events = {e["id"]: e["name"] for e in client.get("/api/v1/events").json()}
+    return {node["name"]: events[node["event_id"]] for node in workflow["nodes"]}

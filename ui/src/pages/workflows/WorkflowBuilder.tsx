@@ -87,9 +87,9 @@ export default function WorkflowBuilder({
       ) : null}
       <WorkflowGraph graph={graph} label="The workflow being built" eventOf={eventOf} problems={problems} />
       {warnings.length > 0 ? (
-        <p className="muted">
+        <div className="banner error" role="alert" data-testid="graph-warning">
           The server will refuse this graph: {warnings.join("; ")}.
-        </p>
+        </div>
       ) : null}
       <div className="wf-columns">
         <div>
@@ -201,6 +201,8 @@ function EdgeForm({ nodes, onAdd }: { nodes: NodeIn[]; onAdd: (edge: EdgeIn) => 
     form.preventDefault();
     const chosen = KINDS.find((k) => k.value === kind) ?? KINDS[0];
     onAdd({ source: from, target: to, kind: chosen.kind, value: chosen.condition });
+    // the next edge starts from the usual kind again, not from the last one chosen
+    setKind(KINDS[0].value);
   }
 
   return (

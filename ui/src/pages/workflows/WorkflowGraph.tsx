@@ -1,6 +1,7 @@
 // A workflow drawn as SVG: nodes as boxes (coloured by status on a run), edges as arrows
 // labelled with their kind, the nodes and edges a refusal names marked. A node with a page to
-// open is a link (focusable, Enter opens it).
+// open is a link (focusable, Enter opens it). Narrower than the drawing, its box shrinks it to
+// fit, down to MIN_SCALE (text still readable), then scrolls sideways.
 import { useId, useMemo, type MouseEvent } from "react";
 import { useNavigate } from "react-router";
 import { LABEL_HEIGHT, labelWidth, layoutGraph, pathOf, type NodeIn, type PlacedEdge, type PlacedNode, type WorkflowGraphIn } from "./layout";
@@ -27,6 +28,14 @@ function kindClass(edge: PlacedEdge): string {
   return edge.kind;
 }
 
+const MIN_SCALE = 0.7;
+
+/** What a node is called to a screen reader (and in its tooltip): which node, the event it
+ * runs (its name, or "event N" when the caller cannot read it), its status on a run. */
+export function nodeName(node: Pick<PlacedNode, "name" | "label">, status?: string): string {
+  return `node ${node.name}: runs ${node.label}${status ? `, ${status.replace("_", " ")}` : ""}`;
+}
+
 function fit(text: string, chars: number): string {
   return text.length > chars ? `${text.slice(0, chars - 1)}…` : text;
 }
@@ -41,7 +50,11 @@ export default function WorkflowGraph({ graph, label, eventOf, statuses, hrefOf,
   if (layout.nodes.length === 0) return <p className="muted">No nodes yet.</p>;
   return (
     <div className="wf-graph">
-      <svg width={layout.width} height={layout.height} viewBox={`0 0 ${layout.width} ${layout.height}`} role="group" aria-label={label}>
+      <svg
+        width={layout.width}
+        height={layout.height}
+        style={{ minWidth: Math.round(layout.width * MIN_SCALE) }}
+        viewBox={`0 0 ${layout.width} ${layout.height}`} role="group" aria-label={label}>
         <defs>
           {KINDS.map((kind) => (
             <marker key={kind} id={`${marker}-${kind}`} className={`wf-arrow wf-kind-${kind}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
@@ -81,7 +94,7 @@ function Edge({ edge, marker, problem }: { edge: PlacedEdge; marker: string; pro
 function Node({ node, status, href, problem }: { node: PlacedNode; status?: string; href: string | null; problem: boolean }) {
   const navigate = useNavigate();
   const second = status ? `${fit(node.label, 14)} · ${status.replace("_", " ")}` : fit(node.label, 22);
-  const name = `${node.name}: ${node.label}${status ? `, ${status.replace("_", " ")}` : ""}`;
+  const name = nodeName(node, status);
   const box = (
     <>
       <title>{name}</title>

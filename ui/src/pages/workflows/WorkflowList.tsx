@@ -1,12 +1,13 @@
 // The workflows: each with its number of nodes and its last run; writers run one or make one.
-import { Link, useNavigate } from "react-router";
-import { post } from "../../lib/api";
-import { useAction, useGet } from "../../lib/hooks";
+import { useState } from "react";
+import { Link } from "react-router";
+import { useGet } from "../../lib/hooks";
 import { useSession } from "../../lib/session";
 import type { Event, Execution } from "../../lib/types";
 import { ago } from "../../lib/format";
 import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
-import { graphOf, type RunAccepted } from "./graph";
+import { graphOf } from "./graph";
+import WorkflowRunDialog from "./WorkflowRunDialog";
 
 export default function WorkflowList() {
   const { canWrite } = useSession();
@@ -14,15 +15,9 @@ export default function WorkflowList() {
   // a workflow's run is an execution of the workflow: one call gives every workflow's last
   const latest = useGet<Execution[]>("/executions/latest?limit=1000", 5_000);
   const lastRuns = new Map((latest.data ?? []).map((execution) => [execution.event_id, execution]));
-  const navigate = useNavigate();
-  const { error, run } = useAction();
-
-  async function runNow(workflow: Event) {
-    await run(async () => {
-      const started = await post<RunAccepted>(`/workflows/${workflow.id}/run`);
-      navigate(`/workflows/runs/${started.execution_id}`);
-    });
-  }
+  // Run asks for the input as the workflow's Run now does: the same word does the same thing
+  // on both pages, and a click on the wrong row starts nothing (Enter runs it as it is)
+  const [running, setRunning] = useState<Event | null>(null);
 
   return (
     <>
@@ -35,7 +30,7 @@ export default function WorkflowList() {
         ) : null}
       </div>
       <p className="muted">Events run one after another as a graph: each edge says when the next one runs.</p>
-      <ErrorBanner error={error ?? list.error} all />
+      <ErrorBanner error={list.error} all />
       {list.data === undefined ? (
         <Loading />
       ) : list.data.length === 0 ? (
@@ -67,7 +62,7 @@ export default function WorkflowList() {
                   </td>
                   {canWrite ? (
                     <td>
-                      <button type="button" aria-label={`Run ${workflow.name}`} onClick={() => void runNow(workflow)}>
+                      <button type="button" aria-label={`Run ${workflow.name}`} onClick={() => setRunning(workflow)}>
                         Run
                       </button>
                     </td>
@@ -78,6 +73,7 @@ export default function WorkflowList() {
           </table>
         </div>
       )}
+      {running ? <WorkflowRunDialog workflow={running} onClose={() => setRunning(null)} /> : null}
     </>
   );
 }

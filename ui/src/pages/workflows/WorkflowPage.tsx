@@ -1,8 +1,8 @@
-// One workflow: its graph and recent runs, Run now and Delete for writers, its edit tab, and its
+// One workflow: its graph and recent runs, Run now (with an input) and Delete for writers, its edit tab, and its
 // YAML export (shown, and downloaded as a file).
 import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Link, NavLink, Route, Routes, useNavigate, useParams } from "react-router";
-import { del, get, patch, post } from "../../lib/api";
+import { del, get, patch } from "../../lib/api";
 import { useAction, useGet } from "../../lib/hooks";
 import { useSession } from "../../lib/session";
 import type { Event, Execution } from "../../lib/types";
@@ -10,8 +10,10 @@ import { duration, when } from "../../lib/format";
 import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
 import WorkflowGraph from "./WorkflowGraph";
 import WorkflowBuilder from "./WorkflowBuilder";
-import { graphOf, type RunAccepted } from "./graph";
+import WorkflowRunDialog from "./WorkflowRunDialog";
+import { graphOf } from "./graph";
 import { eventNamer } from "./names";
+import { tookSeconds } from "./runs";
 
 const CodeEditor = lazy(() => import("../../components/CodeEditor"));
 
@@ -21,13 +23,7 @@ export default function WorkflowPage() {
   const workflow = useGet<Event>(`/workflows/${id}`);
   const navigate = useNavigate();
   const { error, run } = useAction();
-
-  async function runNow() {
-    await run(async () => {
-      const started = await post<RunAccepted>(`/workflows/${id}/run`);
-      navigate(`/workflows/runs/${started.execution_id}`);
-    });
-  }
+  const [running, setRunning] = useState(false);
 
   async function remove(name: string) {
     if (!window.confirm(`Delete the workflow ${name} and its runs? Its events are kept.`)) return;
@@ -46,7 +42,7 @@ export default function WorkflowPage() {
         <h1>{current.name}</h1>
         {canWrite ? (
           <div className="row">
-            <button type="button" className="primary" onClick={() => void runNow()}>
+            <button type="button" className="primary" onClick={() => setRunning(true)}>
               Run now
             </button>
             <button type="button" className="danger" onClick={() => void remove(current.name)}>
@@ -68,6 +64,7 @@ export default function WorkflowPage() {
         {canWrite ? <Route path="edit" element={<Edit workflow={current} onSaved={workflow.reload} />} /> : null}
         <Route path="yaml" element={<Export workflow={current} />} />
       </Routes>
+      {running ? <WorkflowRunDialog workflow={current} onClose={() => setRunning(false)} /> : null}
     </>
   );
 }
@@ -117,7 +114,7 @@ function Overview({ workflow }: { workflow: Event }) {
                   </td>
                   <td>{execution.trigger}</td>
                   <td>{when(execution.started_at ?? execution.queued_at)}</td>
-                  <td>{duration(execution.run_seconds)}</td>
+                  <td>{duration(tookSeconds(execution))}</td>
                 </tr>
               ))}
             </tbody>

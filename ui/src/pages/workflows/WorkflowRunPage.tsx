@@ -1,12 +1,12 @@
 // One run of a workflow: its graph with each node coloured by its status, live (the run's
-// stream, or polling every 2 s if the stream fails); a node opens its execution; writers cancel
-// a run that has not ended.
+// stream, or polling every 2 s if the stream fails); a node opens its execution, a failed one
+// says why; writers cancel a run that has not ended.
 import { useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { post } from "../../lib/api";
 import { useAction, useGet } from "../../lib/hooks";
 import { useSession } from "../../lib/session";
-import type { Event, EventVersion, WorkflowRun } from "../../lib/types";
+import type { Event, EventVersion, Execution, NodeRun, WorkflowRun } from "../../lib/types";
 import { ENDED } from "../../lib/types";
 import { when } from "../../lib/format";
 import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
@@ -14,6 +14,7 @@ import WorkflowGraph from "./WorkflowGraph";
 import { graphOf } from "./graph";
 import { eventNamer } from "./names";
 import { useRunStream } from "./runStream";
+import { FAILED_NODE, failureReason } from "./runs";
 
 const POLL_MS = 2000;
 
@@ -104,7 +105,9 @@ export default function WorkflowRunPage() {
                 </td>
                 <td>{when(node.started_at)}</td>
                 <td>{when(node.finished_at)}</td>
-                <td>{node.error ?? ""}</td>
+                <td>
+                  <NodeError node={node} status={statuses[node.node]} executionId={executions[node.node]} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -112,6 +115,19 @@ export default function WorkflowRunPage() {
       </div>
     </>
   );
+}
+
+/** Why a node failed: its own error, else its execution's (a script that exited with a code has
+ * no error text on the node, only on its execution). */
+function NodeError({ node, status, executionId }: { node: NodeRun; status: string; executionId: number | undefined }) {
+  const failed = FAILED_NODE.has(status) && !node.error && executionId !== undefined;
+  // a failed execution does not change again: loaded once, never polled
+  const execution = useGet<Execution>(failed ? `/executions/${executionId}` : null);
+  if (node.error) return <>{node.error}</>;
+  if (!failed) return null;
+  if (execution.error) return <ErrorBanner error={execution.error} all />;
+  if (execution.data === undefined) return <span className="muted">…</span>;
+  return <>{failureReason(execution.data) ?? status.replace("_", " ")}</>;
 }
 
 function WorkflowName({ id }: { id: number }) {
