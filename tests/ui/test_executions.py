@@ -111,6 +111,12 @@ def test_a_running_execution_is_cancelled_from_its_page(
         execution_id = run(client, event["id"])
     login(page, ui_server, path=f"/executions/{execution_id}")
     expect(page.get_by_role("log")).to_contain_text("started")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked first: not cancelled
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("heading", name=f"Execution #{execution_id}")).to_contain_text(
+        "running"
+    )
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel").click()
     heading = page.get_by_role("heading", name=f"Execution #{execution_id}")
     expect(heading).to_contain_text("cancelled", timeout=20_000)
@@ -219,3 +225,29 @@ def test_a_secret_a_script_prints_is_masked_and_never_reaches_the_page(
     expect(page.get_by_role("heading", name="What it runs")).to_be_visible()
     assert secret not in page.content()
     assert not [body for body in answers(page) if secret in body]
+
+
+def test_a_workflow_run_opens_on_its_own_page_and_a_node_links_back_to_it(
+    page: Page, ui_server: RunningServer
+) -> None:
+    with api(ui_server) as client:
+        step = make_event(client, name="wf-step", language="bash", script="echo step")
+        made = client.post(
+            "/api/v1/workflows",
+            json={"name": "wf-one", "workflow": {"nodes": [{"name": "S", "event_id": step["id"]}]}},
+        )
+        assert made.status_code == 201, made.text
+        run_id = client.post(f"/api/v1/workflows/{made.json()['id']}/run").json()["execution_id"]
+        ended(client, run_id)
+        [node] = [
+            e for e in client.get("/api/v1/executions").json() if e.get("parent_id") == run_id
+        ]
+    login(page, ui_server, path="/executions")
+    table = page.get_by_role("table", name="Executions")
+    table.get_by_role("link", name=f"#{run_id}", exact=True).click()
+    expect(page).to_have_url(f"{ui_server.url}/workflows/runs/{run_id}")
+    page.goto(f"{ui_server.url}/executions/{run_id}")  # an old link: sent to the run's page
+    expect(page).to_have_url(f"{ui_server.url}/workflows/runs/{run_id}")
+    page.goto(f"{ui_server.url}/executions/{node['id']}")
+    page.get_by_role("link", name=f"workflow run #{run_id}").click()
+    expect(page).to_have_url(f"{ui_server.url}/workflows/runs/{run_id}")

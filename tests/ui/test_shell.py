@@ -91,6 +91,11 @@ def test_on_a_phone_the_navigation_folds_behind_a_menu_and_nothing_overflows(
     page.get_by_role("link", name="Events").click()
     expect(page).to_have_url(f"{ui_server.url}/events")
     expect(page.get_by_role("link", name="Variables")).to_be_hidden()  # folded again
+    menu.click()
+    page.get_by_role("link", name="Variables").focus()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Variables")).to_be_hidden()
+    expect(menu).to_be_focused()
     for path in ("/", "/events", "/executions", "/variables", "/tools", "/tokens"):
         page.goto(f"{ui_server.url}{path}")
         expect(page.get_by_role("heading", level=1)).to_be_visible()

@@ -1,5 +1,5 @@
 // The app's shell: who is logged in, the routes, the navigation, the connection banner.
-import { lazy, Suspense, useCallback, useContext, useEffect, useState, type ComponentType, type ReactNode } from "react";
+import { lazy, Suspense, useCallback, useContext, useEffect, useRef, useState, type ComponentType, type ReactNode } from "react";
 import { BrowserRouter, NavLink, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 import { get, markOffline, onConnection, onSessionExpired, post, whenOnline } from "./lib/api";
 import { SessionContext, type Session } from "./lib/session";
@@ -116,6 +116,7 @@ function Layout() {
   const session = useContext(SessionContext);
   // on a phone the navigation folds behind a Menu button; it folds again on each navigation
   const [menuOpen, setMenuOpen] = useState(false);
+  const toggle = useRef<HTMLButtonElement>(null);
   const location = useLocation();
   useEffect(() => setMenuOpen(false), [location.pathname]);
   return (
@@ -123,12 +124,21 @@ function Layout() {
       <a className="skip-link" href="#main">
         Skip to the page
       </a>
-      <nav aria-label="Main" className={menuOpen ? "open" : undefined}>
+      <nav
+        aria-label="Main"
+        className={menuOpen ? "open" : undefined}
+        onKeyDown={(event) => {
+          if (event.key !== "Escape" || !menuOpen) return;
+          setMenuOpen(false);
+          toggle.current?.focus();
+        }}
+      >
         <div className="nav-head">
           <NavLink to="/" className="brand" end>
             <img src="/favicon.svg" alt="" width="22" height="22" /> Cronium
           </NavLink>
           <button
+            ref={toggle}
             type="button"
             className="nav-toggle"
             aria-expanded={menuOpen}

@@ -14,6 +14,8 @@ export interface CodeEditorProps {
   label: string;
   minHeight?: string;
   id?: string;
+  /** Tab indents (a script); false: Tab moves on, as in any field (a short JSON input). */
+  tabIndents?: boolean;
 }
 
 export default function CodeEditor(props: CodeEditorProps) {
@@ -30,7 +32,7 @@ export default function CodeEditor(props: CodeEditorProps) {
       state: EditorState.create({
         doc: props.value,
         extensions: [
-          ...editorExtensions(props.readOnly ?? false),
+          ...editorExtensions(props.readOnly ?? false, props.tabIndents ?? true),
           language.current.of(languageOf(props.language)),
           EditorView.contentAttributes.of({ "aria-label": props.label, ...(props.id ? { id: props.id } : {}) }),
           EditorView.updateListener.of((update) => {
@@ -59,12 +61,16 @@ export default function CodeEditor(props: CodeEditorProps) {
     view.current?.dispatch({ effects: language.current.reconfigure(languageOf(props.language)) });
   }, [props.language]);
 
+  const indents = !props.readOnly && (props.tabIndents ?? true);
   return (
-    <div
-      className="code-editor"
-      ref={host}
-      data-language={props.language}
-      style={{ minHeight: props.minHeight ?? "12rem" }}
-    />
+    <>
+      <div
+        className="code-editor"
+        ref={host}
+        data-language={props.language}
+        style={{ minHeight: props.minHeight ?? "12rem" }}
+      />
+      {indents ? <div className="hint">Tab indents; Esc, then Tab, moves on to what follows.</div> : null}
+    </>
   );
 }

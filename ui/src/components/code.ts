@@ -50,10 +50,10 @@ const theme = EditorView.theme({
   ".cm-cursor": { borderLeftColor: "var(--text)" },
 });
 
-export function editorExtensions(readOnly: boolean): Extension[] {
+export function editorExtensions(readOnly: boolean, tabIndents = true): Extension[] {
   return [
     basicSetup,
-    keymap.of([indentWithTab]),
+    tabIndents ? keymap.of([indentWithTab]) : [],
     theme,
     syntaxHighlighting(highlight),
     EditorState.readOnly.of(readOnly),

@@ -70,11 +70,15 @@ const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), selec
  * closes it, and the focus goes back where it was. */
 export function Dialog({ title, children, onClose }: { title: string; children: ReactNode; onClose: () => void }) {
   const box = useRef<HTMLDivElement>(null);
+  // what had the focus when it opened, read as it is first drawn (before anything in it, such
+  // as an autofocused button, takes the focus)
+  const opener = useRef(document.activeElement as HTMLElement | null);
   useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    const first = box.current?.querySelector<HTMLElement>(FOCUSABLE);
-    (first ?? box.current)?.focus();
-    return () => before?.focus();
+    if (!box.current?.contains(document.activeElement)) {
+      (box.current?.querySelector<HTMLElement>(FOCUSABLE) ?? box.current)?.focus();
+    }
+    const back = opener.current;
+    return () => back?.focus();
   }, []);
 
   function keep(event: KeyboardEvent<HTMLDivElement>) {

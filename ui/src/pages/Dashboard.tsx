@@ -5,6 +5,7 @@ import { useGet } from "../lib/hooks";
 import { useSession } from "../lib/session";
 import type { Event, Execution, QueueState, UpcomingFire, Worker } from "../lib/types";
 import { ago, duration, when } from "../lib/format";
+import { eventName, eventPath, executionPath, knownEvents } from "../lib/links";
 import { ErrorBanner, Loading, StatusBadge } from "../components/common";
 
 const REFRESH_MS = 5000;
@@ -17,8 +18,8 @@ export default function Dashboard() {
   const queue = useGet<QueueState>("/queue", REFRESH_MS);
   const fires = useGet<UpcomingFire[]>("/schedules/upcoming?limit=8", REFRESH_MS);
   const events = useGet<Event[]>("/events", REFRESH_MS * 6);
-  const names = new Map((events.data ?? []).map((event) => [event.id, event.name]));
-  const name = (id: number) => names.get(id) ?? `event ${id}`;
+  const known = knownEvents(events.data);
+  const name = (id: number) => eventName(id, known);
   const failing = (latest.data ?? []).filter((execution) => FAILING.has(execution.status));
   const now = Date.now();
 
@@ -77,7 +78,7 @@ export default function Dashboard() {
                   {recent.data.map((execution) => (
                     <tr key={execution.id}>
                       <td>
-                        <Link to={`/executions/${execution.id}`}>#{execution.id}</Link>
+                        <Link to={executionPath(execution, known)}>#{execution.id}</Link>
                       </td>
                       <td>{name(execution.event_id)}</td>
                       <td>
@@ -102,9 +103,9 @@ export default function Dashboard() {
               <ul className="plain">
                 {failing.map((execution) => (
                   <li key={execution.id}>
-                    <Link to={`/events/${execution.event_id}`}>{name(execution.event_id)}</Link>{" "}
+                    <Link to={eventPath(execution.event_id, known)}>{name(execution.event_id)}</Link>{" "}
                     <StatusBadge status={execution.status} />{" "}
-                    <Link to={`/executions/${execution.id}`} className="muted">
+                    <Link to={executionPath(execution, known)} className="muted">
                       #{execution.id}, {ago(execution.finished_at ?? execution.queued_at, now)}
                     </Link>
                   </li>
@@ -123,7 +124,7 @@ export default function Dashboard() {
                 {fires.data.map((fire) => (
                   <li key={`${fire.event_id}-${fire.at}`}>
                     <time dateTime={fire.at}>{when(fire.at)}</time>{" "}
-                    <Link to={`/events/${fire.event_id}`}>{fire.event_name}</Link>{" "}
+                    <Link to={eventPath(fire.event_id, known)}>{fire.event_name}</Link>{" "}
                     <span className="muted">({ago(fire.at, now)})</span>
                   </li>
                 ))}

@@ -29,7 +29,7 @@ export default function RunDialog({ event, onClose }: { event: Event; onClose: (
       <form onSubmit={submit} aria-label="Run now">
         <p className="muted">The input is any JSON value; the script reads it with the input helper. Empty: no input.</p>
         <div className="events-run-input">
-          <Editor value={input} onChange={setInput} language="json" label="Input (JSON)" minHeight="8rem" />
+          <Editor value={input} onChange={setInput} language="json" label="Input (JSON)" minHeight="8rem" tabIndents={false} />
         </div>
         <FieldError error={error} field="input" />
         <ErrorBanner error={error} fields={["input"]} />

@@ -8,6 +8,7 @@ import { get } from "../../lib/api";
 import { useGet } from "../../lib/hooks";
 import type { Event, Execution, ExecutionStatus } from "../../lib/types";
 import { ago, duration } from "../../lib/format";
+import { eventName, eventPath, executionPath, knownEvents, type Known } from "../../lib/links";
 import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
 
 const PAGE = 200;
@@ -26,7 +27,7 @@ export default function ExecutionList() {
   const statuses = params.getAll("status");
   const eventId = params.get("event");
   const events = useGet<Event[]>("/events");
-  const names = useMemo(() => new Map((events.data ?? []).map((e) => [e.id, e.name])), [events.data]);
+  const known = useMemo(() => knownEvents(events.data), [events.data]);
   const { rows, more, error, loadMore, loading } = usePagedExecutions(listPath(statuses, eventId));
 
   function toggle(status: string) {
@@ -75,7 +76,7 @@ export default function ExecutionList() {
       ) : rows.length === 0 ? (
         <p>No executions{statuses.length || eventId ? " match these filters" : " yet"}.</p>
       ) : (
-        <Rows rows={rows} names={names} more={more} loadMore={loadMore} />
+        <Rows rows={rows} known={known} more={more} loadMore={loadMore} />
       )}
     </>
   );
@@ -135,7 +136,7 @@ function usePagedExecutions(path: string): Paged {
   return { rows, more, loading, error, loadMore };
 }
 
-function Rows(props: { rows: Execution[]; names: Map<number, string>; more: boolean; loadMore: () => void }) {
+function Rows(props: { rows: Execution[]; known: Known; more: boolean; loadMore: () => void }) {
   const box = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({
     count: props.rows.length,
@@ -173,11 +174,11 @@ function Rows(props: { rows: Execution[]; names: Map<number, string>; more: bool
             return (
               <tr key={execution.id} aria-rowindex={item.index + 2} style={{ height: ROW_PX }}>
                 <td>
-                  <Link to={`/executions/${execution.id}`}>#{execution.id}</Link>
+                  <Link to={executionPath(execution, props.known)}>#{execution.id}</Link>
                 </td>
                 <td>
-                  <Link to={`/events/${execution.event_id}`}>
-                    {props.names.get(execution.event_id) ?? `event ${execution.event_id}`}
+                  <Link to={eventPath(execution.event_id, props.known)}>
+                    {eventName(execution.event_id, props.known)}
                   </Link>
                 </td>
                 <td>

@@ -1,7 +1,7 @@
 // One execution: its live log, status, exit code or signal, timings, resources, input, output
 // and condition, the retries it belongs to, and cancel while it has not ended.
 import { useEffect } from "react";
-import { Link, useParams } from "react-router";
+import { Link, Navigate, useParams } from "react-router";
 import { post } from "../../lib/api";
 import { useAction, useGet } from "../../lib/hooks";
 import { useSession } from "../../lib/session";
@@ -52,11 +52,15 @@ function Header({ execution, onChange }: { execution: Execution; onChange: () =>
   const { canWrite } = useSession();
   const event = useGet<Event>(`/events/${execution.event_id}`);
   const { error, run } = useAction();
-  const cancel = () =>
-    run(async () => {
+  const cancel = async () => {
+    if (!window.confirm(`Cancel execution #${execution.id}? A running script is stopped at once.`)) return;
+    await run(async () => {
       await post(`/executions/${execution.id}/cancel`);
       onChange();
     });
+  };
+  // a workflow's run has its own page, with the graph
+  if (event.data?.kind === "workflow") return <Navigate to={`/workflows/runs/${execution.id}`} replace />;
   return (
     <>
       <div className="spread">
@@ -72,7 +76,13 @@ function Header({ execution, onChange }: { execution: Execution; onChange: () =>
       <p className="muted">
         Of <Link to={`/events/${execution.event_id}`}>{event.data?.name ?? `event ${execution.event_id}`}</Link>
         {execution.event_version ? ` (version ${execution.event_version})` : ""}, {execution.trigger}
-        {execution.node ? `, node ${execution.node} of a workflow run` : ""}, attempt {execution.attempt}
+        , attempt {execution.attempt}
+        {execution.node && execution.parent_id !== null ? (
+          <>
+            ; node {execution.node} of{" "}
+            <Link to={`/workflows/runs/${execution.parent_id}`}>workflow run #{execution.parent_id}</Link>
+          </>
+        ) : null}
       </p>
       <ErrorBanner error={error} all />
     </>
