@@ -10,6 +10,8 @@ from cronium.service import Service
 from tests.factories import event_body
 from tests.integration.rest import assert_error, create
 
+OWNER_MAY = ["read", "run", "write"]  # what GET /events/{id} says its owner may do
+
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
@@ -60,7 +62,7 @@ async def test_event_crud(client: httpx.AsyncClient) -> None:
     event = await create(client, env={"A": "1"}, timeout_seconds=30, memory_mb=128)
     assert (event["cpus"], event["pids"], event["memory_mb"]) == (0.5, 100, 128)
     url = f"/api/v1/events/{event['id']}"
-    assert (await client.get(url)).json() == event
+    assert (await client.get(url)).json() == {**event, "may": OWNER_MAY}
     patched = (await client.patch(url, json={"script": "echo bye", "pids": 10})).json()
     assert (patched["script"], patched["pids"], patched["memory_mb"]) == ("echo bye", 10, 128)
     assert [e["id"] for e in (await client.get("/api/v1/events")).json()] == [event["id"]]
@@ -103,7 +105,7 @@ async def test_a_bad_update_changes_nothing(client: httpx.AsyncClient) -> None:
     event = await create(client)
     url = f"/api/v1/events/{event['id']}"
     assert_error(await client.patch(url, json={"script": "echo x", "cpus": 9}), 422, "cpus")
-    assert (await client.get(url)).json() == event
+    assert (await client.get(url)).json() == {**event, "may": OWNER_MAY}
 
 
 async def test_a_duplicate_name_is_a_conflict(client: httpx.AsyncClient) -> None:
