@@ -125,7 +125,7 @@ async def test_a_plain_variable_cannot_be_mapped_as_a_secret(
 
     refused = await rest.post("/events", json=body({"PLAIN": "file"}))
 
-    assert_error(refused, 422, "'PLAIN'")
+    assert_error(refused, 422, "'PLAIN' is a plain variable, not a secret")
 
 
 async def test_a_run_whose_mapped_secret_was_deleted_fails_before_its_script_starts(

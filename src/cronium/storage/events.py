@@ -236,11 +236,23 @@ async def _check_secrets(
         or_(VariableRow.expires_at.is_(None), VariableRow.expires_at > now),
     )
     missing = sorted(set(secrets) - set(await session.scalars(query)))
-    if missing:
+    if not missing:
+        return
+    plain_query = select(VariableRow.key).where(
+        VariableRow.owner_id == owner_id,
+        VariableRow.secret.is_(False),
+        VariableRow.key.in_(missing),
+    )
+    plain = sorted(await session.scalars(plain_query))
+    if plain:
         raise InvalidInputError(
-            f"secrets: the event's owner has no secret variable {', '.join(map(repr, missing))}"
-            " (create it first, or leave it out of the event's secrets)"
+            f"secrets: {', '.join(map(repr, plain))} is a plain variable, not a secret: mark it"
+            " secret (set it again as a secret), or read it with get_variable instead"
         )
+    raise InvalidInputError(
+        f"secrets: the event's owner has no secret variable {', '.join(map(repr, missing))}"
+        " (create it first, or leave it out of the event's secrets)"
+    )
 
 
 def _settings_of(row: EventRow) -> dict[str, Any]:

@@ -23,7 +23,7 @@ interface Input {
   hint?: string;
 }
 
-const WEBHOOK_URL: Input = { key: "webhook_url", label: "Webhook URL", secret: true, hint: "https; it holds the channel's token" };
+const WEBHOOK_URL: Input = { key: "webhook_url", label: "Webhook URL", secret: true, hint: "the incoming webhook's URL, as the service gives it (it holds the channel's token)" };
 const INPUTS: Record<Kind, Input[]> = {
   slack: [WEBHOOK_URL],
   discord: [WEBHOOK_URL],
