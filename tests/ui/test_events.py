@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.server import RunningServer
-from tests.ui.conftest import VIEWPORT, api, login, screenshot
+from tests.ui.conftest import PHONE, VIEWPORT, api, login, screenshot
 
 NIGHTLY = {"kind": "cron", "cron": "30 2 * * *", "timezone": "Europe/Paris"}
 
@@ -156,9 +157,12 @@ def test_two_versions_are_compared_line_by_line_and_an_older_one_restored(
     expect(diff.locator(".events-add")).to_have_text(["+ echo two", '+   "cpus": 1,'])
     expect(diff).to_contain_text("  echo same")
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Restore version 1").click()
     expect(page.get_by_role("row").filter(has_text="restored from 1")).to_contain_text("current")
+    assert "its script and all its settings (schedule, limits" in asked[0]
+    assert asked[0].endswith("replace the current ones, as a new version.")
     with api(ui_server) as client:
         restored = client.get(f"/api/v1/events/{event['id']}").json()
     assert (restored["version"], restored["script"]) == (3, "echo one\necho same\n")
@@ -212,6 +216,8 @@ def test_a_save_the_api_refuses_shows_its_message_under_the_field(
     page.get_by_role("button", name="Create event").click()
     cpus = page.locator(".field").filter(has=page.get_by_label("CPUs"))
     expect(cpus.get_by_role("alert")).to_contain_text(re.compile(r"^cpus: "))
+    expect(cpus.get_by_role("alert")).to_be_in_viewport()
+    expect(page.get_by_label("CPUs")).to_be_focused()
     expect(page).to_have_url(re.compile(r"/events/new$"))
 
     make_event(ui_server, "taken-name")
@@ -235,7 +241,9 @@ def test_the_owner_edits_pauses_shares_and_deletes_an_event(
 ) -> None:
     event = make_event(ui_server, "looked-after", schedule=NIGHTLY)
     login(page, ui_server, path=f"/events/{event['id']}")
-    page.get_by_role("link", name="Edit", exact=True).first.click()
+    expect(page.get_by_role("link", name="Edit", exact=True)).to_have_count(1)
+    expect(page.get_by_text("Scheduled runs")).to_have_count(0)
+    page.get_by_role("link", name="Edit", exact=True).click()
     page.get_by_label("Description").fill("Keeps the backups tidy.")
     page.get_by_role("button", name="Save changes").click()
     expect(page).to_have_url(re.compile(rf"/events/{event['id']}$"))
@@ -246,6 +254,12 @@ def test_the_owner_edits_pauses_shares_and_deletes_an_event(
     expect(header).to_contain_text("paused")
     page.get_by_role("button", name="Resume").click()
     expect(header).to_contain_text("active")
+
+    with api(ui_server) as client:
+        limited = client.patch(f"/api/v1/events/{event['id']}", json={"max_executions": 5})
+        assert limited.status_code == 200, limited.text
+    page.reload()
+    expect(page.get_by_text("0 of 5, then it pauses")).to_be_visible()
 
     page.get_by_role("link", name="Sharing").click()
     page.get_by_label("User name").fill("viewer")
@@ -266,3 +280,169 @@ def test_the_owner_edits_pauses_shares_and_deletes_an_event(
     expect(page.get_by_role("link", name="looked-after")).to_have_count(0)
     with api(ui_server) as client:
         assert client.get(f"/api/v1/events/{event['id']}").status_code == 404
+
+
+def test_a_failed_schedule_save_shows_its_field_and_goes_once_the_schedule_is_fixed(
+    page: Page, ui_server: RunningServer
+) -> None:
+    login(page, ui_server, path="/events/new")
+    page.get_by_label("Name", exact=True).fill("minute-sixty-one")
+    page.get_by_label("Schedule", exact=True).select_option("cron")
+    cron = page.get_by_label("Cron expression")
+    cron.fill("61 * * * *")
+    page.get_by_role("button", name="Create event").click()
+    when = page.get_by_role("region", name="When it runs")
+    # the live check's message and the save's, both under the schedule
+    expect(when.get_by_role("alert")).to_have_count(2)
+    expect(when.get_by_role("alert").last).to_be_in_viewport()
+    expect(cron).to_be_focused()
+    expect(page.get_by_text("Not saved: see the message under its field above.")).to_be_visible()
+
+    cron.fill("30 * * * *")
+    expect(when.get_by_text("Valid.")).to_be_visible()
+    expect(when.get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_text("Not saved: see the message under its field above.")).to_have_count(0)
+    page.get_by_role("button", name="Create event").click()
+    page.wait_for_url(re.compile(r"/events/\d+$"))
+
+
+def test_a_one_off_is_typed_in_the_browsers_zone_without_a_zone_to_pick(
+    new_york_page: Page, ui_server: RunningServer
+) -> None:
+    page = new_york_page
+    page.get_by_label("Name", exact=True).fill("new-year-reminder")
+    page.get_by_label("Schedule", exact=True).select_option("cron")
+    expect(page.get_by_label("Time zone")).to_be_visible()
+    page.get_by_label("Schedule", exact=True).select_option("once")
+    expect(page.get_by_label("Time zone")).to_have_count(0)
+    page.get_by_label("At (your time, America/New_York)").fill("2031-01-15T09:00")
+    fires = page.get_by_role("table", name="Next fires")
+    expect(fires.get_by_role("columnheader")).to_have_text(["Next fires (America/New_York)"])
+    expect(fires.locator("tbody td")).to_have_text([re.compile(r"09:00:00 AM")])
+    page.get_by_role("button", name="Create event").click()
+    page.wait_for_url(re.compile(r"/events/\d+$"))
+    with api(ui_server) as client:
+        stored = client.get(f"/api/v1/events/{page.url.rsplit('/', 1)[1]}").json()
+    at = datetime.fromisoformat(stored["schedule"]["at"])
+    assert at == datetime(2031, 1, 15, 14, 0, tzinfo=UTC)  # 09:00 in New York, in winter
+    assert stored["schedule"]["timezone"] == "America/New_York"
+
+
+def test_an_environment_variable_or_a_secret_given_twice_is_refused_before_sending(
+    page: Page, ui_server: RunningServer
+) -> None:
+    login(page, ui_server, path="/events/new")
+    page.get_by_label("Name", exact=True).fill("twice-named")
+    env = page.get_by_role("group", name="Environment variables")
+    for index, value in ((1, "one"), (2, "two")):
+        env.get_by_role("button", name="Add environment variable").click()
+        env.get_by_label(f"environment variable {index} name").fill("FOO")
+        env.get_by_label(f"environment variable {index} value").fill(value)
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.method))
+    page.get_by_role("button", name="Create event").click()
+    refusal = page.get_by_role("region", name="Sandbox").get_by_role("alert")
+    expect(refusal).to_have_text("env: FOO is given twice")
+    expect(env.get_by_label("environment variable 1 name")).to_be_focused()
+    env.get_by_label("environment variable 2 name").fill("BAR")
+    expect(refusal).to_have_count(0)
+
+    secrets = page.get_by_role("group", name="Secrets")
+    for index in (1, 2):
+        secrets.get_by_role("button", name="Add secret").click()
+        secrets.get_by_label(f"secret {index} variable key").fill("TOKEN")
+    page.get_by_role("button", name="Create event").click()
+    expect(refusal).to_have_text("secrets: TOKEN is given twice")
+    assert "POST" not in sent
+    with api(ui_server) as client:
+        names = [event["name"] for event in client.get("/api/v1/events").json()]
+    assert "twice-named" not in names
+
+
+def test_a_workflow_opened_as_an_event_goes_to_its_own_page(
+    page: Page, ui_server: RunningServer
+) -> None:
+    step = make_event(ui_server, "workflow-step")
+    with api(ui_server) as client:
+        made = client.post(
+            "/api/v1/workflows",
+            json={
+                "name": "flow-not-an-event",
+                "workflow": {"nodes": [{"name": "A", "event_id": step["id"]}], "edges": []},
+            },
+        )
+        assert made.status_code == 201, made.text
+    flow = made.json()["id"]
+    login(page, ui_server, path="/events")
+    expect(page.get_by_role("link", name="workflow-step")).to_be_visible()
+    expect(page.get_by_role("link", name="flow-not-an-event")).to_have_count(0)
+    page.goto(f"{ui_server.url}/events/{flow}/edit")
+    expect(page).to_have_url(f"{ui_server.url}/workflows/{flow}")
+    expect(page.get_by_role("heading", name="flow-not-an-event")).to_be_visible()
+    expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
+    page.go_back()  # the event address was replaced, not kept to bounce back from
+    expect(page).to_have_url(f"{ui_server.url}/events")
+
+
+def number(value: float) -> str:
+    """A bound as the form writes it: 86,400 or 0.05."""
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
+
+
+def test_the_limits_inputs_tell_the_apis_bounds_before_saving(
+    page: Page, ui_server: RunningServer
+) -> None:
+    described = httpx.get(f"{ui_server.url}/openapi.json").json()
+    fields = described["components"]["schemas"]["EventCreate"]["properties"]
+    inputs = {
+        "CPUs": "cpus",
+        "Memory (MiB)": "memory_mb",
+        "Processes": "pids",
+        "Timeout (seconds)": "timeout_seconds",
+        "Attempts in all": "max_attempts",
+        "Wait before a retry (seconds, doubled each time)": "retry_backoff_seconds",
+        "Longest wait (seconds)": "retry_backoff_max_seconds",
+        "Catch up at most (seconds back)": "catch_up_seconds",
+        "Runs at once at most (empty: no limit)": "max_concurrent",
+        "Pause after this many runs (empty: never)": "max_executions",
+    }
+    login(page, ui_server, path="/events/new")
+    for label, name in inputs.items():
+        bounds = next(part for part in fields[name]["anyOf"] if part["type"] != "null")
+        field = page.get_by_label(label, exact=True)
+        low, high = bounds["minimum"], bounds.get("maximum")
+        assert float(field.get_attribute("min") or "nan") == low, name
+        if high is None:
+            assert field.get_attribute("max") is None, name
+            expect(field).to_have_accessible_description(f"{number(low)} or more")
+        else:
+            assert float(field.get_attribute("max") or "nan") == high, name
+            expect(field).to_have_accessible_description(f"{number(low)} to {number(high)}")
+        step = "1" if bounds["type"] == "integer" else "any"
+        expect(field).to_have_attribute("step", step)
+
+
+def test_on_a_phone_the_events_table_keeps_to_the_screen(
+    browser: Browser, ui_server: RunningServer
+) -> None:
+    event = make_event(ui_server, "phone-sized-nightly", tags=["ops", "nightly"], schedule=NIGHTLY)
+    with api(ui_server) as client:
+        assert client.post(f"/api/v1/events/{event['id']}/run").status_code == 202
+    context = browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    page = login(context.new_page(), ui_server, path="/events")
+    try:
+        table = page.get_by_role("table")
+        row = page.get_by_role("row").filter(has_text="phone-sized-nightly")
+        expect(row).to_contain_text("succeeded")
+        expect(table.get_by_role("columnheader")).to_have_text(
+            ["Name", "Kind", "Status", "Last result"]
+        )
+        wrap = page.locator(".table-wrap")
+        assert wrap.evaluate("wrap => wrap.scrollWidth <= wrap.clientWidth")
+        line = float(row.evaluate("row => parseFloat(getComputedStyle(row).lineHeight)"))
+        height = (row.bounding_box() or {"height": 0.0})["height"]
+        assert height <= 3 * line, (height, line)
+        screenshot(page, "events-phone")
+    finally:
+        context.close()

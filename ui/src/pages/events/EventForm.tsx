@@ -1,6 +1,6 @@
 // The one form of an event, for a new one and for the edit tab: what it runs, when, with what
 // limits, and what happens after. A refusal is shown under the field it names.
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useAction } from "../../lib/hooks";
 import { ErrorBanner } from "../../components/common";
 import Editor from "./Editor";
@@ -8,19 +8,26 @@ import ActionsEditor from "./ActionsEditor";
 import Rows from "./Rows";
 import ScheduleEditor from "./ScheduleEditor";
 import {
+  BOUNDS,
+  changeAnswers,
   eventBody,
   isTemplate,
   KINDS,
   LANGUAGES,
   METHODS,
+  rangeText,
   refusalUnder,
   TEMPLATES,
+  type Bounds,
   type EventCreate,
   type EventForm as Form,
   type EventUpdate,
   type FormKind,
   type Language,
 } from "./model";
+
+// The input a schedule's refusal is about, by the schedule's kind.
+const SCHEDULE_INPUT = { none: "schedule-kind", cron: "schedule-cron", interval: "schedule-every", once: "schedule-at" };
 
 // Every field a refusal may name: those are shown under their field, anything else above the button.
 const FIELDS = [
@@ -40,27 +47,45 @@ interface Props {
 
 export default function EventForm({ initial, creating, self, submit }: Props) {
   const [form, setForm] = useState<Form>(initial);
-  const { error, run } = useAction();
+  const { error, setError, run } = useAction();
   const [saving, setSaving] = useState(false);
-  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((now) => ({ ...now, [key]: value }));
+  const [failures, setFailures] = useState(0);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  // a refusal about a field is out of date once the field changes
+  const changed = (...keys: (keyof Form)[]) => {
+    if (keys.some((key) => changeAnswers(error, key))) setError(null);
+  };
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => {
+    setForm((now) => ({ ...now, [key]: value }));
+    changed(key);
+  };
 
   function pickLanguage(language: Language) {
     // a template follows the language; code of the user's own is kept
     setForm((now) => ({ ...now, language, script: isTemplate(now.script) ? TEMPLATES[language] : now.script }));
+    changed("language", "script");
   }
 
   async function save(event: FormEvent) {
     event.preventDefault();
     setSaving(true);
-    await run(() => submit(eventBody(form, creating)));
+    const saved = await run(() => submit(eventBody(form, creating)));
     setSaving(false);
+    if (!saved) setFailures((count) => count + 1);
   }
 
-  const underField = FIELDS.some((name) => refusalUnder(error, name) !== null);
-  const field = (name: string) => <Refusal error={error} field={name} />;
+  // after a failed save, once its refusal is drawn: the first one, and its field, to the user
+  useEffect(() => {
+    if (failures > 0 && formRef.current) showFirstRefusal(formRef.current);
+  }, [failures]);
 
+  const underField = FIELDS.some((name) => refusalUnder(error, name) !== null);
+  const field = (name: string, input?: string) => <Refusal error={error} field={name} input={input} />;
+
+  // noValidate: the API's refusals, under their fields, say what is wrong, the bounds included
   return (
-    <form onSubmit={save} aria-label={creating ? "New event" : "Edit the event"} className="events-form">
+    <form ref={formRef} onSubmit={save} aria-label={creating ? "New event" : "Edit the event"} className="events-form" noValidate>
       <Section title="The event">
         <div className="form-grid">
           <Input id="event-name" label="Name" value={form.name} onChange={(v) => set("name", v)} required>
@@ -97,23 +122,23 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
 
       <Section title="When it runs">
         <ScheduleEditor value={form.schedule} onChange={(schedule) => set("schedule", schedule)} />
-        {field("schedule")}
+        {field("schedule", SCHEDULE_INPUT[form.schedule.kind])}
         <div className="form-grid">
           <Choice id="event-missed" label="Fires missed while nothing ran" value={form.missed_runs} onChange={(v) => set("missed_runs", v as Form["missed_runs"])}
             options={[["run_once", "run once"], ["run_all", "run them all"], ["skip", "skip them"]]}>
             {field("missed_runs")}
           </Choice>
-          <Input id="event-catch-up" label="Catch up at most (seconds back)" type="number" value={form.catch_up_seconds} onChange={(v) => set("catch_up_seconds", v)}>
+          <Input id="event-catch-up" bounds={BOUNDS.catch_up_seconds} label="Catch up at most (seconds back)" value={form.catch_up_seconds} onChange={(v) => set("catch_up_seconds", v)}>
             {field("catch_up_seconds")}
           </Input>
           <Choice id="event-concurrency" label="A fire while a run has not ended" value={form.concurrency} onChange={(v) => set("concurrency", v as Form["concurrency"])}
             options={[["allow", "runs beside it"], ["forbid", "is skipped"], ["replace", "cancels it"]]}>
             {field("concurrency")}
           </Choice>
-          <Input id="event-max-concurrent" label="Runs at once at most (empty: no limit)" type="number" value={form.max_concurrent} onChange={(v) => set("max_concurrent", v)}>
+          <Input id="event-max-concurrent" bounds={BOUNDS.max_concurrent} label="Runs at once at most (empty: no limit)" value={form.max_concurrent} onChange={(v) => set("max_concurrent", v)}>
             {field("max_concurrent")}
           </Input>
-          <Input id="event-max-executions" label="Pause after this many runs (empty: never)" type="number" value={form.max_executions} onChange={(v) => set("max_executions", v)}>
+          <Input id="event-max-executions" bounds={BOUNDS.max_executions} label="Pause after this many runs (empty: never)" value={form.max_executions} onChange={(v) => set("max_executions", v)}>
             {field("max_executions")}
           </Input>
         </div>
@@ -122,10 +147,10 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
       {form.kind === "script" ? (
         <Section title="Sandbox">
           <div className="form-grid">
-            <Input id="event-cpus" label="CPUs" type="number" value={form.cpus} onChange={(v) => set("cpus", v)}>{field("cpus")}</Input>
-            <Input id="event-memory" label="Memory (MiB)" type="number" value={form.memory_mb} onChange={(v) => set("memory_mb", v)}>{field("memory_mb")}</Input>
-            <Input id="event-pids" label="Processes" type="number" value={form.pids} onChange={(v) => set("pids", v)}>{field("pids")}</Input>
-            <Input id="event-timeout" label="Timeout (seconds)" type="number" value={form.timeout_seconds} onChange={(v) => set("timeout_seconds", v)}>{field("timeout_seconds")}</Input>
+            <Input id="event-cpus" bounds={BOUNDS.cpus} label="CPUs" value={form.cpus} onChange={(v) => set("cpus", v)}>{field("cpus")}</Input>
+            <Input id="event-memory" bounds={BOUNDS.memory_mb} label="Memory (MiB)" value={form.memory_mb} onChange={(v) => set("memory_mb", v)}>{field("memory_mb")}</Input>
+            <Input id="event-pids" bounds={BOUNDS.pids} label="Processes" value={form.pids} onChange={(v) => set("pids", v)}>{field("pids")}</Input>
+            <Input id="event-timeout" bounds={BOUNDS.timeout_seconds} label="Timeout (seconds)" value={form.timeout_seconds} onChange={(v) => set("timeout_seconds", v)}>{field("timeout_seconds")}</Input>
             <Choice id="event-network" label="Network" value={form.network} onChange={(v) => set("network", v as Form["network"])}
               options={[["none", "none"], ["egress", "out to the internet (where the server allows it)"]]}>
               {field("network")}
@@ -154,9 +179,9 @@ export default function EventForm({ initial, creating, self, submit }: Props) {
 
       <Section title="Retries and workers">
         <div className="form-grid">
-          <Input id="event-attempts" label="Attempts in all" type="number" value={form.max_attempts} onChange={(v) => set("max_attempts", v)}>{field("max_attempts")}</Input>
-          <Input id="event-backoff" label="Wait before a retry (seconds, doubled each time)" type="number" value={form.retry_backoff_seconds} onChange={(v) => set("retry_backoff_seconds", v)}>{field("retry_backoff_seconds")}</Input>
-          <Input id="event-backoff-max" label="Longest wait (seconds)" type="number" value={form.retry_backoff_max_seconds} onChange={(v) => set("retry_backoff_max_seconds", v)}>{field("retry_backoff_max_seconds")}</Input>
+          <Input id="event-attempts" bounds={BOUNDS.max_attempts} label="Attempts in all" value={form.max_attempts} onChange={(v) => set("max_attempts", v)}>{field("max_attempts")}</Input>
+          <Input id="event-backoff" bounds={BOUNDS.retry_backoff_seconds} label="Wait before a retry (seconds, doubled each time)" value={form.retry_backoff_seconds} onChange={(v) => set("retry_backoff_seconds", v)}>{field("retry_backoff_seconds")}</Input>
+          <Input id="event-backoff-max" bounds={BOUNDS.retry_backoff_max_seconds} label="Longest wait (seconds)" value={form.retry_backoff_max_seconds} onChange={(v) => set("retry_backoff_max_seconds", v)}>{field("retry_backoff_max_seconds")}</Input>
           <Input id="event-pool" label="Pool (worker tag; empty: any worker)" value={form.pool} onChange={(v) => set("pool", v)}>{field("pool")}</Input>
         </div>
       </Section>
@@ -235,7 +260,7 @@ function HttpFields({ form, set, error }: { form: Form; set: Set; error: unknown
           answer fails the run
         </label>
       </div>
-      <Refusal error={error} field="http" />
+      <Refusal error={error} field="http" input="http-url" />
     </>
   );
 }
@@ -253,7 +278,7 @@ function ToolFields({ form, set, error }: { form: Form; set: Set; error: unknown
         <label htmlFor="tool-params">Params (JSON object; strings may be templates)</label>
         <textarea id="tool-params" rows={5} value={tool.params} onChange={(e) => change({ params: e.target.value })} />
       </div>
-      <Refusal error={error} field="tool_action" />
+      <Refusal error={error} field="tool_action" input="tool-name" />
     </>
   );
 }
@@ -267,19 +292,38 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
   );
 }
 
-function Input(props: { id: string; label: string; value: string; onChange: (value: string) => void; type?: string; required?: boolean; children?: ReactNode }) {
+interface InputProps {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  /** A number's bounds, as the API has them: a number input, its range told beneath. */
+  bounds?: Bounds;
+  required?: boolean;
+  children?: ReactNode;
+}
+
+function Input({ id, label, value, onChange, bounds, required, children }: InputProps) {
   return (
     <div className="field">
-      <label htmlFor={props.id}>{props.label}</label>
+      <label htmlFor={id}>{label}</label>
       <input
-        id={props.id}
-        type={props.type ?? "text"}
-        step={props.type === "number" ? "any" : undefined}
-        value={props.value}
-        required={props.required}
-        onChange={(e) => props.onChange(e.target.value)}
+        id={id}
+        type={bounds ? "number" : "text"}
+        min={bounds?.min}
+        max={bounds?.max}
+        step={bounds ? (bounds.whole ? 1 : "any") : undefined}
+        value={value}
+        required={required}
+        aria-describedby={bounds ? `${id}-range` : undefined}
+        onChange={(e) => onChange(e.target.value)}
       />
-      {props.children}
+      {bounds ? (
+        <div className="hint" id={`${id}-range`}>
+          {rangeText(bounds)}
+        </div>
+      ) : null}
+      {children}
     </div>
   );
 }
@@ -300,13 +344,30 @@ function Choice(props: { id: string; label: string; value: string; onChange: (va
   );
 }
 
-/** The API's message under the field it is about (see refusalUnder). */
-function Refusal({ error, field }: { error: unknown; field: string }) {
+/** The API's message under the field it is about (see refusalUnder); `input` is the id of the
+ * input to focus when the refusal is not inside its field's `.field`. */
+function Refusal({ error, field, input }: { error: unknown; field: string; input?: string }) {
   const message = refusalUnder(error, field);
   if (message === null) return null;
   return (
-    <div className="field-error" role="alert" data-field={field}>
+    <div className="field-error" role="alert" data-field={field} data-refusal={input ?? ""}>
       {message}
     </div>
   );
+}
+
+/** Scroll the form's first refusal into view and focus its input. */
+function showFirstRefusal(form: HTMLFormElement) {
+  const refusal = form.querySelector<HTMLElement>("[data-refusal]");
+  if (!refusal) return;
+  refusal.scrollIntoView({ block: "center" });
+  inputOf(refusal)?.focus({ preventScroll: true });
+}
+
+// A refusal is inside its field's .field, or right after a group of inputs (rows, actions).
+function inputOf(refusal: HTMLElement): HTMLElement | null {
+  const named = refusal.dataset.refusal;
+  if (named) return document.getElementById(named);
+  const around = refusal.closest(".field") ?? refusal.previousElementSibling;
+  return around?.querySelector<HTMLElement>("input, textarea, select, [contenteditable='true'], button") ?? null;
 }

@@ -61,14 +61,14 @@ export default function EventList() {
         <p>{events.data.length === 0 ? "No events yet." : "No event matches these filters."}</p>
       ) : (
         <div className="table-wrap">
-          <table>
+          <table className="events-table">
             <thead>
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Kind</th>
-                <th scope="col">Tags</th>
+                <th scope="col" className="events-col-tags">Tags</th>
                 <th scope="col">Status</th>
-                <th scope="col">Schedule</th>
+                <th scope="col" className="events-col-schedule">Schedule</th>
                 <th scope="col">Last result</th>
               </tr>
             </thead>
@@ -91,7 +91,7 @@ function EventRow({ event, last }: { event: Event; last: Execution | undefined }
         <Link to={`/events/${event.id}`}>{event.name}</Link>
       </td>
       <td>{kindOf(event)}</td>
-      <td>
+      <td className="events-col-tags">
         {event.tags.map((tag) => (
           <span key={tag} className="events-tag">
             {tag}
@@ -101,7 +101,7 @@ function EventRow({ event, last }: { event: Event; last: Execution | undefined }
       <td>
         <StatusBadge status={event.status} />
       </td>
-      <td>{scheduleSummary(event.schedule)}</td>
+      <td className="events-col-schedule">{scheduleSummary(event.schedule)}</td>
       <td>
         {last ? (
           <Link to={`/executions/${last.id}`} className="events-last" aria-label={`Execution ${last.id}: ${last.status}`}>

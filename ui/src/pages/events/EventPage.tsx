@@ -1,6 +1,6 @@
-// One event: its header (status, run, pause, edit, delete) and its tabs, each a route of its own.
+// One event: its header (status, run, pause, delete) and its tabs, each a route of its own.
 import { useState } from "react";
-import { NavLink, Route, Routes, useNavigate, useParams } from "react-router";
+import { Navigate, NavLink, Route, Routes, useNavigate, useParams } from "react-router";
 import { del, patch, post } from "../../lib/api";
 import { useAction, useGet } from "../../lib/hooks";
 import type { Event } from "../../lib/types";
@@ -22,6 +22,8 @@ export default function EventPage() {
   if (event === undefined) {
     return loaded.error ? <ErrorBanner error={loaded.error} all /> : <Loading />;
   }
+  // a workflow is an event too, but its page is the workflow editor's
+  if (event.kind === "workflow") return <Navigate to={`/workflows/${event.id}`} replace />;
   // the server says what the caller may do: the owner (or an admin) changes an event; a share
   // lets others see it, or also run it
   const may = event.may ?? [];
@@ -100,9 +102,6 @@ function Header({ event, owns, canRun, reload }: { event: Event; owns: boolean; 
               <button type="button" onClick={() => void toggle()}>
                 {paused ? "Resume" : "Pause"}
               </button>
-              <NavLink className="button" to={`/events/${event.id}/edit`}>
-                Edit
-              </NavLink>
               <button type="button" className="danger" onClick={() => void remove()}>
                 Delete
               </button>

@@ -19,7 +19,7 @@ export default function Overview({ event }: { event: Event }) {
         {event.kind === "script" ? (
           <Editor key={event.version} value={event.script} language={event.language ?? "bash"} label="Script (read-only)" readOnly />
         ) : (
-          <pre>{json(event.kind === "http" ? event.http : event.kind === "tool" ? event.tool_action : event.workflow)}</pre>
+          <pre>{json(event.kind === "http" ? event.http : event.tool_action)}</pre>
         )}
       </section>
       <Schedule event={event} />
@@ -33,9 +33,12 @@ function Settings({ event }: { event: Event }) {
     ["Kind", kindOf(event)],
     ["Version", String(event.version)],
     ["Tags", event.tags.join(", ") || "—"],
-    ["Runs since resumed", String(event.fire_count)],
     ["Webhook", event.has_webhook ? "on" : "off"],
   ];
+  // the count toward max_executions: kept only while there is such a limit
+  if (event.max_executions !== null) {
+    items.push(["Scheduled runs", `${event.fire_count} of ${event.max_executions}, then it pauses`]);
+  }
   if (event.kind === "script") {
     items.push(
       ["Limits", `${event.cpus} CPU, ${event.memory_mb} MiB, ${event.pids} processes, ${duration(event.timeout_seconds)}`],

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { messageOf, post } from "../../lib/api";
 import type { NextFires } from "../../lib/types";
 import { when } from "../../lib/format";
-import { browserZone, debounce, describeCron, scheduleBody, timeZones, type ScheduleChoice, type ScheduleForm } from "./schedule";
+import { browserZone, currentZone, debounce, describeCron, scheduleBody, timeZones, zoneOf, type ScheduleChoice, type ScheduleForm } from "./schedule";
 
 const CHOICES: { value: ScheduleChoice; label: string }[] = [
   { value: "none", label: "None (run by hand, webhook or action only)" },
@@ -91,11 +91,12 @@ export default function ScheduleEditor({ value, onChange }: { value: ScheduleFor
         ) : null}
         {value.kind === "once" ? (
           <div className="field">
-            <label htmlFor="schedule-at">At (your time)</label>
+            <label htmlFor="schedule-at">At (your time, {browserZone()})</label>
             <input id="schedule-at" type="datetime-local" value={value.at} onChange={(e) => set("at", e.target.value)} />
           </div>
         ) : null}
-        {value.kind !== "none" ? (
+        {/* an instant needs no zone: a one-off is read in the browser's */}
+        {value.kind === "cron" || value.kind === "interval" ? (
           <div className="field">
             <label htmlFor="schedule-zone">Time zone</label>
             <select id="schedule-zone" value={value.timezone} onChange={(e) => set("timezone", e.target.value)}>
@@ -132,7 +133,7 @@ export default function ScheduleEditor({ value, onChange }: { value: ScheduleFor
         {preview?.state === "valid" ? (
           <>
             <p className="events-valid">Valid.</p>
-            <FireTable fires={preview.fires} zone={value.timezone} />
+            <FireTable fires={preview.fires} zone={zoneOf(value)} />
           </>
         ) : null}
       </div>
@@ -140,9 +141,10 @@ export default function ScheduleEditor({ value, onChange }: { value: ScheduleFor
   );
 }
 
-/** Fire times in the event's zone and in the browser's, side by side. */
+/** Fire times in the event's zone and, when it differs, in the browser's, side by side. */
 export function FireTable({ fires, zone }: { fires: string[]; zone: string }) {
   const mine = browserZone();
+  const both = currentZone(zone) !== mine;
   if (fires.length === 0) return <p className="muted">It will not fire again.</p>;
   return (
     <div className="table-wrap">
@@ -150,14 +152,14 @@ export function FireTable({ fires, zone }: { fires: string[]; zone: string }) {
         <thead>
           <tr>
             <th scope="col">Next fires ({zone})</th>
-            <th scope="col">Your time ({mine})</th>
+            {both ? <th scope="col">Your time ({mine})</th> : null}
           </tr>
         </thead>
         <tbody>
           {fires.map((fire) => (
             <tr key={fire}>
               <td>{when(fire, zone)}</td>
-              <td>{when(fire, mine)}</td>
+              {both ? <td>{when(fire, mine)}</td> : null}
             </tr>
           ))}
         </tbody>

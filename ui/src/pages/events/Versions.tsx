@@ -13,7 +13,8 @@ export default function Versions({ event, owns, onRestored }: { event: Event; ow
   const versions = list.data;
 
   async function restore(version: number) {
-    if (!window.confirm(`Bring back version ${version}? This makes a new version.`)) return;
+    const replaced = "its script and all its settings (schedule, limits, environment, secrets, retries, actions…) replace the current ones";
+    if (!window.confirm(`Bring back version ${version}? ${replaced}, as a new version.`)) return;
     await run(async () => {
       await post(`/events/${event.id}/versions/${version}/restore`);
       list.reload();

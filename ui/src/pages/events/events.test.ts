@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, errorFor } from "../../lib/api";
 import type { Event, EventVersion, Execution } from "../../lib/types";
-import { blankEvent, eventBody, eventForm, isTemplate, refusalUnder, runBody, TEMPLATES } from "./model";
-import { debounce, describeCron, instantOf, localInput, scheduleBody, scheduleSummary } from "./schedule";
+import { blankEvent, changeAnswers, eventBody, eventForm, isTemplate, rangeText, refusalUnder, runBody, TEMPLATES } from "./model";
+import { browserZone, currentZone, debounce, describeCron, instantOf, localInput, scheduleBody, scheduleSummary, timeZones } from "./schedule";
 import { filterEvents, filterOf, lastByEvent, paramsOf } from "./list";
 import { diffVersions } from "./versions";
 
@@ -68,6 +68,32 @@ describe("a schedule's body", () => {
     const local = localInput("2030-06-01T10:15:00Z");
     expect(instantOf(local)).toBe("2030-06-01T10:15:00.000Z");
     expect(instantOf("")).toBeNull();
+  });
+});
+
+describe("a one-off schedule", () => {
+  it("is read in the browser's zone, whatever zone the form held", () => {
+    const once = { kind: "once", cron: "", timezone: "Asia/Tokyo", every_seconds: "", anchor: "", at: "2030-06-01T10:15", start: "", end: "" } as const;
+    expect(scheduleBody(once)).toMatchObject({ kind: "once", timezone: browserZone(), at: instantOf("2030-06-01T10:15") });
+  });
+});
+
+describe("the time zones to pick from", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("are named by their current IANA names, not the old ones the browser keeps", () => {
+    vi.spyOn(Intl, "supportedValuesOf").mockReturnValue(["Asia/Calcutta", "Asia/Saigon", "Europe/Kiev", "America/Godthab", "Europe/Paris"]);
+    expect(timeZones("UTC")).toEqual(["UTC", "America/Nuuk", "Asia/Ho_Chi_Minh", "Asia/Kolkata", "Europe/Kyiv", "Europe/Paris"]);
+  });
+  it("keep the event's own zone as it is spelled, so the form shows what is stored", () => {
+    vi.spyOn(Intl, "supportedValuesOf").mockReturnValue(["Asia/Calcutta"]);
+    expect(timeZones("Asia/Calcutta")).toEqual(["UTC", "Asia/Calcutta", "Asia/Kolkata"]);
+  });
+  it("start from the browser's zone by its current name", () => {
+    const options = Intl.DateTimeFormat().resolvedOptions();
+    vi.spyOn(Intl.DateTimeFormat.prototype, "resolvedOptions").mockReturnValue({ ...options, timeZone: "Asia/Calcutta" });
+    expect(browserZone()).toBe("Asia/Kolkata");
+    expect(currentZone("Europe/Paris")).toBe("Europe/Paris");
   });
 });
 
@@ -151,6 +177,49 @@ describe("an event's body", () => {
     }
     expect(refusal).toBeInstanceOf(ApiError);
     expect(errorFor(refusal, "tool_action")).toMatch(/^tool_action\.params: is not valid JSON/);
+  });
+});
+
+describe("key/value rows given twice", () => {
+  const refusalOf = (form: ReturnType<typeof blankEvent>) => {
+    try {
+      eventBody(form, true);
+    } catch (error) {
+      return error;
+    }
+    return null;
+  };
+
+  it("are refused under their field before sending, not silently kept once", () => {
+    const env = [{ key: "FOO", value: "1" }, { key: "BAR", value: "2" }, { key: " FOO", value: "3" }];
+    expect(errorFor(refusalOf({ ...blankEvent(), env }), "env")).toBe("env: FOO is given twice");
+    const secrets = [{ key: "TOKEN", value: "file" }, { key: "TOKEN", value: "env" }];
+    expect(errorFor(refusalOf({ ...blankEvent(), secrets }), "secrets")).toBe("secrets: TOKEN is given twice");
+  });
+  it("leave distinct names and empty rows alone", () => {
+    const env = [{ key: "FOO", value: "1" }, { key: "", value: "" }, { key: "", value: "" }, { key: "foo", value: "2" }];
+    expect((eventBody({ ...blankEvent(), env }, true) as Record<string, unknown>).env).toEqual({ FOO: "1", foo: "2" });
+  });
+});
+
+describe("a refusal once its field changes", () => {
+  const refusal = (message: string) => new ApiError(422, "invalid_input", message);
+
+  it("is answered by a change of the field it is about", () => {
+    const cron = refusal("cron expression '61 * * * *' is not valid: bad minute");
+    expect(changeAnswers(cron, "schedule")).toBe(true);
+    expect(changeAnswers(cron, "name")).toBe(false);
+    expect(changeAnswers(refusal("env: FOO is given twice"), "env")).toBe(true);
+    expect(changeAnswers(refusal("tool_action.params: is not valid JSON"), "tool")).toBe(true);
+    expect(changeAnswers(new Error("the network is down"), "name")).toBe(false);
+  });
+});
+
+describe("a number's range, told before saving", () => {
+  it("reads as the API's bounds", () => {
+    expect(rangeText({ min: 0.05, max: 2 })).toBe("0.05 to 2");
+    expect(rangeText({ min: 0, max: 604800 })).toBe("0 to 604,800");
+    expect(rangeText({ min: 1 })).toBe("1 or more");
   });
 });
 

@@ -249,8 +249,17 @@ function numberOf(value: string): number | string {
   return value.trim() !== "" && Number.isFinite(number) ? number : value;
 }
 
-function mapOf(list: Row[]): Record<string, string> {
-  return Object.fromEntries(list.filter((row) => row.key.trim() !== "").map((row) => [row.key.trim(), row.value]));
+/** The rows as a map; two rows of one name are refused under `field` (a map would silently
+ * keep the last). */
+function mapOf(field: string, list: Row[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const row of list) {
+    const key = row.key.trim();
+    if (key === "") continue;
+    if (Object.hasOwn(map, key)) throw refused(field, `${key} is given twice`);
+    map[key] = row.value;
+  }
+  return map;
 }
 
 export function tagsOf(tags: string): string[] {
@@ -270,7 +279,7 @@ function kindFields(form: EventForm): Partial<EventCreate> {
         http: {
           method: form.http.method,
           url: form.http.url,
-          headers: mapOf(form.http.headers),
+          headers: mapOf("http.headers", form.http.headers),
           fail_on_status: form.http.fail_on_status,
           ...(body.trim() === "" ? {} : { body: bodyIsJson ? parseJson("http.body", body) : body }),
         },
@@ -315,8 +324,8 @@ export function eventBody(form: EventForm, creating: boolean): EventCreate | Eve
     description: form.description,
     tags: tagsOf(form.tags),
     ...kindFields(form),
-    env: mapOf(form.env),
-    secrets: mapOf(form.secrets),
+    env: mapOf("env", form.env),
+    secrets: mapOf("secrets", form.secrets),
     cpus: numberOf(form.cpus),
     memory_mb: numberOf(form.memory_mb),
     pids: numberOf(form.pids),
@@ -358,6 +367,44 @@ export function refusalUnder(error: unknown, field: string): string | null {
     (field === "schedule" && SCHEDULE_WORDS.test(message)) ||
     (field === "name" && NAME_TAKEN.test(message));
   return about ? message : null;
+}
+
+/** The API field a form's input is sent as. */
+export function apiField(key: keyof EventForm): string {
+  return key === "tool" ? "tool_action" : key;
+}
+
+/** Whether changing the form's `key` answers `error`: then the refusal is out of date. */
+export function changeAnswers(error: unknown, key: keyof EventForm): boolean {
+  return refusalUnder(error, apiField(key)) !== null;
+}
+
+/** The bounds the API puts on a number setting (src/cronium/domain/event.py and schedule.py
+ * declare them), shown before saving. */
+export interface Bounds {
+  min: number;
+  max?: number;
+  /** Whole numbers only. */
+  whole?: boolean;
+}
+
+export const BOUNDS = {
+  cpus: { min: 0.05, max: 2 },
+  memory_mb: { min: 16, max: 2048, whole: true },
+  pids: { min: 1, max: 1000, whole: true },
+  timeout_seconds: { min: 1, max: 86400 },
+  max_attempts: { min: 1, max: 100, whole: true },
+  retry_backoff_seconds: { min: 0, max: 86400 },
+  retry_backoff_max_seconds: { min: 0, max: 7 * 86400 },
+  catch_up_seconds: { min: 0, max: 30 * 86400, whole: true },
+  max_concurrent: { min: 1, max: 1000, whole: true },
+  max_executions: { min: 1, whole: true },
+} satisfies Record<string, Bounds>;
+
+/** "0.05 to 2", "1 to 86,400", "1 or more". */
+export function rangeText(bounds: Bounds): string {
+  const number = (value: number) => value.toLocaleString("en-US");
+  return bounds.max === undefined ? `${number(bounds.min)} or more` : `${number(bounds.min)} to ${number(bounds.max)}`;
 }
 
 /** The body of a run: no input for empty text; a refusal under "input" for text that is not

@@ -18,8 +18,42 @@ export interface ScheduleForm {
   end: string;
 }
 
+// Old names the browser's time-zone data (ICU) still gives for zones IANA has renamed: the
+// current name is what a user looks for. The API reads both (Python's zoneinfo).
+export const ZONE_ALIASES: Readonly<Record<string, string>> = {
+  "Africa/Asmera": "Africa/Asmara",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+  "America/Catamarca": "America/Argentina/Catamarca",
+  "America/Coral_Harbour": "America/Atikokan",
+  "America/Cordoba": "America/Argentina/Cordoba",
+  "America/Godthab": "America/Nuuk",
+  "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Jujuy": "America/Argentina/Jujuy",
+  "America/Louisville": "America/Kentucky/Louisville",
+  "America/Mendoza": "America/Argentina/Mendoza",
+  "Asia/Calcutta": "Asia/Kolkata",
+  "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Rangoon": "Asia/Yangon",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "Atlantic/Faeroe": "Atlantic/Faroe",
+  "Europe/Kiev": "Europe/Kyiv",
+  "Pacific/Enderbury": "Pacific/Kanton",
+  "Pacific/Ponape": "Pacific/Pohnpei",
+  "Pacific/Truk": "Pacific/Chuuk",
+};
+
+/** A zone by its current IANA name. */
+export function currentZone(zone: string): string {
+  return ZONE_ALIASES[zone] ?? zone;
+}
+
 export function browserZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return currentZone(Intl.DateTimeFormat().resolvedOptions().timeZone);
+}
+
+/** The zone a schedule is read in: a one-off's instant is typed in the browser's own zone. */
+export function zoneOf(form: ScheduleForm): string {
+  return form.kind === "once" ? browserZone() : form.timezone;
 }
 
 export function blankSchedule(): ScheduleForm {
@@ -79,7 +113,7 @@ export function scheduleBody(form: ScheduleForm, now: Date = new Date()): Schedu
       };
     }
     case "once":
-      return { kind: "once", timezone: form.timezone, at: instantOf(form.at), ...window };
+      return { kind: "once", timezone: zoneOf(form), at: instantOf(form.at), ...window };
   }
 }
 
@@ -141,8 +175,9 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
   };
 }
 
-/** The zones to pick from: the browser's list, with UTC and the current one always in it. */
+/** The zones to pick from: the browser's list by current names, with UTC and the current
+ * choice (as it is spelled) always in it. */
 export function timeZones(current: string): string[] {
   const known = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  return [...new Set(["UTC", ...known, current])].sort((a, b) => (a === "UTC" ? -1 : b === "UTC" ? 1 : a.localeCompare(b)));
+  return [...new Set(["UTC", ...known.map(currentZone), current])].sort((a, b) => (a === "UTC" ? -1 : b === "UTC" ? 1 : a.localeCompare(b)));
 }
