@@ -18,6 +18,7 @@ from cronium.audit import AuditLog, admin_use_recorder
 from cronium.delivery import Sender
 from cronium.domain import settings as declared
 from cronium.domain.action import Action, ToolCall
+from cronium.domain.audit import AuditAction
 from cronium.domain.delivery import DeliveryRules
 from cronium.domain.egress import EgressPolicy
 from cronium.domain.event import Event, EventKind, EventSettings, EventStatus
@@ -94,7 +95,9 @@ class Service:
         await self.tools.check_calls(user.id, fields.actions, fields.tool_action)
         if fields.workflow is not None:
             await self._check_nodes(user, fields.workflow)
-        return await self.store.events.create(user.id, fields, self.clock())
+        event = await self.store.events.create(user.id, fields, self.clock())
+        await self._audit_event(AuditAction.EVENT_CREATE, user, event)
+        return event
 
     async def get_event(self, user: User, event_id: int, need: Scope = Scope.READ) -> Event:
         """The event, if the caller may ``need`` it (see :class:`Policy`)."""
@@ -134,9 +137,12 @@ class Service:
             await self._check_nodes(user, changes.get("workflow"))
 
         # on the event as it is, in the update's transaction
-        return await self.store.events.update(
+        changed = await self.store.events.update(
             event_id, changes, self.clock(), lambda event: _check_kind_of_change(event, changes)
         )
+        fields = sorted(changes.values.keys() | changes.clear)
+        await self._audit_event(AuditAction.EVENT_CHANGE, user, changed, fields=fields)
+        return changed
 
     async def _check_nodes(self, user: User, graph: Graph) -> None:
         """Every node runs an event of the caller that is a script or an HTTP request."""
@@ -173,7 +179,9 @@ class Service:
         stored_call = old.settings.get("tool_action")
         call = None if stored_call is None else ToolCall.from_json(stored_call)
         await self.tools.check_calls(event.owner_id, actions, call)
-        return await self.store.events.restore(event_id, version, self.clock())
+        restored = await self.store.events.restore(event_id, version, self.clock())
+        await self._audit_event(AuditAction.EVENT_RESTORE, user, restored, restored_from=version)
+        return restored
 
     async def _check_actions(self, user: User, actions: tuple[Action, ...]) -> None:
         for action in actions:
@@ -188,14 +196,16 @@ class Service:
 
     async def enable_webhook(self, user: User, event_id: int) -> str:
         """A new webhook key for the event (any earlier one stops working); shown this once."""
-        await self.get_event(user, event_id, Scope.WRITE)
+        event = await self.get_event(user, event_id, Scope.WRITE)
         key = WEBHOOK_PREFIX + secrets.token_urlsafe(32)
         await self.store.events.set_webhook(event_id, hash_token(key))
+        await self._audit_event(AuditAction.WEBHOOK_CREATE, user, event)
         return key
 
     async def disable_webhook(self, user: User, event_id: int) -> None:
-        await self.get_event(user, event_id, Scope.WRITE)
+        event = await self.get_event(user, event_id, Scope.WRITE)
         await self.store.events.set_webhook(event_id, None)
+        await self._audit_event(AuditAction.WEBHOOK_DELETE, user, event)
 
     async def trigger_webhook(self, key: str, body: Any) -> Execution:
         """Queue a run of the event this webhook key belongs to, with ``body`` as its input."""
@@ -242,6 +252,20 @@ class Service:
                     "take it out of the workflow first"
                 )
         await self.store.events.delete(event_id)
+        await self._audit_event(AuditAction.EVENT_DELETE, user, event)
+
+    async def _audit_event(
+        self, action: AuditAction, user: User, event: Event, **detail: Any
+    ) -> None:
+        """Record a change of an event (a workflow is one): who, which, its name and kind."""
+        await self.store.audit.record(
+            action,
+            at=self.clock(),
+            actor_id=user.id,
+            actor=user.name,
+            target=f"event {event.id}",
+            detail={"name": event.name, "kind": event.kind.value, **detail},
+        )
 
     # workflows
 
@@ -291,6 +315,7 @@ class Service:
                 f"workflow {workflow_id} ({workflow.name}) has a run going on: cancel it or "
                 "wait for it to end, then delete the workflow"
             ) from exc
+        await self._audit_event(AuditAction.EVENT_DELETE, user, workflow)
         return workflow
 
     async def import_workflow(

@@ -34,6 +34,12 @@ class AuditAction(StrEnum):
     TOOL_CREATE = "tool.create"
     TOOL_CHANGE = "tool.change"
     TOOL_DELETE = "tool.delete"
+    EVENT_CREATE = "event.create"
+    EVENT_CHANGE = "event.change"
+    EVENT_RESTORE = "event.restore"
+    EVENT_DELETE = "event.delete"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_DELETE = "webhook.delete"
 
 
 @dataclass(frozen=True, slots=True)

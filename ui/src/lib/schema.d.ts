@@ -1092,7 +1092,7 @@ export interface components {
          * @description What can be recorded. Filters name them as written here.
          * @enum {string}
          */
-        AuditAction: "auth.login" | "auth.login_failed" | "auth.logout" | "token.create" | "token.revoke" | "token.admin_use" | "secret.read" | "secret.write" | "secret.delete" | "secret.reveal" | "secret.rotate_key" | "share.add" | "share.remove" | "user.create" | "user.set_role" | "user.set_password" | "user.disable" | "user.enable" | "user.delete" | "tool.create" | "tool.change" | "tool.delete";
+        AuditAction: "auth.login" | "auth.login_failed" | "auth.logout" | "token.create" | "token.revoke" | "token.admin_use" | "secret.read" | "secret.write" | "secret.delete" | "secret.reveal" | "secret.rotate_key" | "share.add" | "share.remove" | "user.create" | "user.set_role" | "user.set_password" | "user.disable" | "user.enable" | "user.delete" | "tool.create" | "tool.change" | "tool.delete" | "event.create" | "event.change" | "event.restore" | "event.delete" | "webhook.create" | "webhook.delete";
         /** AuditPublic */
         AuditPublic: {
             /** Id */

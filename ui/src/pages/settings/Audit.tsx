@@ -34,6 +34,12 @@ const ACTIONS: Record<Action, string> = {
   "tool.create": "added a tool",
   "tool.change": "replaced a tool's credentials",
   "tool.delete": "deleted a tool",
+  "event.create": "made an event or workflow",
+  "event.change": "changed an event or workflow",
+  "event.restore": "restored an event's version",
+  "event.delete": "deleted an event or workflow",
+  "webhook.create": "made or rotated a webhook",
+  "webhook.delete": "removed a webhook",
 };
 
 export default function Audit() {
