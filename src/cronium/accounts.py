@@ -87,8 +87,16 @@ class Accounts:
         self.rules = rules or AccountRules()
 
     async def _audit(
-        self, action: AuditAction, actor: User | None, target: str | None = None, **detail: Any
+        self,
+        action: AuditAction,
+        actor: User | None,
+        target: str | None = None,
+        *,
+        address: str | None = None,
+        **detail: Any,
     ) -> None:
+        """An entry from ``address`` if given, else from the client of the request served
+        (which a login, made before anyone is known, does not set)."""
         await self.store.audit.record(
             action,
             at=self.clock(),
@@ -96,6 +104,7 @@ class Accounts:
             actor=None if actor is None else actor.name,
             target=target,
             detail=detail or None,
+            address=address,
         )
 
     # credentials
@@ -160,6 +169,7 @@ class Accounts:
                 at=now,
                 actor_id=None if user is None else user.id,
                 actor=name[:100],
+                address=address,
             )
             raise AuthenticationError("the user name or the password is wrong")
         _check_enabled(user)
@@ -177,7 +187,7 @@ class Accounts:
             now=now,
             expires_at=expires_at,
         )
-        await self._audit(AuditAction.LOGIN, user)
+        await self._audit(AuditAction.LOGIN, user, address=address)
         return Login(user=user, cookie=cookie, csrf_token=csrf, expires_at=expires_at)
 
     async def logout(self, cookie: str) -> None:

@@ -51,3 +51,12 @@ def test_a_viewer_has_no_admin_pages(page: Page, ui_server: RunningServer) -> No
         expect(page.get_by_role("alert")).to_contain_text("only for administrators")
         expect(page.get_by_role("form")).to_have_count(0)
         expect(page.get_by_role("search")).to_have_count(0)
+
+
+def test_a_browser_login_is_recorded_with_the_address_it_came_from(
+    page: Page, ui_server: RunningServer
+) -> None:
+    login(page, ui_server, path="/audit")
+    page.get_by_label("Action").select_option("auth.login")
+    first = page.get_by_role("row").filter(has_text="auth.login").first
+    expect(first).to_contain_text("127.0.0.1")
