@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -138,4 +140,6 @@ def test_the_dark_theme_follows_the_system(page: Page, ui_server: RunningServer)
     dark = page.evaluate(background)
     assert light == "rgb(246, 247, 249)"
     assert dark == "rgb(15, 19, 24)"
+    expect(page.get_by_test_id("queue-depth")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.get_by_text("Loading…")).to_have_count(0)
     screenshot(page, "dashboard-dark")

@@ -97,7 +97,9 @@ export default function Dashboard() {
         <div>
           <section aria-label="Failing">
             <h2>Last run failed</h2>
-            {failing.length === 0 ? (
+            {latest.data === undefined ? (
+              <Loading />
+            ) : failing.length === 0 ? (
               <p className="muted">No event's last run failed.</p>
             ) : (
               <ul className="plain">
