@@ -292,8 +292,9 @@ def test_a_failed_schedule_save_shows_its_field_and_goes_once_the_schedule_is_fi
     cron.fill("61 * * * *")
     page.get_by_role("button", name="Create event").click()
     when = page.get_by_role("region", name="When it runs")
-    # the live check's message and the save's, both under the schedule
-    expect(when.get_by_role("alert")).to_have_count(2)
+    # the live check's message and the save's, both under the schedule (the check is asked
+    # once the typing has stopped, and may come after the save's answer)
+    expect(when.get_by_role("alert")).to_have_count(2, timeout=15_000)
     expect(when.get_by_role("alert").last).to_be_in_viewport()
     expect(cron).to_be_focused()
     expect(page.get_by_text("Not saved: see the message under its field above.")).to_be_visible()

@@ -8,7 +8,7 @@ import { ErrorBanner, Loading, StatusBadge } from "../../components/common";
 import EventForm from "./EventForm";
 import { eventForm } from "./model";
 import Overview from "./Overview";
-import RunDialog from "./RunDialog";
+import RunDialog from "../../components/RunDialog";
 import Sharing from "./Sharing";
 import Versions from "./Versions";
 import Webhook from "./Webhook";
@@ -111,7 +111,15 @@ function Header({ event, owns, canRun, reload }: { event: Event; owns: boolean; 
       </div>
       {event.paused_reason ? <div className="banner warn">Paused by the scheduler: {event.paused_reason}</div> : null}
       <ErrorBanner error={error} all />
-      {running ? <RunDialog event={event} onClose={() => setRunning(false)} /> : null}
+      {running ? (
+        <RunDialog
+          title={`Run ${event.name} now`}
+          about="The input is any JSON value; the script reads it with the input helper."
+          path={`/events/${event.id}/run`}
+          pageOf={(id) => `/executions/${id}`}
+          onClose={() => setRunning(false)}
+        />
+      ) : null}
     </header>
   );
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, errorFor } from "../../lib/api";
 import type { Event, EventVersion, Execution } from "../../lib/types";
-import { blankEvent, changeAnswers, eventBody, eventForm, isTemplate, rangeText, refusalUnder, runBody, TEMPLATES } from "./model";
+import { blankEvent, changeAnswers, eventBody, eventForm, isTemplate, rangeText, refusalUnder, TEMPLATES } from "./model";
 import { browserZone, currentZone, debounce, describeCron, instantOf, localInput, scheduleBody, scheduleSummary, timeZones } from "./schedule";
 import { filterEvents, filterOf, lastByEvent, paramsOf } from "./list";
 import { diffVersions } from "./versions";
@@ -290,16 +290,6 @@ describe("two versions compared", () => {
   });
 });
 
-describe("a run's input", () => {
-  it("is any JSON value, or none for empty text", () => {
-    expect(runBody('{"n": 2}')).toEqual({ input: { n: 2 } });
-    expect(runBody("false")).toEqual({ input: false });
-    expect(runBody("  ")).toBeUndefined();
-  });
-  it("is refused under its field when it is not JSON", () => {
-    expect(() => runBody("{n: 2}")).toThrow(/^input: is not valid JSON/);
-  });
-});
 
 describe("an action's params", () => {
   it("is made here for params that are not JSON", () => {

@@ -407,8 +407,3 @@ export function rangeText(bounds: Bounds): string {
   return bounds.max === undefined ? `${number(bounds.min)} or more` : `${number(bounds.min)} to ${number(bounds.max)}`;
 }
 
-/** The body of a run: no input for empty text; a refusal under "input" for text that is not
- * JSON, before anything is sent. */
-export function runBody(source: string): { input: unknown } | undefined {
-  return source.trim() === "" ? undefined : { input: parseJson("input", source) };
-}

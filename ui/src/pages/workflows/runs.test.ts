@@ -1,31 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../lib/api";
-import { failureReason, runBody, tookSeconds } from "./runs";
-
-describe("runBody", () => {
-  it("sends the JSON typed in as the run's input", () => {
-    expect(runBody('{"day": "monday"}')).toEqual({ input: { day: "monday" } });
-    expect(runBody("[1, 2]")).toEqual({ input: [1, 2] });
-    expect(runBody("null")).toEqual({ input: null });
-  });
-
-  it("sends no body for empty text: the run has no input", () => {
-    expect(runBody("")).toBeUndefined();
-    expect(runBody("  \n")).toBeUndefined();
-  });
-
-  it("refuses text that is not JSON, about the input field", () => {
-    let refusal: unknown;
-    try {
-      runBody("{day: monday}");
-    } catch (error) {
-      refusal = error;
-    }
-    expect(refusal).toBeInstanceOf(ApiError);
-    expect((refusal as ApiError).field).toBe("input");
-    expect((refusal as ApiError).message).toMatch(/^input: is not valid JSON \(/);
-  });
-});
+import { failureReason, tookSeconds } from "./runs";
 
 describe("tookSeconds", () => {
   const run = { run_seconds: null, started_at: "2026-12-04T20:10:26.100Z", finished_at: "2026-12-04T20:10:28.600Z" };

@@ -1,18 +1,5 @@
-// How a workflow run reads and starts: the input a run is started with, how long a run took,
-// and why a node failed. Pure: no call, no clock.
-import { ApiError } from "../../lib/api";
+// How a workflow run reads: how long a run took, and why a node failed. Pure: no call, no clock.
 import type { Execution } from "../../lib/types";
-
-/** The body of POST /workflows/ID/run for the JSON typed in: empty text starts the run with no
- * input; text that is not JSON is refused here, as the API would, about the field `input`. */
-export function runBody(source: string): { input: unknown } | undefined {
-  if (source.trim() === "") return undefined;
-  try {
-    return { input: JSON.parse(source) };
-  } catch (error) {
-    throw new ApiError(422, "invalid_input", `input: is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-}
 
 /** Seconds a run took. A workflow run runs no script of its own, so it has no `run_seconds`:
  * it took from its start to its end. Null while it has not ended. */
