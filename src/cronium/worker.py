@@ -401,7 +401,9 @@ class Worker:
                     last_heartbeat = loop.time()
                 health.succeeded()
             except Exception as exc:
-                delay = max(delay, health.failed(exc))
+                # the usual backoff, but never so long that the leases held here run out
+                # while the database is back: a renewal is tried again well within one
+                delay = min(max(delay, health.failed(exc)), self.settings.heartbeat_interval / 4)
             await asyncio.sleep(delay)
 
     async def heartbeat(self) -> None:

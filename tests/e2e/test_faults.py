@@ -102,7 +102,8 @@ async def test_the_fleet_carries_on_by_itself_after_a_database_outage(
     await until(all_ended, 120, "every run ending", interval=0.2, ignoring=COMING_BACK)
     for execution_id in ids:
         execution = await store.executions.get(execution_id)
-        assert execution.status is ExecutionStatus.SUCCEEDED, execution
+        said = f"execution {execution_id} {execution.status}: {execution.error}"
+        assert execution.status is ExecutionStatus.SUCCEEDED, said
         lines = await store.logs.read(execution_id)
         assert [line.line for line in lines] == [f"ran {execution_id}"]
 
